@@ -1,0 +1,40 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Data flows one way: only the CLI (composition root) may wire concrete adapters.
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['../*/**', '../../*'] }],
+    },
+  },
+  {
+    files: ['providers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./\\.\\./src/(?!core/)', message: 'providers import only src/core' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/{config,plan,schedule,engine,metrics,store,report}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)(cli|providers)/', message: 'only src/cli wires providers' }] },
+      ],
+    },
+  },
+);

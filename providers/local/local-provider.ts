@@ -1,0 +1,73 @@
+/**
+ * The machine benchyard runs on. Nothing to provision: `acquire` checks that the local
+ * Docker engine answers and fingerprints the host; `release` only forgets it.
+ */
+import Docker from 'dockerode';
+import os from 'node:os';
+import si from 'systeminformation';
+import {
+  InfrastructureError,
+  type HardwareFingerprint,
+  type Machine,
+  type Provider,
+  type TargetSpec,
+} from '../../src/core/index.js';
+
+export interface LocalProviderOptions {
+  /** Docker socket; default from DOCKER_HOST (unix://) or /var/run/docker.sock. */
+  socketPath?: string;
+}
+
+export class LocalProvider implements Provider {
+  readonly name = 'local';
+  readonly capabilities = { elastic: false, spot: false, selfTerminate: false };
+  private fingerprint: Promise<HardwareFingerprint> | undefined;
+
+  constructor(private readonly options: LocalProviderOptions = {}) {}
+
+  async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
+    signal.throwIfAborted();
+    const socketPath = socketFor(target, this.options);
+    const docker = new Docker({ socketPath });
+    try {
+      await docker.ping();
+    } catch (err) {
+      signal.throwIfAborted();
+      throw new InfrastructureError(
+        `Docker engine at ${socketPath} does not answer (${(err as Error).message}); start it, e.g. 'scripts/services up docker'`,
+        { socketPath, target: target.name },
+        { cause: err },
+      );
+    }
+    this.fingerprint ??= fingerprint();
+    return {
+      id: `local:${os.hostname()}`,
+      provider: this.name,
+      instanceType: 'local',
+      hostname: os.hostname(),
+      docker,
+      localCgroups: true,
+      hardware: await this.fingerprint,
+    };
+  }
+
+  async release(_machine: Machine, _signal: AbortSignal): Promise<void> {
+    // Nothing was provisioned; the shared socket agent needs no teardown.
+  }
+}
+
+function socketFor(target: TargetSpec, options: LocalProviderOptions): string {
+  const fromTarget = (target.options.docker as { socketPath?: string } | undefined)?.socketPath;
+  const fromEnv = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : undefined;
+  return fromTarget ?? options.socketPath ?? fromEnv ?? '/var/run/docker.sock';
+}
+
+async function fingerprint(): Promise<HardwareFingerprint> {
+  const [cpu, mem] = await Promise.all([si.cpu(), si.mem()]);
+  return {
+    cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim(),
+    cpuCores: cpu.cores,
+    memoryBytes: mem.total,
+    kernel: os.release(),
+  };
+}

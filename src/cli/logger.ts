@@ -1,0 +1,16 @@
+/** Logs to stderr, one line per event, with the resource id as context. */
+import type { Logger } from '../core/index.js';
+import { redact } from '../core/index.js';
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type Level = (typeof LEVELS)[number];
+
+export function stderrLogger(min: Level, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+  const at = LEVELS.indexOf(min);
+  const log = (level: Level) => (message: string, context?: Record<string, unknown>) => {
+    if (LEVELS.indexOf(level) < at) return;
+    const ctx = context && Object.keys(context).length > 0 ? ` ${JSON.stringify(context)}` : '';
+    write(`${level === 'info' ? '' : `${level}: `}${redact(message + ctx)}\n`);
+  };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}

@@ -1,0 +1,101 @@
+/**
+ * The composition root: parses arguments, wires adapters into the modules, owns the root
+ * AbortController and signal handling, and turns every error into an exit code.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { BenchyardError, ConfigError, errorMessage } from '../core/index.js';
+import { matrixJsonSchema } from '../config/index.js';
+import { planCommand } from './commands/plan.js';
+import { resultsCommand } from './commands/results.js';
+import { runCommand } from './commands/run.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { stderrLogger } from './logger.js';
+import { VERSION } from './paths.js';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.cancelled);
+    process.stderr.write(`\n${sig}: cancelling — stopping containers and releasing machines (again to exit at once)\n`);
+    controller.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  let verbose = false;
+  const io = (): CliIo => ({
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    interactive: Boolean(process.stderr.isTTY) && !ci,
+    logger: stderrLogger(verbose ? 'debug' : 'warn'),
+    signal: controller.signal,
+  });
+
+  const stateOption = () =>
+    new Option('--state <dir>', 'folder of the embedded store').default('.benchyard').env('BENCHYARD_STATE');
+  const program = new Command('benchyard')
+    .description('Heterogeneous hardware benchmarking: one YAML matrix of machines × benchmark containers × parameters')
+    .version(VERSION)
+    .option('-v, --verbose', 'log debug detail to stderr')
+    .hook('preAction', (cmd) => {
+      verbose = Boolean(cmd.opts().verbose);
+    })
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('plan')
+    .description('expand a matrix into cells and print them (no side effects)')
+    .argument('<matrix>', 'matrix YAML file')
+    .option('--json', 'print the plan as JSON')
+    .action((matrix: string, opts) => planCommand(matrix, opts, io()));
+  program
+    .command('run')
+    .description('run every cell of a matrix and store the results')
+    .argument('<matrix>', 'matrix YAML file')
+    .addOption(stateOption())
+    .option('--es <url>', 'also write to this Elasticsearch (overrides store.elasticsearch.url)')
+    .option('--json', 'print the run summary and results as JSON')
+    .action((matrix: string, opts) => runCommand(matrix, opts, io()));
+  program
+    .command('results')
+    .description('list stored results (default: the latest run)')
+    .addOption(stateOption())
+    .option('--run <id>', 'run id')
+    .option('--json', 'print as JSON')
+    .action((opts) => resultsCommand(opts, io()));
+  program
+    .command('schema')
+    .description('print the JSON Schema of the matrix file')
+    .action(() => void process.stdout.write(`${JSON.stringify(matrixJsonSchema(), null, 2)}\n`));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    return report(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return EXIT.ok;
+    return EXIT.badInput; // commander already printed the message
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n${err.diagnostics.length} problem(s); nothing was started.\n`);
+  } else if (err instanceof BenchyardError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`internal error: ${errorMessage(err)}\n${err instanceof Error ? (err.stack ?? '') : ''}\n`);
+  }
+  return exitCodeFor(err);
+}

@@ -1,0 +1,73 @@
+/**
+ * Progress of a run: a bar on an interactive terminal, plain lines (one per finished
+ * repetition) in CI or when stderr is not a TTY.
+ */
+import cliProgress from 'cli-progress';
+import type { RunEvent } from '../schedule/index.js';
+import { formatDuration } from '../core/index.js';
+import { formatNumber, formatParams } from '../report/index.js';
+
+export interface Progress {
+  onEvent(e: RunEvent): void;
+  stop(): void;
+}
+
+export function createProgress(total: number, opts: { interactive: boolean; write: (line: string) => void }): Progress {
+  let done = 0;
+  const line = (e: Extract<RunEvent, { type: 'repetition-finished' }>) => {
+    const r = e.result;
+    const what = `${e.cell.benchmark} ${formatParams(e.cell.params)} on ${e.cell.target.name} #${r.repetition}`;
+    const detail =
+      r.status === 'passed'
+        ? r.scores
+            .slice(0, 2)
+            .map((s) => `${s.name}=${formatNumber(s.value)} ${s.unit}`)
+            .join(', ')
+        : `${r.failureClass}: ${(r.failureReason ?? '').slice(0, 160)}`;
+    return `[${done}/${total}] ${what}: ${r.status} (${formatDuration(r.durationMs)}) ${detail}`;
+  };
+
+  if (!opts.interactive) {
+    return {
+      onEvent(e) {
+        if (e.type === 'run-started') opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
+        if (e.type === 'machine-ready') opts.write(`machine ${e.machine.id} ready for target '${e.target}'\n`);
+        if (e.type === 'repetition-finished') {
+          done++;
+          opts.write(`${line(e)}\n`);
+        }
+      },
+      stop() {},
+    };
+  }
+
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {value}/{total} repetitions | {eta_formatted} left | {current}', hideCursor: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    onEvent(e) {
+      if (e.type === 'run-started') {
+        opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
+        bar.start(total, 0, { current: '' });
+        started = true;
+      }
+      if (!started) return;
+      if (e.type === 'repetition-started')
+        bar.update({ current: `${e.cell.benchmark} ${formatParams(e.cell.params)} #${e.repetition}` });
+      if (e.type === 'repetition-finished') {
+        done++;
+        if (e.result.status === 'failed') {
+          // Print failures above the bar as they happen, so they are not lost in the summary.
+          bar.stop();
+          opts.write(`${line(e)}\n`);
+          bar.start(total, done, { current: '' });
+        } else bar.update(done);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Matrix checks that need more than structure: benchmarks exist, params are declared and
+ * in range, names are unique, entry targets exist. Works on the raw document so it can
+ * report alongside structural errors in the same pass.
+ */
+import type { BenchmarkCatalog, Diagnostic } from '../core/index.js';
+import { checkParamValue } from './params.js';
+import type { YamlSource } from './yaml-source.js';
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function matrixRules(source: YamlSource, doc: unknown, catalog: BenchmarkCatalog): Diagnostic[] {
+  if (!isObj(doc)) return [];
+  const out: Diagnostic[] = [];
+  const targets = Array.isArray(doc.targets) ? doc.targets : [];
+  const targetNames = new Set<string>();
+  uniqueNames(source, 'targets', targets, (t) => (isObj(t) && typeof t.name === 'string' ? t.name : undefined), out);
+  for (const t of targets) if (isObj(t) && typeof t.name === 'string') targetNames.add(t.name);
+
+  const entries = Array.isArray(doc.benchmarks) ? doc.benchmarks : [];
+  uniqueNames(
+    source,
+    'benchmarks',
+    entries,
+    (e) => (isObj(e) ? (typeof e.name === 'string' ? e.name : typeof e.benchmark === 'string' ? e.benchmark : undefined) : undefined),
+    out,
+    "give each entry of the same benchmark a distinct 'name'",
+  );
+
+  entries.forEach((entry, i) => {
+    if (!isObj(entry)) return;
+    const at = ['benchmarks', i];
+    if (Array.isArray(entry.targets)) {
+      entry.targets.forEach((t, j) => {
+        if (typeof t === 'string' && !targetNames.has(t))
+          out.push(source.diagnostic([...at, 'targets', j], `unknown target '${t}' (targets: ${[...targetNames].join(', ')})`));
+      });
+    }
+    if (typeof entry.benchmark !== 'string') return;
+    const def = catalog.get(entry.benchmark);
+    if (!def) {
+      const known = catalog.list().map((d) => d.name);
+      out.push(
+        source.diagnostic([...at, 'benchmark'], `unknown benchmark '${entry.benchmark}' (known: ${known.join(', ')})`),
+      );
+      return;
+    }
+    const given = isObj(entry.params) ? entry.params : {};
+    for (const [key, spec] of Object.entries(def.params)) {
+      if (spec.default === undefined && !(key in given))
+        out.push(source.diagnostic(at, `benchmark '${def.name}' needs parameter '${key}' (it has no default)`));
+    }
+    for (const [key, value] of Object.entries(given)) {
+      const spec = def.params[key];
+      if (!spec) {
+        const declared = Object.keys(def.params);
+        out.push(
+          source.diagnostic(
+            [...at, 'params'],
+            `parameter '${key}' is not declared by benchmark '${def.name}' (declared: ${declared.join(', ') || 'none'})`,
+            key,
+          ),
+        );
+        continue;
+      }
+      const values = Array.isArray(value) ? value : [value];
+      if (Array.isArray(value) && value.length === 0)
+        out.push(source.diagnostic([...at, 'params', key], `parameter '${key}': an axis needs at least one value`));
+      values.forEach((v, j) => {
+        const problem = checkParamValue(spec, v);
+        const path = Array.isArray(value) ? [...at, 'params', key, j] : [...at, 'params', key];
+        if (problem) out.push(source.diagnostic(path, `parameter '${key}': ${problem}`));
+      });
+      if (Array.isArray(value) && new Set(value.map((v) => JSON.stringify(v))).size !== value.length)
+        out.push(source.diagnostic([...at, 'params', key], `parameter '${key}': the axis repeats a value`));
+    }
+  });
+  return out;
+}
+
+function uniqueNames(
+  source: YamlSource,
+  field: string,
+  items: unknown[],
+  nameOf: (item: unknown) => string | undefined,
+  out: Diagnostic[],
+  hint?: string,
+): void {
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    const name = nameOf(item);
+    if (name === undefined) return;
+    const prev = first.get(name);
+    if (prev === undefined) return void first.set(name, i);
+    const line = source.lineOf([field, prev]);
+    out.push(
+      source.diagnostic(
+        [field, i],
+        `duplicate ${field === 'targets' ? 'target' : 'benchmark entry'} name '${name}' (first at line ${line})${hint ? `; ${hint}` : ''}`,
+      ),
+    );
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * The matrix file, v1: structure only. Checks that need the benchmark catalog (known
+ * benchmarks, declared params, ranges) live in `matrix-rules.ts`.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../core/index.js';
+
+export const NAME = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lowercase letters, digits, ".", "_" or "-"');
+
+export const duration = (min: number, max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${v}' is not a duration (e.g. 500ms, 30s, 15m, 2h)` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `duration '${v}' is out of range (${min}ms to ${max}ms)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const scalar = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'a parameter value must be a string, number or boolean (or a list of them)',
+});
+
+export const PROVIDERS = ['local'] as const;
+
+const target = z.strictObject({
+  name: NAME,
+  provider: z.enum(PROVIDERS, {
+    error: (iss) => `unsupported provider ${JSON.stringify(iss.input)} (supported: ${PROVIDERS.join(', ')})`,
+  }),
+  docker: z
+    .strictObject({
+      socketPath: z.string().min(1).describe('Docker engine socket (default /var/run/docker.sock or DOCKER_HOST)'),
+    })
+    .optional(),
+});
+
+const benchmarkEntry = z.strictObject({
+  benchmark: z.string().min(1).describe('Name of a benchmark from `benchmarks/` (see `benchyard benchmarks`)'),
+  name: NAME.optional().describe('Label for this entry; defaults to the benchmark name'),
+  params: z
+    .record(z.string(), z.union([scalar, z.array(scalar)]))
+    .optional()
+    .describe('A list is an axis: cells are the product of all axes'),
+  repetitions: z.int().min(1).max(1000).optional(),
+  timeout: duration(1000, 7 * 24 * 3_600_000).optional().describe('Per repetition; overrides the benchmark default'),
+  targets: z.array(NAME).min(1).optional().describe('Run only on these targets (default: all)'),
+});
+
+export const matrixSchema = z.strictObject({
+  name: NAME,
+  repetitions: z.int().min(1).max(1000).default(3).describe('Repetitions per cell'),
+  concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
+  metrics: z
+    .strictObject({ interval: duration(100, 60_000).default(1000).describe('Sampling interval, 100ms to 60s') })
+    .default({ interval: 1000 }),
+  targets: z.array(target).min(1, 'at least one target is required'),
+  benchmarks: z.array(benchmarkEntry).min(1, 'at least one benchmark is required'),
+  store: z
+    .strictObject({
+      elasticsearch: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+export type MatrixInput = z.input<typeof matrixSchema>;
+export type MatrixDocument = z.output<typeof matrixSchema>;

@@ -1,0 +1,76 @@
+/**
+ * The error hierarchy. Every error benchyard raises on purpose is a BenchyardError with a
+ * `kind`; `src/cli/exit-codes.ts` is the one place a kind becomes an exit code.
+ * Messages and meta are redacted at construction so a secret never reaches a log line.
+ */
+import { redact, redactValue } from './redact.js';
+
+export type ErrorKind = 'input' | 'benchmark' | 'infrastructure' | 'cancelled';
+
+export abstract class BenchyardError extends Error {
+  abstract readonly kind: ErrorKind;
+  readonly meta: Record<string, unknown>;
+
+  constructor(message: string, meta: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(redact(message), options);
+    this.name = new.target.name;
+    this.meta = redactValue(meta) as Record<string, unknown>;
+  }
+}
+
+/** One problem in a user's file, located as precisely as the source allows. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted path into the document, e.g. `benchmarks[0].params.threads`. */
+  path: string;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.message}${d.path ? ` (at ${d.path})` : ''}`;
+}
+
+/** Bad input from the user: a matrix, a flag, a missing file. Nothing was started. */
+export class InputError extends BenchyardError {
+  readonly kind = 'input' as const;
+}
+
+/** A matrix (or other config file) that failed validation; carries every problem found. */
+export class ConfigError extends InputError {
+  readonly diagnostics: readonly Diagnostic[];
+  constructor(diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'), { count: diagnostics.length });
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** The machinery failed: Docker unreachable, an image missing, a store down. */
+export class InfrastructureError extends BenchyardError {
+  readonly kind = 'infrastructure' as const;
+}
+
+/** The run completed but at least one benchmark repetition failed. */
+export class BenchmarkFailedError extends BenchyardError {
+  readonly kind = 'benchmark' as const;
+}
+
+/** The user (or a signal) cancelled the work. */
+export class CancelledError extends BenchyardError {
+  readonly kind = 'cancelled' as const;
+  constructor(message = 'cancelled', meta: Record<string, unknown> = {}) {
+    super(message, meta);
+  }
+}
+
+export function isAbortError(err: unknown): boolean {
+  return (
+    err instanceof CancelledError ||
+    (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR'))
+  );
+}
+
+export function errorMessage(err: unknown): string {
+  return redact(err instanceof Error ? err.message : String(err));
+}

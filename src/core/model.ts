@@ -1,0 +1,114 @@
+/** The records that flow from the scheduler to the stores. */
+import type { Direction, ParamValue, ScoreSpec } from './benchmark.js';
+
+export interface TargetSpec {
+  name: string;
+  provider: string;
+  /** Provider-specific settings, passed through unchanged. */
+  options: Readonly<Record<string, unknown>>;
+}
+
+/** One point of the matrix: a benchmark with concrete params on one target. */
+export interface MatrixCell {
+  /** Stable content hash: the same matrix yields the same ids. */
+  id: string;
+  /** Position in the plan (for display). */
+  index: number;
+  entry: string;
+  benchmark: string;
+  benchmarkVersion: number;
+  target: TargetSpec;
+  params: Readonly<Record<string, ParamValue>>;
+  image: string;
+  argv: readonly string[];
+  network: 'none' | 'bridge';
+  repetitions: number;
+  timeoutMs: number;
+  scores: readonly ScoreSpec[];
+}
+
+export type FailureClass =
+  | 'QUOTA'
+  | 'CAPACITY'
+  | 'INTERRUPTED'
+  | 'INFRA'
+  | 'TIMEOUT'
+  | 'BENCHMARK_FAILED'
+  | 'PARSE_FAILED'
+  | 'CANCELLED';
+
+export interface Score {
+  name: string;
+  value: number;
+  unit: string;
+  direction: Direction;
+}
+
+export interface MetricsSummary {
+  samples: number;
+  cpuCoresMean?: number;
+  cpuCoresMax?: number;
+  memoryBytesMax?: number;
+}
+
+/** One repetition of one cell: everything needed to compare without joins. */
+export interface RepetitionResult {
+  runId: string;
+  cellId: string;
+  repetition: number;
+  benchmark: string;
+  benchmarkVersion: number;
+  params: Readonly<Record<string, ParamValue>>;
+  target: string;
+  provider: string;
+  machineId: string;
+  instanceType: string;
+  region?: string;
+  hourlyPriceUsd?: number;
+  image: string;
+  imageDigest: string;
+  containerId?: string;
+  status: 'passed' | 'failed';
+  failureClass?: FailureClass;
+  failureReason?: string;
+  exitCode?: number;
+  scores: readonly Score[];
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  metrics: MetricsSummary;
+}
+
+export type RunStatus = 'running' | 'passed' | 'failed' | 'cancelled' | 'error';
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  matrixPath: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  cells: number;
+  repetitions: number;
+  passed: number;
+  failed: number;
+}
+
+/** One value of one series at one instant. */
+export interface MetricSample {
+  runId: string;
+  cellId: string;
+  repetition: number;
+  /** Where it was measured: `container`, `host`, `gpu`, `app`. */
+  scope: 'container' | 'host' | 'gpu' | 'app';
+  /** ECS-aligned name, e.g. `container.cpu.usage.cores`. */
+  name: string;
+  unit: string;
+  value: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  /** Per-series sequence number, so a sink can store each sample once. */
+  seq: number;
+  containerId?: string;
+  host: string;
+}

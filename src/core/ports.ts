@@ -1,0 +1,95 @@
+/**
+ * Ports: the interfaces the modules talk through. Adapters (providers, stores) implement
+ * them; only `src/cli` picks the adapters.
+ */
+import type Docker from 'dockerode';
+import type { MatrixCell, MetricSample, RepetitionResult, RunRecord, TargetSpec } from './model.js';
+
+export interface HardwareFingerprint {
+  cpuModel?: string;
+  cpuCores?: number;
+  memoryBytes?: number;
+  kernel?: string;
+}
+
+/** A machine whose Docker engine answers. Released machines must not be used again. */
+export interface Machine {
+  readonly id: string;
+  readonly provider: string;
+  readonly instanceType: string;
+  readonly region?: string;
+  readonly hourlyPriceUsd?: number;
+  /** The machine's host name, recorded on metric samples. */
+  readonly hostname: string;
+  readonly docker: Docker;
+  /** True when cgroup and /proc files of the machine's containers are readable by this process. */
+  readonly localCgroups: boolean;
+  readonly hardware?: HardwareFingerprint;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly capabilities: { elastic: boolean; spot: boolean; selfTerminate: boolean };
+  /** Provision or lease a machine for the target; resolves once its Docker engine answers. */
+  acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine>;
+  /** Give the machine back. Idempotent. */
+  release(machine: Machine, signal: AbortSignal): Promise<void>;
+}
+
+/** Write side of result storage. */
+export interface ResultStore {
+  startRun(run: RunRecord, cells: readonly MatrixCell[]): Promise<void>;
+  recordResult(result: RepetitionResult): Promise<void>;
+  finishRun(run: RunRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ResultQuery {
+  runId?: string;
+}
+
+/** Read side of result storage. */
+export interface ResultReader {
+  listRuns(limit?: number): Promise<RunRecord[]>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listResults(query: ResultQuery): Promise<RepetitionResult[]>;
+  listSamples(query: ResultQuery): Promise<MetricSample[]>;
+}
+
+/** Receives metric samples in batches. `flush` returns once everything written so far is stored. */
+export interface MetricSink {
+  write(samples: readonly MetricSample[]): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Logger {
+  debug(message: string, context?: Record<string, unknown>): void;
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,193 @@
+/**
+ * One container on one machine: create → attach → start → wait (with timeout) → remove.
+ * Whatever happens after create, the container is removed before `run` returns.
+ */
+import type Docker from 'dockerode';
+import { once } from 'node:events';
+import { InfrastructureError, systemClock, type Clock, type Logger } from '../core/index.js';
+import { dockerFailure, dockerMessage, isUnreachable, statusOf } from './docker-errors.js';
+import { OutputBuffer } from './output-buffer.js';
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  argv: readonly string[];
+  labels: Readonly<Record<string, string>>;
+  network: 'none' | 'bridge';
+  timeoutMs: number;
+  /**
+   * Most output kept per stream; past it the oldest bytes are dropped.
+   * @default 32 MiB
+   */
+  maxOutputBytes?: number;
+}
+
+export interface StartedContainer {
+  id: string;
+  /** Host pid of the container's init process (0 if it already exited). */
+  pid: number;
+}
+
+export interface ContainerOutcome {
+  containerId: string;
+  /** Exit code, absent when the container was killed by benchyard. */
+  exitCode?: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  stdout: string;
+  stderr: string;
+  outputTruncated: boolean;
+  /** Epoch ms, as the engine recorded them. */
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface RunOptions {
+  signal: AbortSignal;
+  /** Called once the container runs, e.g. to start sampling its cgroup. */
+  onStarted?: (container: StartedContainer) => void;
+}
+
+/** How long to wait for the attach stream to drain after the container exited. */
+const DRAIN_MS = 5000;
+
+export class ContainerRunner {
+  constructor(
+    private readonly docker: Docker,
+    private readonly logger: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async run(spec: ContainerSpec, opts: RunOptions): Promise<ContainerOutcome> {
+    const container = await this.create(spec);
+    const short = container.id.slice(0, 12);
+    try {
+      return await this.attachStartWait(container, spec, opts);
+    } finally {
+      await this.remove(container, short);
+    }
+  }
+
+  private async create(spec: ContainerSpec): Promise<Docker.Container> {
+    try {
+      const container = await this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: [...spec.argv],
+        Labels: { ...spec.labels },
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        HostConfig: { NetworkMode: spec.network, AutoRemove: false, Privileged: false },
+      });
+      this.logger.debug(`created container ${container.id.slice(0, 12)}`, { name: spec.name, image: spec.image });
+      return container;
+    } catch (err) {
+      if (isUnreachable(err)) throw dockerFailure('Docker engine unreachable', err);
+      throw dockerFailure(`creating container '${spec.name}' from '${spec.image}'`, err, { image: spec.image });
+    }
+  }
+
+  private async attachStartWait(
+    container: Docker.Container,
+    spec: ContainerSpec,
+    opts: RunOptions,
+  ): Promise<ContainerOutcome> {
+    const max = spec.maxOutputBytes ?? 32 * 1024 * 1024;
+    const stdout = new OutputBuffer(max);
+    const stderr = new OutputBuffer(max);
+    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    const drained = once(stream, 'end').catch(() => undefined);
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+
+    const t0 = this.clock.now();
+    try {
+      await container.start();
+    } catch (err) {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+      throw dockerFailure(`starting container ${container.id.slice(0, 12)} (${spec.image})`, err, {
+        image: spec.image,
+      });
+    }
+    const started = await container.inspect().catch(() => undefined);
+    opts.onStarted?.({ id: container.id, pid: started?.State?.Pid ?? 0 });
+
+    const { timedOut, cancelled } = await this.waitOrStop(container, spec.timeoutMs, opts.signal);
+    await Promise.race([drained, this.clock.sleep(DRAIN_MS)]);
+    const state = (await container.inspect().catch(() => undefined))?.State;
+    const startedAt = Date.parse(state?.StartedAt ?? '') || t0;
+    const finishedAt = Date.parse(state?.FinishedAt ?? '') || this.clock.now();
+    return {
+      containerId: container.id,
+      exitCode: timedOut || cancelled ? undefined : state?.ExitCode,
+      timedOut,
+      cancelled,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      outputTruncated: stdout.truncated || stderr.truncated,
+      startedAt,
+      finishedAt: Math.max(finishedAt, startedAt),
+    };
+  }
+
+  /** Waits for exit; kills the container on timeout or abort. */
+  private async waitOrStop(
+    container: Docker.Container,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ timedOut: boolean; cancelled: boolean }> {
+    const exited = container.wait().then(
+      () => 'exited' as const,
+      (err: unknown) => {
+        throw dockerFailure(`waiting for container ${container.id.slice(0, 12)}`, err);
+      },
+    );
+    const stop = new AbortController();
+    const timer = this.clock.sleep(timeoutMs, stop.signal).then(
+      () => 'timeout' as const,
+      () => 'never' as const,
+    );
+    const aborted = new Promise<'cancelled'>((resolve) => {
+      if (signal.aborted) return resolve('cancelled');
+      signal.addEventListener('abort', () => resolve('cancelled'), { once: true, signal: stop.signal });
+    });
+    try {
+      const first = await Promise.race([exited, timer, aborted]);
+      if (first === 'exited' || first === 'never') return { timedOut: false, cancelled: false };
+      this.logger.info(`stopping container ${container.id.slice(0, 12)}: ${first}`);
+      await container.kill().catch((err: unknown) => {
+        // 409: it exited meanwhile; 404: it is gone. Both are fine.
+        if (statusOf(err) !== 409 && statusOf(err) !== 404) throw dockerFailure('killing container', err);
+      });
+      await exited.catch(() => undefined);
+      return { timedOut: first === 'timeout', cancelled: first === 'cancelled' };
+    } finally {
+      stop.abort();
+    }
+  }
+
+  private async remove(container: Docker.Container, short: string): Promise<void> {
+    try {
+      await container.remove({ force: true, v: true });
+      this.logger.debug(`removed container ${short}`);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404 || (status === 409 && /in progress/.test(dockerMessage(err)))) return;
+      // Log and keep going: the run's own error (if any) matters more, and `gc` sweeps by label.
+      this.logger.error(`could not remove container ${short}: ${dockerMessage(err)}`, { container: short });
+    }
+  }
+}
+
+/** Fails fast with an actionable message when the engine does not answer. */
+export async function pingDocker(docker: Docker, where: string): Promise<void> {
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new InfrastructureError(
+      `Docker engine on '${where}' does not answer: ${dockerMessage(err)}; start it (e.g. 'scripts/services up docker')`,
+      { machine: where },
+      { cause: err },
+    );
+  }
+}

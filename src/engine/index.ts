@@ -1,0 +1,4 @@
+export * from './container-runner.js';
+export * from './docker-errors.js';
+export * from './image.js';
+export * from './result-parser.js';

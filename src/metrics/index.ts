@@ -1,0 +1,2 @@
+export * from './cgroup.js';
+export * from './container-sampler.js';

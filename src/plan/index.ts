@@ -1,0 +1,1 @@
+export { cellId, planMatrix, type Plan } from './plan.js';

@@ -1,0 +1,79 @@
+/**
+ * Matrix → Plan: pure. Expands every entry's axes into cells (the product of all axes,
+ * in declaration order), one cell per target, each with a stable content hash.
+ */
+import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
+import type { BenchmarkCatalog, MatrixCell, ParamValue } from '../core/index.js';
+import { substitute, type Matrix } from '../config/index.js';
+
+export interface Plan {
+  matrixName: string;
+  matrixFile: string;
+  concurrency: number;
+  metricsIntervalMs: number;
+  cells: readonly MatrixCell[];
+  /** Total container runs: the sum of every cell's repetitions. */
+  repetitions: number;
+}
+
+export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
+  const cells: MatrixCell[] = [];
+  for (const entry of matrix.entries) {
+    const def = catalog.get(entry.benchmark);
+    // Validation guarantees this; a miss here is a programming error, not bad input.
+    if (!def) throw new Error(`benchmark '${entry.benchmark}' vanished from the catalog`);
+    const axes = Object.entries(def.params).map(
+      ([name, spec]) => [name, entry.axes[name] ?? [spec.default as ParamValue]] as const,
+    );
+    for (const target of matrix.targets.filter((t) => entry.targets.includes(t.name))) {
+      for (const params of product(axes)) {
+        const argv = substitute(def.command, params);
+        const identity = {
+          benchmark: def.name,
+          version: def.version,
+          image: def.image,
+          argv,
+          network: def.network,
+          target: { name: target.name, provider: target.provider, options: target.options },
+        };
+        cells.push({
+          id: cellId(identity),
+          index: cells.length,
+          entry: entry.name,
+          benchmark: def.name,
+          benchmarkVersion: def.version,
+          target,
+          params,
+          image: def.image,
+          argv,
+          network: def.network,
+          repetitions: entry.repetitions ?? matrix.repetitions,
+          timeoutMs: entry.timeoutMs ?? def.timeoutMs,
+          scores: def.scores,
+        });
+      }
+    }
+  }
+  return {
+    matrixName: matrix.name,
+    matrixFile: matrix.file,
+    concurrency: matrix.concurrency,
+    metricsIntervalMs: matrix.metricsIntervalMs,
+    cells,
+    repetitions: cells.reduce((n, c) => n + c.repetitions, 0),
+  };
+}
+
+/** 12 hex digits of sha256 over the canonical JSON of what makes a cell what it is. */
+export function cellId(identity: unknown): string {
+  return createHash('sha256').update(stringify(identity) ?? '').digest('hex').slice(0, 12);
+}
+
+function* product(
+  axes: readonly (readonly [string, readonly ParamValue[]])[],
+): Generator<Record<string, ParamValue>> {
+  if (axes.length === 0) return yield {};
+  const [[name, values], ...rest] = axes as [readonly [string, readonly ParamValue[]], ...typeof axes];
+  for (const value of values) for (const tail of product(rest)) yield { [name]: value, ...tail };
+}

@@ -1,0 +1,53 @@
+/** Terminal tables for plans, run summaries and result listings. */
+import Table from 'cli-table3';
+import type { MatrixCell, RepetitionResult, RunRecord } from '../core/index.js';
+import { formatDuration } from '../core/index.js';
+import { formatNumber, formatParams, type CellSummary } from './summary.js';
+
+function table(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [] }, wordWrap: true });
+}
+
+export function planTable(cells: readonly MatrixCell[]): string {
+  const t = table(['#', 'cell', 'target', 'benchmark', 'params', 'reps', 'timeout', 'image']);
+  for (const c of cells)
+    t.push([c.index + 1, c.id, c.target.name, c.benchmark, formatParams(c.params), c.repetitions, formatDuration(c.timeoutMs), c.image]);
+  return t.toString();
+}
+
+export function summaryTable(summaries: readonly CellSummary[]): string {
+  const t = table(['cell', 'target', 'benchmark', 'params', 'passed', 'median scores']);
+  for (const s of summaries)
+    t.push([
+      s.cellId,
+      s.target,
+      s.benchmark,
+      formatParams(s.params),
+      `${s.passed}/${s.total}`,
+      s.scores.map((x) => `${x.name} ${formatNumber(x.median)} ${x.unit} ${x.direction === 'higher' ? '↑' : '↓'}`).join('\n') ||
+        s.failures[0]?.slice(0, 160) ||
+        '',
+    ]);
+  return t.toString();
+}
+
+export function resultsTable(results: readonly RepetitionResult[]): string {
+  const t = table(['cell', 'rep', 'benchmark', 'params', 'status', 'scores / reason', 'duration']);
+  for (const r of results)
+    t.push([
+      r.cellId,
+      r.repetition,
+      r.benchmark,
+      formatParams(r.params),
+      r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`,
+      r.status === 'passed'
+        ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
+        : (r.failureReason ?? '').slice(0, 200),
+      formatDuration(r.durationMs),
+    ]);
+  return t.toString();
+}
+
+export function runsLine(run: RunRecord): string {
+  return `run ${run.id} (${run.name}): ${run.status}, ${run.passed} passed, ${run.failed} failed of ${run.repetitions} repetitions in ${run.cells} cells`;
+}

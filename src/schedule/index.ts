@@ -1,0 +1,1 @@
+export { newRunId, Scheduler, type RunEvent, type RunOutcome, type SchedulerDeps } from './scheduler.js';

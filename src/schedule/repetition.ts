@@ -1,0 +1,129 @@
+/** Runs one repetition of one cell on one machine and turns what happened into a result. */
+import {
+  InfrastructureError,
+  LABELS,
+  errorMessage,
+  type Clock,
+  type Logger,
+  type Machine,
+  type MatrixCell,
+  type MetricSink,
+  type RepetitionResult,
+} from '../core/index.js';
+import { ContainerRunner, parseScores, tail, type ContainerOutcome, type ImageInfo } from '../engine/index.js';
+import { ContainerSampler } from '../metrics/index.js';
+
+export interface RepetitionContext {
+  runId: string;
+  machine: Machine;
+  image: ImageInfo;
+  metricsIntervalMs: number;
+  sink: MetricSink;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** Containers left behind by a crash are swept after this long past their timeout. */
+const EXPIRY_GRACE_MS = 3_600_000;
+
+export async function runRepetition(
+  ctx: RepetitionContext,
+  cell: MatrixCell,
+  repetition: number,
+): Promise<RepetitionResult> {
+  const { machine, clock } = ctx;
+  const runner = new ContainerRunner(machine.docker, ctx.logger, clock);
+  const t0 = clock.now();
+  let sampler: ContainerSampler | undefined;
+  const base = {
+    runId: ctx.runId,
+    cellId: cell.id,
+    repetition,
+    benchmark: cell.benchmark,
+    benchmarkVersion: cell.benchmarkVersion,
+    params: cell.params,
+    target: cell.target.name,
+    provider: machine.provider,
+    machineId: machine.id,
+    instanceType: machine.instanceType,
+    ...(machine.region ? { region: machine.region } : {}),
+    ...(machine.hourlyPriceUsd !== undefined ? { hourlyPriceUsd: machine.hourlyPriceUsd } : {}),
+    image: cell.image,
+    imageDigest: ctx.image.digest,
+  };
+  let outcome: ContainerOutcome;
+  try {
+    outcome = await runner.run(
+      {
+        name: `benchyard-${ctx.runId}-${cell.id}-${repetition}`,
+        image: ctx.image.id,
+        argv: cell.argv,
+        network: cell.network,
+        timeoutMs: cell.timeoutMs,
+        labels: {
+          [LABELS.managed]: 'true',
+          [LABELS.run]: ctx.runId,
+          [LABELS.cell]: cell.id,
+          [LABELS.repetition]: String(repetition),
+          [LABELS.benchmark]: cell.benchmark,
+          [LABELS.expiresAt]: new Date(t0 + cell.timeoutMs + EXPIRY_GRACE_MS).toISOString(),
+        },
+      },
+      {
+        signal: ctx.signal,
+        onStarted: ({ id, pid }) => {
+          if (!machine.localCgroups) return;
+          sampler = new ContainerSampler(
+            { runId: ctx.runId, cellId: cell.id, repetition, containerId: id, host: machine.hostname },
+            { intervalMs: ctx.metricsIntervalMs, emit: (s) => ctx.sink.write(s), clock, logger: ctx.logger },
+          );
+          sampler.start(pid);
+        },
+      },
+    );
+  } catch (err) {
+    await sampler?.finish();
+    if (!(err instanceof InfrastructureError)) throw err;
+    const now = new Date(clock.now()).toISOString();
+    return {
+      ...base,
+      status: 'failed',
+      failureClass: 'INFRA',
+      failureReason: errorMessage(err),
+      scores: [],
+      startedAt: new Date(t0).toISOString(),
+      finishedAt: now,
+      durationMs: clock.now() - t0,
+      metrics: { samples: 0 },
+    };
+  }
+  const metrics = (await sampler?.finish()) ?? { samples: 0 };
+  const timing = {
+    containerId: outcome.containerId,
+    startedAt: new Date(outcome.startedAt).toISOString(),
+    finishedAt: new Date(outcome.finishedAt).toISOString(),
+    durationMs: outcome.finishedAt - outcome.startedAt,
+    metrics,
+    ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+  };
+  const failed = (failureClass: RepetitionResult['failureClass'], failureReason: string): RepetitionResult => ({
+    ...base,
+    ...timing,
+    status: 'failed',
+    failureClass,
+    failureReason,
+    scores: [],
+  });
+  if (outcome.cancelled) return failed('CANCELLED', 'cancelled while running');
+  if (outcome.timedOut) return failed('TIMEOUT', `exceeded its timeout of ${cell.timeoutMs / 1000}s and was killed`);
+  if (outcome.exitCode !== 0) {
+    return failed(
+      'BENCHMARK_FAILED',
+      `exited with code ${outcome.exitCode}; output ends with: ${tail(outcome.stderr || outcome.stdout)}`,
+    );
+  }
+  const parsed = parseScores(cell.scores, outcome);
+  if (!parsed.ok) return failed('PARSE_FAILED', parsed.reason);
+  return { ...base, ...timing, status: 'passed', scores: parsed.scores };
+}

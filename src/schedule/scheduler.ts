@@ -1,0 +1,187 @@
+/**
+ * Runs a plan: acquires one machine per target, checks every image is there before
+ * anything starts, then runs cells through a p-queue per machine (`concurrency` cells at
+ * once, a cell's repetitions back to back). Machines are released whatever happens.
+ */
+import PQueue from 'p-queue';
+import { randomBytes } from 'node:crypto';
+import {
+  CancelledError,
+  InfrastructureError,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Machine,
+  type MatrixCell,
+  type MetricSink,
+  type Provider,
+  type RepetitionResult,
+  type ResultStore,
+  type RunRecord,
+} from '../core/index.js';
+import { inspectImage, type ImageInfo } from '../engine/index.js';
+import type { Plan } from '../plan/index.js';
+import { runRepetition } from './repetition.js';
+
+export type RunEvent =
+  | { type: 'run-started'; run: RunRecord }
+  | { type: 'machine-ready'; target: string; machine: Machine }
+  | { type: 'repetition-started'; cell: MatrixCell; repetition: number }
+  | { type: 'repetition-finished'; cell: MatrixCell; result: RepetitionResult };
+
+export interface SchedulerDeps {
+  providers: ReadonlyMap<string, Provider>;
+  store: ResultStore & MetricSink;
+  logger: Logger;
+  clock?: Clock;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface RunOutcome {
+  run: RunRecord;
+  results: RepetitionResult[];
+}
+
+interface Placed {
+  target: string;
+  provider: Provider;
+  machine: Machine;
+  images: Map<string, ImageInfo>;
+  cells: MatrixCell[];
+}
+
+export function newRunId(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export class Scheduler {
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  async run(plan: Plan, opts: { runId: string; signal: AbortSignal }): Promise<RunOutcome> {
+    const placed: Placed[] = [];
+    try {
+      await this.place(plan, placed, opts.signal);
+      return await this.execute(plan, placed, opts);
+    } finally {
+      await this.releaseAll(placed);
+    }
+  }
+
+  /** Acquires a machine per target and checks its images; any failure stops the run before it starts. */
+  private async place(plan: Plan, placed: Placed[], signal: AbortSignal): Promise<void> {
+    const byTarget = new Map<string, MatrixCell[]>();
+    for (const c of plan.cells) byTarget.set(c.target.name, [...(byTarget.get(c.target.name) ?? []), c]);
+    // allSettled, not all: every acquire must have landed in `placed` before teardown runs.
+    const settled = await Promise.allSettled(
+      [...byTarget].map(async ([target, cells]) => {
+        const spec = cells[0]!.target;
+        const provider = this.deps.providers.get(spec.provider);
+        if (!provider) throw new InfrastructureError(`no provider '${spec.provider}' for target '${target}'`);
+        const machine = await provider.acquire(spec, signal);
+        const entry: Placed = { target, provider, machine, images: new Map(), cells };
+        placed.push(entry);
+        for (const ref of new Set(cells.map((c) => c.image)))
+          entry.images.set(ref, await inspectImage(machine.docker, ref, machine.id));
+        this.deps.onEvent?.({ type: 'machine-ready', target, machine });
+      }),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async execute(
+    plan: Plan,
+    placed: Placed[],
+    opts: { runId: string; signal: AbortSignal },
+  ): Promise<RunOutcome> {
+    const { store, logger } = this.deps;
+    const run: RunRecord = {
+      id: opts.runId,
+      name: plan.matrixName,
+      matrixPath: plan.matrixFile,
+      status: 'running',
+      startedAt: new Date(this.clock.now()).toISOString(),
+      cells: plan.cells.length,
+      repetitions: plan.repetitions,
+      passed: 0,
+      failed: 0,
+    };
+    await store.startRun(run, plan.cells);
+    this.deps.onEvent?.({ type: 'run-started', run });
+    const results: RepetitionResult[] = [];
+    let failure: unknown;
+    try {
+      await Promise.all(
+        placed.map(async (p) => {
+          const queue = new PQueue({ concurrency: plan.concurrency });
+          const tasks = p.cells.map((cell) =>
+            queue.add(
+              async () => {
+                for (let rep = 1; rep <= cell.repetitions && !opts.signal.aborted; rep++) {
+                  this.deps.onEvent?.({ type: 'repetition-started', cell, repetition: rep });
+                  const result = await runRepetition(
+                    {
+                      runId: run.id,
+                      machine: p.machine,
+                      image: p.images.get(cell.image)!,
+                      metricsIntervalMs: plan.metricsIntervalMs,
+                      sink: store,
+                      clock: this.clock,
+                      logger,
+                      signal: opts.signal,
+                    },
+                    cell,
+                    rep,
+                  );
+                  await store.recordResult(result);
+                  results.push(result);
+                  result.status === 'passed' ? run.passed++ : run.failed++;
+                  this.deps.onEvent?.({ type: 'repetition-finished', cell, result });
+                }
+              },
+              { signal: opts.signal },
+            ),
+          );
+          const settled = await Promise.allSettled(tasks);
+          const err = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !opts.signal.aborted);
+          if (err) throw err.reason;
+        }),
+      );
+    } catch (err) {
+      failure = err;
+    } finally {
+      run.finishedAt = new Date(this.clock.now()).toISOString();
+      run.status = opts.signal.aborted
+        ? 'cancelled'
+        : failure
+          ? 'error'
+          : run.failed > 0
+            ? 'failed'
+            : 'passed';
+      await store.flush().catch((err: unknown) => logger.warn(`flushing metrics: ${String(err)}`));
+      await store.finishRun(run);
+    }
+    if (failure) throw failure;
+    if (opts.signal.aborted) throw new CancelledError(`run ${run.id} cancelled`, { runId: run.id });
+    return { run, results };
+  }
+
+  private async releaseAll(placed: Placed[]): Promise<void> {
+    // A fresh signal: teardown must finish even when the run was cancelled.
+    const signal = AbortSignal.timeout(120_000);
+    await Promise.all(
+      placed.map(async (p) => {
+        try {
+          await p.provider.release(p.machine, signal);
+        } catch (err) {
+          this.deps.logger.error(`releasing machine ${p.machine.id} failed: ${String(err)}`, { target: p.target });
+        }
+      }),
+    );
+  }
+}

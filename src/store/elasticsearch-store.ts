@@ -1,0 +1,190 @@
+/**
+ * Elasticsearch adapter: installs its index templates, then writes runs, results and
+ * metric samples with the bulk API. Document ids are deterministic, so a retried batch
+ * stores nothing twice (409 on a data-stream `create` counts as already stored).
+ */
+import { Client, errors } from '@elastic/elasticsearch';
+import { createHash } from 'node:crypto';
+import {
+  InfrastructureError,
+  redact,
+  type MatrixCell,
+  type MetricSample,
+  type MetricSink,
+  type RepetitionResult,
+  type ResultStore,
+  type RunRecord,
+} from '../core/index.js';
+import { CONTAINER_METRICS_STREAM, RESULTS_INDEX, RUNS_INDEX, TEMPLATES } from './elasticsearch-templates.js';
+
+type BulkOp = [action: Record<string, unknown>, doc: Record<string, unknown>];
+
+export interface ElasticsearchStoreOptions {
+  url: string;
+  /**
+   * Pending operations that trigger a bulk request on their own.
+   * @default 2000
+   */
+  maxPending?: number;
+  /** @default 30000 */
+  requestTimeoutMs?: number;
+}
+
+export class ElasticsearchStore implements ResultStore, MetricSink {
+  private pending: BulkOp[] = [];
+  private inflight: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly client: Client,
+    private readonly opts: ElasticsearchStoreOptions,
+  ) {}
+
+  /** Connects, checks the server, installs the index templates. */
+  static async connect(opts: ElasticsearchStoreOptions): Promise<ElasticsearchStore> {
+    const client = new Client({ node: opts.url, requestTimeout: opts.requestTimeoutMs ?? 30_000, maxRetries: 3 });
+    const store = new ElasticsearchStore(client, opts);
+    try {
+      await client.info();
+      for (const [name, body] of Object.entries(TEMPLATES)) {
+        await client.indices.putIndexTemplate({ name, ...(body as object) } as never);
+      }
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw esFailure(`Elasticsearch at ${opts.url}`, err);
+    }
+    return store;
+  }
+
+  async startRun(run: RunRecord, _cells: readonly MatrixCell[]): Promise<void> {
+    this.enqueue([{ index: { _index: RUNS_INDEX, _id: run.id } }, runDoc(run)]);
+    await this.flush();
+  }
+
+  async recordResult(r: RepetitionResult): Promise<void> {
+    this.enqueue([{ index: { _index: RESULTS_INDEX, _id: `${r.runId}:${r.cellId}:${r.repetition}` } }, resultDoc(r)]);
+    await this.flush();
+  }
+
+  async finishRun(run: RunRecord): Promise<void> {
+    this.enqueue([{ index: { _index: RUNS_INDEX, _id: run.id } }, runDoc(run)]);
+    await this.flush();
+  }
+
+  write(samples: readonly MetricSample[]): void {
+    for (const s of samples) this.pending.push([{ create: { _index: CONTAINER_METRICS_STREAM, _id: sampleId(s) } }, sampleDoc(s)]);
+    if (this.pending.length >= (this.opts.maxPending ?? 2000)) void this.flush().catch(() => undefined);
+  }
+
+  /** Sends everything pending; rejects if any batch so far could not be stored. */
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.inflight = this.inflight.then(() => (batch.length > 0 ? this.send(batch) : undefined));
+    await this.inflight;
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      await this.client.close();
+    }
+  }
+
+  private enqueue(op: BulkOp): void {
+    this.pending.push(op);
+  }
+
+  private async send(batch: BulkOp[]): Promise<void> {
+    try {
+      const res = await this.client.bulk({ operations: batch.flat(), refresh: false });
+      if (!res.errors) return;
+      const failed = res.items
+        .map((item) => Object.values(item)[0]!)
+        .filter((r) => r.error && r.status !== 409);
+      if (failed.length > 0) {
+        const first = failed[0]!;
+        throw new InfrastructureError(
+          `Elasticsearch rejected ${failed.length} of ${batch.length} documents; first: ${first.error?.type}: ${first.error?.reason} (index ${first._index})`,
+          { index: first._index, status: first.status },
+        );
+      }
+    } catch (err) {
+      this.failure ??= err instanceof InfrastructureError ? err : esFailure('writing to Elasticsearch', err);
+    }
+  }
+}
+
+function esFailure(what: string, err: unknown): InfrastructureError {
+  if (err instanceof errors.ProductNotSupportedError)
+    return new InfrastructureError(`${what} is not Elasticsearch (the server lacks the X-Elastic-Product header)`);
+  const e = err as { message?: string; meta?: { statusCode?: number; body?: unknown } };
+  const reason = (e.meta?.body as { error?: { reason?: string } } | undefined)?.error?.reason;
+  return new InfrastructureError(`${what}: ${redact(reason ?? e.message ?? String(err))}`, {
+    statusCode: e.meta?.statusCode,
+  }, { cause: err });
+}
+
+function sampleId(s: MetricSample): string {
+  return createHash('sha1')
+    .update(`${s.runId}\0${s.cellId}\0${s.repetition}\0${s.host}\0${s.scope}\0${s.name}\0${s.seq}`)
+    .digest('base64url');
+}
+
+function sampleDoc(s: MetricSample): Record<string, unknown> {
+  return {
+    '@timestamp': new Date(s.timestamp).toISOString(),
+    run: { id: s.runId },
+    cell: { id: s.cellId },
+    repetition: s.repetition,
+    host: { name: s.host },
+    ...(s.containerId ? { container: { id: s.containerId } } : {}),
+    metric: { scope: s.scope, name: s.name, unit: s.unit, value: s.value },
+    event: { sequence: s.seq },
+  };
+}
+
+function runDoc(run: RunRecord): Record<string, unknown> {
+  return {
+    '@timestamp': run.startedAt,
+    run: { id: run.id, name: run.name, status: run.status },
+    matrix_path: run.matrixPath,
+    started_at: run.startedAt,
+    ...(run.finishedAt ? { finished_at: run.finishedAt } : {}),
+    cells: run.cells,
+    repetitions: run.repetitions,
+    passed: run.passed,
+    failed: run.failed,
+  };
+}
+
+function resultDoc(r: RepetitionResult): Record<string, unknown> {
+  return {
+    '@timestamp': r.finishedAt,
+    run: { id: r.runId },
+    cell: { id: r.cellId },
+    repetition: r.repetition,
+    benchmark: { name: r.benchmark, version: r.benchmarkVersion },
+    params: Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, String(v)])),
+    target: { name: r.target },
+    provider: r.provider,
+    machine: { id: r.machineId, instance_type: r.instanceType, hourly_price_usd: r.hourlyPriceUsd },
+    ...(r.region ? { cloud: { region: r.region } } : {}),
+    container: { id: r.containerId, image: { name: r.image, digest: r.imageDigest } },
+    status: r.status,
+    ...(r.failureClass ? { failure: { class: r.failureClass, reason: r.failureReason } } : {}),
+    exit_code: r.exitCode,
+    scores: r.scores,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    duration_ms: r.durationMs,
+    metrics: {
+      samples: r.metrics.samples,
+      cpu_cores_mean: r.metrics.cpuCoresMean,
+      cpu_cores_max: r.metrics.cpuCoresMax,
+      memory_bytes_max: r.metrics.memoryBytesMax,
+    },
+  };
+}

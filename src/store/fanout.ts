@@ -1,0 +1,67 @@
+/**
+ * Writes to a primary store (the embedded SQLite, the record of truth) and any number of
+ * secondary ones (Elasticsearch). A secondary failure is logged and reported when the
+ * fanout closes, so a long run is not thrown away because a remote store hiccuped.
+ */
+import {
+  InfrastructureError,
+  errorMessage,
+  type Logger,
+  type MatrixCell,
+  type MetricSample,
+  type MetricSink,
+  type RepetitionResult,
+  type ResultStore,
+  type RunRecord,
+} from '../core/index.js';
+
+export type Store = ResultStore & MetricSink;
+
+export class FanoutStore implements ResultStore, MetricSink {
+  private readonly failures: string[] = [];
+
+  constructor(
+    private readonly primary: Store,
+    private readonly secondaries: readonly Store[],
+    private readonly logger: Logger,
+  ) {}
+
+  async startRun(run: RunRecord, cells: readonly MatrixCell[]) {
+    await this.all((s) => s.startRun(run, cells));
+  }
+  async recordResult(result: RepetitionResult) {
+    await this.all((s) => s.recordResult(result));
+  }
+  async finishRun(run: RunRecord) {
+    await this.all((s) => s.finishRun(run));
+  }
+  write(samples: readonly MetricSample[]) {
+    this.primary.write(samples);
+    for (const s of this.secondaries) s.write(samples);
+  }
+  async flush() {
+    await this.all((s) => s.flush());
+  }
+
+  /** Closes every store; throws if a secondary failed at any point. */
+  async close() {
+    await this.all((s) => s.close());
+    if (this.failures.length > 0)
+      throw new InfrastructureError(
+        `results are complete in the embedded store, but a secondary store failed: ${[...new Set(this.failures)].join('; ')}`,
+      );
+  }
+
+  private async all(op: (s: Store) => Promise<void>) {
+    await op(this.primary);
+    await Promise.all(
+      this.secondaries.map((s) =>
+        op(s).catch((err: unknown) => {
+          const msg = errorMessage(err);
+          if (!this.failures.includes(msg)) this.logger.warn(`store write failed: ${msg}`);
+          this.failures.push(msg);
+        }),
+      ),
+    );
+  }
+}

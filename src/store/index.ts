@@ -1,0 +1,4 @@
+export * from './elasticsearch-store.js';
+export * from './elasticsearch-templates.js';
+export * from './fanout.js';
+export * from './sqlite-store.js';

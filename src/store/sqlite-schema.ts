@@ -1,0 +1,73 @@
+/** Schema of the embedded store, versioned with `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS runs (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  matrix_path  TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  started_at   TEXT NOT NULL,
+  finished_at  TEXT,
+  cells        INTEGER NOT NULL,
+  repetitions  INTEGER NOT NULL,
+  passed       INTEGER NOT NULL DEFAULT 0,
+  failed       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS cells (
+  run_id       TEXT NOT NULL REFERENCES runs(id),
+  cell_id      TEXT NOT NULL,
+  position     INTEGER NOT NULL,
+  entry        TEXT NOT NULL,
+  benchmark    TEXT NOT NULL,
+  target       TEXT NOT NULL,
+  provider     TEXT NOT NULL,
+  params       TEXT NOT NULL,
+  image        TEXT NOT NULL,
+  argv         TEXT NOT NULL,
+  repetitions  INTEGER NOT NULL,
+  timeout_ms   INTEGER NOT NULL,
+  PRIMARY KEY (run_id, cell_id)
+);
+CREATE TABLE IF NOT EXISTS results (
+  run_id         TEXT NOT NULL,
+  cell_id        TEXT NOT NULL,
+  repetition     INTEGER NOT NULL,
+  benchmark      TEXT NOT NULL,
+  benchmark_version INTEGER NOT NULL,
+  params         TEXT NOT NULL,
+  target         TEXT NOT NULL,
+  provider       TEXT NOT NULL,
+  machine_id     TEXT NOT NULL,
+  instance_type  TEXT NOT NULL,
+  region         TEXT,
+  hourly_price_usd REAL,
+  image          TEXT NOT NULL,
+  image_digest   TEXT NOT NULL,
+  container_id   TEXT,
+  status         TEXT NOT NULL,
+  failure_class  TEXT,
+  failure_reason TEXT,
+  exit_code      INTEGER,
+  scores         TEXT NOT NULL,
+  started_at     TEXT NOT NULL,
+  finished_at    TEXT NOT NULL,
+  duration_ms    INTEGER NOT NULL,
+  metrics        TEXT NOT NULL,
+  PRIMARY KEY (run_id, cell_id, repetition)
+);
+CREATE TABLE IF NOT EXISTS metric_samples (
+  run_id       TEXT NOT NULL,
+  cell_id      TEXT NOT NULL,
+  repetition   INTEGER NOT NULL,
+  scope        TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  ts           INTEGER NOT NULL,
+  value        REAL NOT NULL,
+  unit         TEXT NOT NULL,
+  container_id TEXT,
+  host         TEXT NOT NULL,
+  PRIMARY KEY (run_id, cell_id, repetition, scope, name, host, seq)
+) WITHOUT ROWID;
+`;

@@ -1,0 +1,232 @@
+/** The embedded default store: one SQLite file with runs, cells, results and metric samples. */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  InfrastructureError,
+  type MatrixCell,
+  type MetricSample,
+  type MetricSink,
+  type RepetitionResult,
+  type ResultQuery,
+  type ResultReader,
+  type ResultStore,
+  type RunRecord,
+} from '../core/index.js';
+import { SCHEMA_V1, SCHEMA_VERSION } from './sqlite-schema.js';
+
+export const DB_FILE = 'benchyard.db';
+
+export class SqliteStore implements ResultStore, ResultReader, MetricSink {
+  private readonly db: Database.Database;
+
+  /** Opens (creating if needed) `<stateDir>/benchyard.db`. */
+  constructor(readonly stateDir: string) {
+    const file = path.join(stateDir, DB_FILE);
+    try {
+      mkdirSync(stateDir, { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+    } catch (err) {
+      throw new InfrastructureError(`cannot open the store ${file}: ${(err as Error).message}`, { file }, { cause: err });
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION)
+      throw new Error(`store schema v${version} is newer than this benchyard (v${SCHEMA_VERSION})`);
+    if (version < 1) this.db.exec(SCHEMA_V1);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  async startRun(run: RunRecord, cells: readonly MatrixCell[]): Promise<void> {
+    const insertCell = this.db.prepare(
+      `INSERT OR REPLACE INTO cells VALUES (@run_id, @cell_id, @position, @entry, @benchmark, @target, @provider,
+        @params, @image, @argv, @repetitions, @timeout_ms)`,
+    );
+    this.db.transaction(() => {
+      this.upsertRun(run);
+      for (const c of cells)
+        insertCell.run({
+          run_id: run.id,
+          cell_id: c.id,
+          position: c.index,
+          entry: c.entry,
+          benchmark: c.benchmark,
+          target: c.target.name,
+          provider: c.target.provider,
+          params: JSON.stringify(c.params),
+          image: c.image,
+          argv: JSON.stringify(c.argv),
+          repetitions: c.repetitions,
+          timeout_ms: c.timeoutMs,
+        });
+    })();
+  }
+
+  async finishRun(run: RunRecord): Promise<void> {
+    this.upsertRun(run);
+  }
+
+  private upsertRun(run: RunRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO runs VALUES (@id, @name, @matrixPath, @status, @startedAt, @finishedAt, @cells,
+          @repetitions, @passed, @failed)`,
+      )
+      .run({ ...run, finishedAt: run.finishedAt ?? null });
+  }
+
+  async recordResult(r: RepetitionResult): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
+          @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
+          @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics)`,
+      )
+      .run({
+        ...r,
+        region: r.region ?? null,
+        hourlyPriceUsd: r.hourlyPriceUsd ?? null,
+        containerId: r.containerId ?? null,
+        failureClass: r.failureClass ?? null,
+        failureReason: r.failureReason ?? null,
+        exitCode: r.exitCode ?? null,
+        params: JSON.stringify(r.params),
+        scores: JSON.stringify(r.scores),
+        metrics: JSON.stringify(r.metrics),
+      });
+  }
+
+  write(samples: readonly MetricSample[]): void {
+    if (samples.length === 0) return;
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO metric_samples VALUES (@runId, @cellId, @repetition, @scope, @name, @seq, @timestamp,
+        @value, @unit, @containerId, @host)`,
+    );
+    this.db.transaction(() => {
+      for (const s of samples) insert.run({ ...s, containerId: s.containerId ?? null });
+    })();
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async listRuns(limit = 50): Promise<RunRecord[]> {
+    return (this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]).map(
+      toRun,
+    );
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  async listResults(q: ResultQuery): Promise<RepetitionResult[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT r.* FROM results r LEFT JOIN cells c ON c.run_id = r.run_id AND c.cell_id = r.cell_id
+         WHERE (@runId IS NULL OR r.run_id = @runId) ORDER BY r.run_id, c.position, r.repetition`,
+      )
+      .all({ runId: q.runId ?? null }) as ResultRow[];
+    return rows.map(toResult);
+  }
+
+  async listSamples(q: ResultQuery): Promise<MetricSample[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM metric_samples WHERE (@runId IS NULL OR run_id = @runId) ORDER BY ts, name, seq`)
+      .all({ runId: q.runId ?? null }) as SampleRow[];
+    return rows.map((s) => ({
+      runId: s.run_id,
+      cellId: s.cell_id,
+      repetition: s.repetition,
+      scope: s.scope as MetricSample['scope'],
+      name: s.name,
+      seq: s.seq,
+      timestamp: s.ts,
+      value: s.value,
+      unit: s.unit,
+      host: s.host,
+      ...(s.container_id ? { containerId: s.container_id } : {}),
+    }));
+  }
+}
+
+type RunRow = {
+  id: string;
+  name: string;
+  matrix_path: string;
+  status: RunRecord['status'];
+  started_at: string;
+  finished_at: string | null;
+  cells: number;
+  repetitions: number;
+  passed: number;
+  failed: number;
+};
+type ResultRow = Record<string, string | number | null>;
+type SampleRow = {
+  run_id: string;
+  cell_id: string;
+  repetition: number;
+  scope: string;
+  name: string;
+  seq: number;
+  ts: number;
+  value: number;
+  unit: string;
+  container_id: string | null;
+  host: string;
+};
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    matrixPath: r.matrix_path,
+    status: r.status,
+    startedAt: r.started_at,
+    ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
+    cells: r.cells,
+    repetitions: r.repetitions,
+    passed: r.passed,
+    failed: r.failed,
+  };
+}
+
+function toResult(r: ResultRow): RepetitionResult {
+  const opt = <T>(v: T | null) => (v === null ? undefined : v);
+  return {
+    runId: String(r.run_id),
+    cellId: String(r.cell_id),
+    repetition: Number(r.repetition),
+    benchmark: String(r.benchmark),
+    benchmarkVersion: Number(r.benchmark_version),
+    params: JSON.parse(String(r.params)),
+    target: String(r.target),
+    provider: String(r.provider),
+    machineId: String(r.machine_id),
+    instanceType: String(r.instance_type),
+    region: opt(r.region) as string | undefined,
+    hourlyPriceUsd: opt(r.hourly_price_usd) as number | undefined,
+    image: String(r.image),
+    imageDigest: String(r.image_digest),
+    containerId: opt(r.container_id) as string | undefined,
+    status: r.status as RepetitionResult['status'],
+    failureClass: opt(r.failure_class) as RepetitionResult['failureClass'],
+    failureReason: opt(r.failure_reason) as string | undefined,
+    exitCode: opt(r.exit_code) as number | undefined,
+    scores: JSON.parse(String(r.scores)),
+    startedAt: String(r.started_at),
+    finishedAt: String(r.finished_at),
+    durationMs: Number(r.duration_ms),
+    metrics: JSON.parse(String(r.metrics)),
+  };
+}

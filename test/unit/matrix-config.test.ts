@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/index.js';
+import { validateMatrix, YamlSource } from '../../src/config/index.js';
+import { builtinCatalog } from '../helpers/catalog.js';
+
+async function load(text: string) {
+  return validateMatrix(YamlSource.parse('m.yaml', text), await builtinCatalog());
+}
+
+async function problems(text: string): Promise<string[]> {
+  try {
+    await load(text);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.split('\n');
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const GOOD = `name: local-cpu
+repetitions: 2
+concurrency: 2
+metrics: { interval: 250ms }
+targets:
+  - name: here
+    provider: local
+benchmarks:
+  - benchmark: sysbench-cpu
+    params:
+      threads: [1, 2]
+      time: 5
+    timeout: 1m
+store:
+  elasticsearch: { url: http://127.0.0.1:9200 }
+`;
+
+describe('matrix loading', () => {
+  it('normalises a valid matrix: scalars become axes of one, durations become ms', async () => {
+    const m = await load(GOOD);
+    expect(m).toMatchObject({
+      name: 'local-cpu',
+      repetitions: 2,
+      concurrency: 2,
+      metricsIntervalMs: 250,
+      elasticsearchUrl: 'http://127.0.0.1:9200',
+      targets: [{ name: 'here', provider: 'local', options: {} }],
+      entries: [{ name: 'sysbench-cpu', axes: { threads: [1, 2], time: [5] }, timeoutMs: 60_000, targets: ['here'] }],
+    });
+  });
+
+  it('applies defaults: 3 repetitions, 1 at a time, 1 s sampling', async () => {
+    const m = await load('name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n');
+    expect([m.repetitions, m.concurrency, m.metricsIntervalMs]).toEqual([3, 1, 1000]);
+  });
+
+  it('reports every problem in one pass, each as file:line:col with its path, sorted by position', async () => {
+    const lines = await problems(`name: x
+targets:
+  - name: here
+    provider: aws
+  - name: here
+    provider: local
+benchmarks:
+  - benchmark: sysbench-cpu
+    params: { threads: [0, 2], bogus: 1 }
+    colour: red
+  - benchmark: nope
+extra: 1
+`);
+    expect(lines).toEqual([
+      'm.yaml:4:15: unsupported provider "aws" (supported: local) (at targets[0].provider)',
+      "m.yaml:5:5: duplicate target name 'here' (first at line 3) (at targets[1])",
+      "m.yaml:9:25: parameter 'threads': 0 is below the minimum 1 (at benchmarks[0].params.threads[0])",
+      "m.yaml:9:32: parameter 'bogus' is not declared by benchmark 'sysbench-cpu' (declared: threads, time, max_prime) (at benchmarks[0].params.bogus)",
+      "m.yaml:10:5: unknown key 'colour' (at benchmarks[0].colour)",
+      "m.yaml:11:16: unknown benchmark 'nope' (known: fio, sysbench-cpu, sysbench-memory) (at benchmarks[1].benchmark)",
+      "m.yaml:12:1: unknown key 'extra' (at extra)",
+    ]);
+  });
+
+  it.each([
+    ['YAML syntax', 'name: [unclosed\n', /^m\.yaml:1:\d+: YAML: Flow sequence/],
+    ['duplicate YAML key', 'name: a\nname: b\n', /^m\.yaml:2:1: YAML: duplicate key 'name'/],
+    ['empty file', '', /^m\.yaml:1:1: the matrix file is empty/],
+    ['not a mapping', '- a\n- b\n', /^m\.yaml:1:1: .*expected object/],
+    ['missing targets', 'name: a\nbenchmarks: [{benchmark: fio}]\n', /^m\.yaml:1:1: missing required key 'targets'/],
+    [
+      'wrong type',
+      'name: a\nrepetitions: three\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
+      /^m\.yaml:2:14: .*expected number, received string \(at repetitions\)/,
+    ],
+    [
+      'bad duration',
+      'name: a\nmetrics: {interval: soon}\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
+      /^m\.yaml:2:21: 'soon' is not a duration/,
+    ],
+    [
+      'interval out of range',
+      'name: a\nmetrics: {interval: 10ms}\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
+      /out of range \(100ms to 60000ms\)/,
+    ],
+    [
+      'string param against enum',
+      'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio, params: {ioengine: mmapx}}]\n',
+      /^m\.yaml:3:50: parameter 'ioengine': 'mmapx' is not one of/,
+    ],
+    [
+      'empty axis',
+      'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio, params: {iodepth: []}}]\n',
+      /an axis needs at least one value/,
+    ],
+    [
+      'unknown entry target',
+      'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio, targets: [g]}]\n',
+      /unknown target 'g' \(targets: h\)/,
+    ],
+    [
+      'duplicate entries',
+      'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}, {benchmark: fio}]\n',
+      /^m\.yaml:3:32: duplicate benchmark entry name 'fio' .*distinct 'name'/,
+    ],
+    ['bad name', 'name: "Big Name"\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n', /^m\.yaml:1:7: must be/],
+    [
+      'bad es url',
+      'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\nstore: {elasticsearch: {url: ftp://x}}\n',
+      /must be an http\(s\) URL/,
+    ],
+  ])('%s', async (_name, text, pattern) => {
+    const lines = await problems(text);
+    expect(lines[0]).toMatch(pattern);
+  });
+});
