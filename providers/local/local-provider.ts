@@ -58,7 +58,9 @@ export class LocalProvider implements Provider {
 
 function socketFor(target: TargetSpec, options: LocalProviderOptions): string {
   const fromTarget = (target.options.docker as { socketPath?: string } | undefined)?.socketPath;
-  const fromEnv = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : undefined;
+  const fromEnv = process.env.DOCKER_HOST?.startsWith('unix://')
+    ? process.env.DOCKER_HOST.slice(7)
+    : undefined;
   return fromTarget ?? options.socketPath ?? fromEnv ?? '/var/run/docker.sock';
 }
 

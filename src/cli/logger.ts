@@ -5,7 +5,10 @@ import { redact } from '../core/index.js';
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 type Level = (typeof LEVELS)[number];
 
-export function stderrLogger(min: Level, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+export function stderrLogger(
+  min: Level,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
   const at = LEVELS.indexOf(min);
   const log = (level: Level) => (message: string, context?: Record<string, unknown>) => {
     if (LEVELS.indexOf(level) < at) return;

@@ -5,9 +5,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BenchyardError, ConfigError, errorMessage } from '../core/index.js';
 import { matrixJsonSchema } from '../config/index.js';
-import { planCommand } from './commands/plan.js';
-import { resultsCommand } from './commands/results.js';
-import { runCommand } from './commands/run.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { stderrLogger } from './logger.js';
@@ -19,7 +16,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
-    process.stderr.write(`\n${sig}: cancelling — stopping containers and releasing machines (again to exit at once)\n`);
+    process.stderr.write(
+      `\n${sig}: cancelling — stopping containers and releasing machines (again to exit at once)\n`,
+    );
     controller.abort(new Error(`interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal);
@@ -38,7 +37,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const stateOption = () =>
     new Option('--state <dir>', 'folder of the embedded store').default('.benchyard').env('BENCHYARD_STATE');
   const program = new Command('benchyard')
-    .description('Heterogeneous hardware benchmarking: one YAML matrix of machines × benchmark containers × parameters')
+    .description(
+      'Heterogeneous hardware benchmarking: one YAML matrix of machines × benchmark containers × parameters',
+    )
     .version(VERSION)
     .option('-v, --verbose', 'log debug detail to stderr')
     .hook('preAction', (cmd) => {
@@ -52,7 +53,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('expand a matrix into cells and print them (no side effects)')
     .argument('<matrix>', 'matrix YAML file')
     .option('--json', 'print the plan as JSON')
-    .action((matrix: string, opts) => planCommand(matrix, opts, io()));
+    .action(async (matrix: string, opts) =>
+      (await import('./commands/plan.js')).planCommand(matrix, opts, io()),
+    );
   program
     .command('run')
     .description('run every cell of a matrix and store the results')
@@ -60,19 +63,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(stateOption())
     .option('--es <url>', 'also write to this Elasticsearch (overrides store.elasticsearch.url)')
     .option('--json', 'print the run summary and results as JSON')
-    .action((matrix: string, opts) => runCommand(matrix, opts, io()));
+    .action(async (matrix: string, opts) =>
+      (await import('./commands/run.js')).runCommand(matrix, opts, io()),
+    );
   program
     .command('results')
     .description('list stored results (default: the latest run)')
     .addOption(stateOption())
     .option('--run <id>', 'run id')
     .option('--json', 'print as JSON')
-    .action((opts) => resultsCommand(opts, io()));
+    .action(async (opts) => (await import('./commands/results.js')).resultsCommand(opts, io()));
   program
     .command('schema')
     .description('print the JSON Schema of the matrix file')
     .action(() => void process.stdout.write(`${JSON.stringify(matrixJsonSchema(), null, 2)}\n`));
 
+  // Commands are imported when chosen: `plan` need not load Docker, Elasticsearch or SQLite.
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -86,7 +92,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    )
       return EXIT.ok;
     return EXIT.badInput; // commander already printed the message
   }
@@ -95,7 +105,9 @@ function report(err: unknown): number {
   } else if (err instanceof BenchyardError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else {
-    process.stderr.write(`internal error: ${errorMessage(err)}\n${err instanceof Error ? (err.stack ?? '') : ''}\n`);
+    process.stderr.write(
+      `internal error: ${errorMessage(err)}\n${err instanceof Error ? (err.stack ?? '') : ''}\n`,
+    );
   }
   return exitCodeFor(err);
 }

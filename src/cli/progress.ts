@@ -12,7 +12,10 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(total: number, opts: { interactive: boolean; write: (line: string) => void }): Progress {
+export function createProgress(
+  total: number,
+  opts: { interactive: boolean; write: (line: string) => void },
+): Progress {
   let done = 0;
   const line = (e: Extract<RunEvent, { type: 'repetition-finished' }>) => {
     const r = e.result;
@@ -30,8 +33,10 @@ export function createProgress(total: number, opts: { interactive: boolean; writ
   if (!opts.interactive) {
     return {
       onEvent(e) {
-        if (e.type === 'run-started') opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
-        if (e.type === 'machine-ready') opts.write(`machine ${e.machine.id} ready for target '${e.target}'\n`);
+        if (e.type === 'run-started')
+          opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
+        if (e.type === 'machine-ready')
+          opts.write(`machine ${e.machine.id} ready for target '${e.target}'\n`);
         if (e.type === 'repetition-finished') {
           done++;
           opts.write(`${line(e)}\n`);
@@ -42,7 +47,11 @@ export function createProgress(total: number, opts: { interactive: boolean; writ
   }
 
   const bar = new cliProgress.SingleBar(
-    { format: ' {bar} {value}/{total} repetitions | {eta_formatted} left | {current}', hideCursor: true, etaBuffer: 20 },
+    {
+      format: ' {bar} {value}/{total} repetitions | {eta_formatted} left | {current}',
+      hideCursor: true,
+      etaBuffer: 20,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

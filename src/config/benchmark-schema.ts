@@ -12,7 +12,9 @@ const paramSpec = z
     unit: z.string().optional(),
     description: z.string().optional(),
   })
-  .refine((p) => p.min === undefined || p.max === undefined || p.min <= p.max, { message: 'min is above max' });
+  .refine((p) => p.min === undefined || p.max === undefined || p.min <= p.max, {
+    message: 'min is above max',
+  });
 
 const scoreSpec = z
   .strictObject({

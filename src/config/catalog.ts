@@ -32,7 +32,9 @@ export async function loadCatalog(dirs: readonly string[]): Promise<MapCatalog> 
   const defs = new Map<string, BenchmarkDefinition>();
   const problems: Diagnostic[] = [];
   for (const dir of dirs) {
-    const names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    const names = (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     for (const name of names.sort()) {
       const file = path.join(dir, name, 'benchmark.yaml');
       try {
@@ -57,12 +59,15 @@ export function parseBenchmark(source: YamlSource): BenchmarkDefinition {
   const problems: Diagnostic[] = [];
   for (const [name, spec] of Object.entries(d.params)) {
     const problem = spec.default === undefined ? undefined : checkParamValue(spec, spec.default);
-    if (problem) problems.push(source.diagnostic(['params', name, 'default'], `default of '${name}': ${problem}`));
+    if (problem)
+      problems.push(source.diagnostic(['params', name, 'default'], `default of '${name}': ${problem}`));
   }
   d.command.forEach((arg, i) => {
     for (const m of arg.matchAll(PLACEHOLDER)) {
       if (!(m[1]! in d.params))
-        problems.push(source.diagnostic(['command', i], `placeholder '{{${m[1]}}}' names no declared parameter`));
+        problems.push(
+          source.diagnostic(['command', i], `placeholder '{{${m[1]}}}' names no declared parameter`),
+        );
     }
   });
   if (problems.length > 0) throw new ConfigError(problems);

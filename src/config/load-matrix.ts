@@ -35,9 +35,13 @@ export async function loadMatrix(file: string, catalog: BenchmarkCatalog): Promi
 
 export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): Matrix {
   const raw = source.value();
-  if (raw === undefined || raw === null) throw new ConfigError([source.diagnostic([], 'the matrix file is empty')]);
+  if (raw === undefined || raw === null)
+    throw new ConfigError([source.diagnostic([], 'the matrix file is empty')]);
   const parsed = matrixSchema.safeParse(raw);
-  const problems = [...(parsed.success ? [] : zodDiagnostics(source, parsed.error, raw)), ...matrixRules(source, raw, catalog)];
+  const problems = [
+    ...(parsed.success ? [] : zodDiagnostics(source, parsed.error, raw)),
+    ...matrixRules(source, raw, catalog),
+  ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(sortDiagnostics(problems));
   const doc = parsed.data;
   const allTargets = doc.targets.map((t) => t.name);
@@ -51,7 +55,9 @@ export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): M
     entries: doc.benchmarks.map((e) => ({
       name: e.name ?? e.benchmark,
       benchmark: e.benchmark,
-      axes: Object.fromEntries(Object.entries(e.params ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])),
+      axes: Object.fromEntries(
+        Object.entries(e.params ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+      ),
       repetitions: e.repetitions,
       timeoutMs: e.timeout,
       targets: e.targets ?? allTargets,

@@ -15,7 +15,13 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
   const out: Diagnostic[] = [];
   const targets = Array.isArray(doc.targets) ? doc.targets : [];
   const targetNames = new Set<string>();
-  uniqueNames(source, 'targets', targets, (t) => (isObj(t) && typeof t.name === 'string' ? t.name : undefined), out);
+  uniqueNames(
+    source,
+    'targets',
+    targets,
+    (t) => (isObj(t) && typeof t.name === 'string' ? t.name : undefined),
+    out,
+  );
   for (const t of targets) if (isObj(t) && typeof t.name === 'string') targetNames.add(t.name);
 
   const entries = Array.isArray(doc.benchmarks) ? doc.benchmarks : [];
@@ -23,7 +29,14 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
     source,
     'benchmarks',
     entries,
-    (e) => (isObj(e) ? (typeof e.name === 'string' ? e.name : typeof e.benchmark === 'string' ? e.benchmark : undefined) : undefined),
+    (e) =>
+      isObj(e)
+        ? typeof e.name === 'string'
+          ? e.name
+          : typeof e.benchmark === 'string'
+            ? e.benchmark
+            : undefined
+        : undefined,
     out,
     "give each entry of the same benchmark a distinct 'name'",
   );
@@ -34,7 +47,12 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
     if (Array.isArray(entry.targets)) {
       entry.targets.forEach((t, j) => {
         if (typeof t === 'string' && !targetNames.has(t))
-          out.push(source.diagnostic([...at, 'targets', j], `unknown target '${t}' (targets: ${[...targetNames].join(', ')})`));
+          out.push(
+            source.diagnostic(
+              [...at, 'targets', j],
+              `unknown target '${t}' (targets: ${[...targetNames].join(', ')})`,
+            ),
+          );
       });
     }
     if (typeof entry.benchmark !== 'string') return;
@@ -42,14 +60,19 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
     if (!def) {
       const known = catalog.list().map((d) => d.name);
       out.push(
-        source.diagnostic([...at, 'benchmark'], `unknown benchmark '${entry.benchmark}' (known: ${known.join(', ')})`),
+        source.diagnostic(
+          [...at, 'benchmark'],
+          `unknown benchmark '${entry.benchmark}' (known: ${known.join(', ')})`,
+        ),
       );
       return;
     }
     const given = isObj(entry.params) ? entry.params : {};
     for (const [key, spec] of Object.entries(def.params)) {
       if (spec.default === undefined && !(key in given))
-        out.push(source.diagnostic(at, `benchmark '${def.name}' needs parameter '${key}' (it has no default)`));
+        out.push(
+          source.diagnostic(at, `benchmark '${def.name}' needs parameter '${key}' (it has no default)`),
+        );
     }
     for (const [key, value] of Object.entries(given)) {
       const spec = def.params[key];
@@ -66,7 +89,9 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
       }
       const values = Array.isArray(value) ? value : [value];
       if (Array.isArray(value) && value.length === 0)
-        out.push(source.diagnostic([...at, 'params', key], `parameter '${key}': an axis needs at least one value`));
+        out.push(
+          source.diagnostic([...at, 'params', key], `parameter '${key}': an axis needs at least one value`),
+        );
       values.forEach((v, j) => {
         const problem = checkParamValue(spec, v);
         const path = Array.isArray(value) ? [...at, 'params', key, j] : [...at, 'params', key];

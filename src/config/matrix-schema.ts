@@ -36,20 +36,28 @@ const target = z.strictObject({
   }),
   docker: z
     .strictObject({
-      socketPath: z.string().min(1).describe('Docker engine socket (default /var/run/docker.sock or DOCKER_HOST)'),
+      socketPath: z
+        .string()
+        .min(1)
+        .describe('Docker engine socket (default /var/run/docker.sock or DOCKER_HOST)'),
     })
     .optional(),
 });
 
 const benchmarkEntry = z.strictObject({
-  benchmark: z.string().min(1).describe('Name of a benchmark from `benchmarks/` (see `benchyard benchmarks`)'),
+  benchmark: z
+    .string()
+    .min(1)
+    .describe('Name of a benchmark from `benchmarks/` (see `benchyard benchmarks`)'),
   name: NAME.optional().describe('Label for this entry; defaults to the benchmark name'),
   params: z
     .record(z.string(), z.union([scalar, z.array(scalar)]))
     .optional()
     .describe('A list is an axis: cells are the product of all axes'),
   repetitions: z.int().min(1).max(1000).optional(),
-  timeout: duration(1000, 7 * 24 * 3_600_000).optional().describe('Per repetition; overrides the benchmark default'),
+  timeout: duration(1000, 7 * 24 * 3_600_000)
+    .optional()
+    .describe('Per repetition; overrides the benchmark default'),
   targets: z.array(NAME).min(1).optional().describe('Run only on these targets (default: all)'),
 });
 
@@ -58,7 +66,9 @@ export const matrixSchema = z.strictObject({
   repetitions: z.int().min(1).max(1000).default(3).describe('Repetitions per cell'),
   concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
   metrics: z
-    .strictObject({ interval: duration(100, 60_000).default(1000).describe('Sampling interval, 100ms to 60s') })
+    .strictObject({
+      interval: duration(100, 60_000).default(1000).describe('Sampling interval, 100ms to 60s'),
+    })
     .default({ interval: 1000 }),
   targets: z.array(target).min(1, 'at least one target is required'),
   benchmarks: z.array(benchmarkEntry).min(1, 'at least one benchmark is required'),

@@ -6,7 +6,8 @@ export function checkParamValue(spec: ParamSpec, value: unknown): string | undef
   switch (spec.type) {
     case 'integer':
     case 'number': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return `expected ${spec.type}, got ${describe(value)}`;
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        return `expected ${spec.type}, got ${describe(value)}`;
       if (spec.type === 'integer' && !Number.isInteger(value)) return `expected integer, got ${value}`;
       if (spec.min !== undefined && value < spec.min) return `${value} is below the minimum ${spec.min}`;
       if (spec.max !== undefined && value > spec.max) return `${value} is above the maximum ${spec.max}`;

@@ -3,7 +3,17 @@
  * can be reported as `file:line:col` with the path that caused them.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import { ConfigError, InputError, type Diagnostic } from '../core/index.js';
 
 export type PathSegment = string | number;
@@ -22,7 +32,8 @@ export class YamlSource {
       text = await readFile(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+      const why =
+        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
       throw new InputError(`${file}: cannot read: ${why}`, { file, code });
     }
     return YamlSource.parse(file, text);
@@ -36,7 +47,7 @@ export class YamlSource {
       throw new ConfigError(
         doc.errors.flatMap((e) => {
           if (e.code === 'DUPLICATE_KEY') return source.duplicateKeys();
-          const [line, col] = e.linePos ? [e.linePos[0].line, e.linePos[0].col] : [1, 1];
+          const { line, col } = lines.linePos(e.pos[0]);
           return [{ file, line, col, path: '', message: `YAML: ${e.message.split('\n')[0]}` }];
         }),
       );
@@ -77,7 +88,13 @@ export class YamlSource {
     const node = this.deepest(path, key);
     const offset = node?.range?.[0] ?? 0;
     const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line, col, path: formatPath(key === undefined ? path : [...path, key]), message };
+    return {
+      file: this.file,
+      line,
+      col,
+      path: formatPath(key === undefined ? path : [...path, key]),
+      message,
+    };
   }
 
   /** Line (1-based) of the node at `path`, if it exists. */

@@ -6,7 +6,10 @@ const SECRET_KEY = /(pass(word)?|secret|token|api[-_]?key|authorization|credenti
 export function redact(text: string): string {
   return text
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, '$1***@')
-    .replace(/\b((?:pass(?:word)?|secret|token|api[-_]?key)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, '$1***');
+    .replace(
+      /\b((?:pass(?:word)?|secret|token|api[-_]?key)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+      '$1***',
+    );
 }
 
 /** Deep copy with values under secret-looking keys masked and strings passed through `redact`. */
@@ -16,7 +19,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '***' : redactValue(v, depth + 1);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_KEY.test(k) ? '***' : redactValue(v, depth + 1);
     return out;
   }
   return value;

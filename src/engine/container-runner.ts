@@ -80,11 +80,16 @@ export class ContainerRunner {
         Tty: false,
         HostConfig: { NetworkMode: spec.network, AutoRemove: false, Privileged: false },
       });
-      this.logger.debug(`created container ${container.id.slice(0, 12)}`, { name: spec.name, image: spec.image });
+      this.logger.debug(`created container ${container.id.slice(0, 12)}`, {
+        name: spec.name,
+        image: spec.image,
+      });
       return container;
     } catch (err) {
       if (isUnreachable(err)) throw dockerFailure('Docker engine unreachable', err);
-      throw dockerFailure(`creating container '${spec.name}' from '${spec.image}'`, err, { image: spec.image });
+      throw dockerFailure(`creating container '${spec.name}' from '${spec.image}'`, err, {
+        image: spec.image,
+      });
     }
   }
 
@@ -96,7 +101,11 @@ export class ContainerRunner {
     const max = spec.maxOutputBytes ?? 32 * 1024 * 1024;
     const stdout = new OutputBuffer(max);
     const stderr = new OutputBuffer(max);
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    const stream = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+    })) as NodeJS.ReadableStream;
     const drained = once(stream, 'end').catch(() => undefined);
     this.docker.modem.demuxStream(stream, stdout, stderr);
 
@@ -113,7 +122,9 @@ export class ContainerRunner {
     opts.onStarted?.({ id: container.id, pid: started?.State?.Pid ?? 0 });
 
     const { timedOut, cancelled } = await this.waitOrStop(container, spec.timeoutMs, opts.signal);
-    await Promise.race([drained, this.clock.sleep(DRAIN_MS)]);
+    const drainTimer = new AbortController();
+    await Promise.race([drained, this.clock.sleep(DRAIN_MS, drainTimer.signal).catch(() => undefined)]);
+    drainTimer.abort(); // a pending timer would hold the process open after the last container
     const state = (await container.inspect().catch(() => undefined))?.State;
     const startedAt = Date.parse(state?.StartedAt ?? '') || t0;
     const finishedAt = Date.parse(state?.FinishedAt ?? '') || this.clock.now();

@@ -25,6 +25,14 @@ export function isUnreachable(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ECONNRESET';
 }
 
-export function dockerFailure(action: string, err: unknown, meta: Record<string, unknown> = {}): InfrastructureError {
-  return new InfrastructureError(`${action}: ${dockerMessage(err)}`, { ...meta, statusCode: statusOf(err) }, { cause: err });
+export function dockerFailure(
+  action: string,
+  err: unknown,
+  meta: Record<string, unknown> = {},
+): InfrastructureError {
+  return new InfrastructureError(
+    `${action}: ${dockerMessage(err)}`,
+    { ...meta, statusCode: statusOf(err) },
+    { cause: err },
+  );
 }

@@ -4,7 +4,10 @@ import type { Score, ScoreSpec } from '../core/index.js';
 
 export type ParseOutcome = { ok: true; scores: Score[] } | { ok: false; reason: string };
 
-export function parseScores(specs: readonly ScoreSpec[], output: { stdout: string; stderr: string }): ParseOutcome {
+export function parseScores(
+  specs: readonly ScoreSpec[],
+  output: { stdout: string; stderr: string },
+): ParseOutcome {
   const scores: Score[] = [];
   const missing: string[] = [];
   const json = new Map<string, unknown>();
@@ -18,15 +21,26 @@ export function parseScores(specs: readonly ScoreSpec[], output: { stdout: strin
       raw = doc === undefined ? undefined : JSONPath({ path: spec.json, json: doc as object, wrap: false });
       if (Array.isArray(raw)) raw = raw[0];
     }
-    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    const value =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
     if (!Number.isFinite(value)) {
-      missing.push(`${spec.name} (${spec.regex !== undefined ? `regex /${spec.regex}/` : `json ${spec.json}`} on ${spec.from})`);
+      missing.push(
+        `${spec.name} (${spec.regex !== undefined ? `regex /${spec.regex}/` : `json ${spec.json}`} on ${spec.from})`,
+      );
       continue;
     }
-    scores.push({ name: spec.name, value: value * (spec.scale ?? 1), unit: spec.unit, direction: spec.direction });
+    scores.push({
+      name: spec.name,
+      value: value * (spec.scale ?? 1),
+      unit: spec.unit,
+      direction: spec.direction,
+    });
   }
   if (missing.length > 0) {
-    return { ok: false, reason: `score not found: ${missing.join('; ')}; output ends with: ${tail(output.stdout || output.stderr)}` };
+    return {
+      ok: false,
+      reason: `score not found: ${missing.join('; ')}; output ends with: ${tail(output.stdout || output.stderr)}`,
+    };
   }
   return { ok: true, scores };
 }

@@ -58,7 +58,10 @@ export async function cgroupOf(pid: number, fsRoot = '/'): Promise<CgroupFiles> 
         readFile(path.join(dir, 'memory.stat'), 'utf8'),
       ]);
       const inactive = statField(stat, 'inactive_file');
-      return { cpuNs: statField(cpu, 'usage_usec') * 1000, memoryBytes: Math.max(0, Number(current) - inactive) };
+      return {
+        cpuNs: statField(cpu, 'usage_usec') * 1000,
+        memoryBytes: Math.max(0, Number(current) - inactive),
+      };
     },
   };
 }

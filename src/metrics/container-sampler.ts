@@ -3,7 +3,13 @@
  * primes the CPU counter (a rate needs two points), and a counter that goes backwards
  * yields no value, never a spike.
  */
-import { systemClock, type Clock, type Logger, type MetricSample, type MetricsSummary } from '../core/index.js';
+import {
+  systemClock,
+  type Clock,
+  type Logger,
+  type MetricSample,
+  type MetricsSummary,
+} from '../core/index.js';
 import { cgroupOf, type CgroupReading } from './cgroup.js';
 
 export interface SampleContext {
@@ -93,13 +99,25 @@ export class ContainerSampler {
       timestamp: at,
     };
     const out: MetricSample[] = [
-      { ...base, name: 'container.memory.usage.bytes', unit: 'bytes', value: reading.memoryBytes, seq: this.seq.memory++ },
+      {
+        ...base,
+        name: 'container.memory.usage.bytes',
+        unit: 'bytes',
+        value: reading.memoryBytes,
+        seq: this.seq.memory++,
+      },
     ];
     this.stats.samples++;
     this.stats.memMax = Math.max(this.stats.memMax, reading.memoryBytes);
     if (prev && at > prev.at && reading.cpuNs >= prev.reading.cpuNs) {
       const cores = (reading.cpuNs - prev.reading.cpuNs) / 1e6 / (at - prev.at);
-      out.push({ ...base, name: 'container.cpu.usage.cores', unit: 'cores', value: cores, seq: this.seq.cpu++ });
+      out.push({
+        ...base,
+        name: 'container.cpu.usage.cores',
+        unit: 'cores',
+        value: cores,
+        seq: this.seq.cpu++,
+      });
       this.stats.cpuSum += cores;
       this.stats.cpuCount++;
       this.stats.cpuMax = Math.max(this.stats.cpuMax, cores);

@@ -67,7 +67,10 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
 
 /** 12 hex digits of sha256 over the canonical JSON of what makes a cell what it is. */
 export function cellId(identity: unknown): string {
-  return createHash('sha256').update(stringify(identity) ?? '').digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(stringify(identity) ?? '')
+    .digest('hex')
+    .slice(0, 12);
 }
 
 function* product(

@@ -12,7 +12,10 @@ export interface CellSummary {
   failures: string[];
 }
 
-export function summarize(results: readonly RepetitionResult[], cells?: readonly MatrixCell[]): CellSummary[] {
+export function summarize(
+  results: readonly RepetitionResult[],
+  cells?: readonly MatrixCell[],
+): CellSummary[] {
   const order = new Map(cells?.map((c, i) => [c.id, i]));
   const byCell = new Map<string, RepetitionResult[]>();
   for (const r of results) byCell.set(r.cellId, [...(byCell.get(r.cellId) ?? []), r]);
@@ -36,7 +39,9 @@ export function summarize(results: readonly RepetitionResult[], cells?: readonly
           n: values.length,
         };
       }),
-      failures: rs.filter((r) => r.status === 'failed').map((r) => `#${r.repetition} ${r.failureClass}: ${r.failureReason}`),
+      failures: rs
+        .filter((r) => r.status === 'failed')
+        .map((r) => `#${r.repetition} ${r.failureClass}: ${r.failureReason}`),
     };
   });
   return order.size > 0 ? out.sort((a, b) => (order.get(a.cellId) ?? 0) - (order.get(b.cellId) ?? 0)) : out;

@@ -11,7 +11,16 @@ function table(head: string[]): Table.Table {
 export function planTable(cells: readonly MatrixCell[]): string {
   const t = table(['#', 'cell', 'target', 'benchmark', 'params', 'reps', 'timeout', 'image']);
   for (const c of cells)
-    t.push([c.index + 1, c.id, c.target.name, c.benchmark, formatParams(c.params), c.repetitions, formatDuration(c.timeoutMs), c.image]);
+    t.push([
+      c.index + 1,
+      c.id,
+      c.target.name,
+      c.benchmark,
+      formatParams(c.params),
+      c.repetitions,
+      formatDuration(c.timeoutMs),
+      c.image,
+    ]);
   return t.toString();
 }
 
@@ -24,7 +33,9 @@ export function summaryTable(summaries: readonly CellSummary[]): string {
       s.benchmark,
       formatParams(s.params),
       `${s.passed}/${s.total}`,
-      s.scores.map((x) => `${x.name} ${formatNumber(x.median)} ${x.unit} ${x.direction === 'higher' ? '↑' : '↓'}`).join('\n') ||
+      s.scores
+        .map((x) => `${x.name} ${formatNumber(x.median)} ${x.unit} ${x.direction === 'higher' ? '↑' : '↓'}`)
+        .join('\n') ||
         s.failures[0]?.slice(0, 160) ||
         '',
     ]);

@@ -10,7 +10,13 @@ import {
   type MetricSink,
   type RepetitionResult,
 } from '../core/index.js';
-import { ContainerRunner, parseScores, tail, type ContainerOutcome, type ImageInfo } from '../engine/index.js';
+import {
+  ContainerRunner,
+  parseScores,
+  tail,
+  type ContainerOutcome,
+  type ImageInfo,
+} from '../engine/index.js';
 import { ContainerSampler } from '../metrics/index.js';
 
 export interface RepetitionContext {
@@ -107,7 +113,10 @@ export async function runRepetition(
     metrics,
     ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
   };
-  const failed = (failureClass: RepetitionResult['failureClass'], failureReason: string): RepetitionResult => ({
+  const failed = (
+    failureClass: RepetitionResult['failureClass'],
+    failureReason: string,
+  ): RepetitionResult => ({
     ...base,
     ...timing,
     status: 'failed',
@@ -116,7 +125,8 @@ export async function runRepetition(
     scores: [],
   });
   if (outcome.cancelled) return failed('CANCELLED', 'cancelled while running');
-  if (outcome.timedOut) return failed('TIMEOUT', `exceeded its timeout of ${cell.timeoutMs / 1000}s and was killed`);
+  if (outcome.timedOut)
+    return failed('TIMEOUT', `exceeded its timeout of ${cell.timeoutMs / 1000}s and was killed`);
   if (outcome.exitCode !== 0) {
     return failed(
       'BENCHMARK_FAILED',

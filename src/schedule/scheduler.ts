@@ -119,9 +119,15 @@ export class Scheduler {
       await Promise.all(
         placed.map(async (p) => {
           const queue = new PQueue({ concurrency: plan.concurrency });
-          const tasks = p.cells.map((cell) =>
-            queue.add(
-              async () => {
+          // Not add()'s `signal`: p-queue would reject a running task at once and let the run
+          // finish while its container still runs. Queued cells are dropped; running ones end
+          // on their own (the engine kills their containers) and are recorded as cancelled.
+          const onAbort = () => queue.clear();
+          opts.signal.addEventListener('abort', onAbort, { once: true });
+          const errors: unknown[] = [];
+          for (const cell of p.cells)
+            void queue.add(async () => {
+              try {
                 for (let rep = 1; rep <= cell.repetitions && !opts.signal.aborted; rep++) {
                   this.deps.onEvent?.({ type: 'repetition-started', cell, repetition: rep });
                   const result = await runRepetition(
@@ -140,16 +146,18 @@ export class Scheduler {
                   );
                   await store.recordResult(result);
                   results.push(result);
-                  result.status === 'passed' ? run.passed++ : run.failed++;
+                  if (result.status === 'passed') run.passed++;
+                  else run.failed++;
                   this.deps.onEvent?.({ type: 'repetition-finished', cell, result });
                 }
-              },
-              { signal: opts.signal },
-            ),
-          );
-          const settled = await Promise.allSettled(tasks);
-          const err = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !opts.signal.aborted);
-          if (err) throw err.reason;
+              } catch (err) {
+                errors.push(err);
+                queue.clear();
+              }
+            });
+          await queue.onIdle();
+          opts.signal.removeEventListener('abort', onAbort);
+          if (errors.length > 0) throw errors[0];
         }),
       );
     } catch (err) {
@@ -179,7 +187,9 @@ export class Scheduler {
         try {
           await p.provider.release(p.machine, signal);
         } catch (err) {
-          this.deps.logger.error(`releasing machine ${p.machine.id} failed: ${String(err)}`, { target: p.target });
+          this.deps.logger.error(`releasing machine ${p.machine.id} failed: ${String(err)}`, {
+            target: p.target,
+          });
         }
       }),
     );

@@ -42,10 +42,15 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
 
   /** Connects, checks the server, installs the index templates. */
   static async connect(opts: ElasticsearchStoreOptions): Promise<ElasticsearchStore> {
-    const client = new Client({ node: opts.url, requestTimeout: opts.requestTimeoutMs ?? 30_000, maxRetries: 3 });
+    const client = new Client({
+      node: opts.url,
+      requestTimeout: opts.requestTimeoutMs ?? 30_000,
+      maxRetries: 3,
+    });
     const store = new ElasticsearchStore(client, opts);
     try {
-      await client.info();
+      // Not `info()`: GET / lives in the rest-root module, which the test distribution lacks.
+      await client.cluster.health({ timeout: '10s' }, { maxRetries: 1 });
       for (const [name, body] of Object.entries(TEMPLATES)) {
         await client.indices.putIndexTemplate({ name, ...(body as object) } as never);
       }
@@ -62,7 +67,10 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
   }
 
   async recordResult(r: RepetitionResult): Promise<void> {
-    this.enqueue([{ index: { _index: RESULTS_INDEX, _id: `${r.runId}:${r.cellId}:${r.repetition}` } }, resultDoc(r)]);
+    this.enqueue([
+      { index: { _index: RESULTS_INDEX, _id: `${r.runId}:${r.cellId}:${r.repetition}` } },
+      resultDoc(r),
+    ]);
     await this.flush();
   }
 
@@ -72,7 +80,8 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
   }
 
   write(samples: readonly MetricSample[]): void {
-    for (const s of samples) this.pending.push([{ create: { _index: CONTAINER_METRICS_STREAM, _id: sampleId(s) } }, sampleDoc(s)]);
+    for (const s of samples)
+      this.pending.push([{ create: { _index: CONTAINER_METRICS_STREAM, _id: sampleId(s) } }, sampleDoc(s)]);
     if (this.pending.length >= (this.opts.maxPending ?? 2000)) void this.flush().catch(() => undefined);
   }
 
@@ -119,12 +128,18 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
 
 function esFailure(what: string, err: unknown): InfrastructureError {
   if (err instanceof errors.ProductNotSupportedError)
-    return new InfrastructureError(`${what} is not Elasticsearch (the server lacks the X-Elastic-Product header)`);
+    return new InfrastructureError(
+      `${what} is not Elasticsearch (the server lacks the X-Elastic-Product header)`,
+    );
   const e = err as { message?: string; meta?: { statusCode?: number; body?: unknown } };
   const reason = (e.meta?.body as { error?: { reason?: string } } | undefined)?.error?.reason;
-  return new InfrastructureError(`${what}: ${redact(reason ?? e.message ?? String(err))}`, {
-    statusCode: e.meta?.statusCode,
-  }, { cause: err });
+  return new InfrastructureError(
+    `${what}: ${redact(reason ?? e.message ?? String(err))}`,
+    {
+      statusCode: e.meta?.statusCode,
+    },
+    { cause: err },
+  );
 }
 
 function sampleId(s: MetricSample): string {

@@ -26,7 +26,9 @@ export const TEMPLATES = {
           params: { type: 'flattened' },
           target: { properties: { name: keyword } },
           provider: keyword,
-          machine: { properties: { id: keyword, instance_type: keyword, hourly_price_usd: { type: 'double' } } },
+          machine: {
+            properties: { id: keyword, instance_type: keyword, hourly_price_usd: { type: 'double' } },
+          },
           cloud: { properties: { region: keyword } },
           container: {
             properties: { id: keyword, image: { properties: { name: keyword, digest: keyword } } },

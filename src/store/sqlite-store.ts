@@ -30,7 +30,11 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       this.db.pragma('busy_timeout = 5000');
       this.migrate();
     } catch (err) {
-      throw new InfrastructureError(`cannot open the store ${file}: ${(err as Error).message}`, { file }, { cause: err });
+      throw new InfrastructureError(
+        `cannot open the store ${file}: ${(err as Error).message}`,
+        { file },
+        { cause: err },
+      );
     }
   }
 
@@ -119,9 +123,9 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   }
 
   async listRuns(limit = 50): Promise<RunRecord[]> {
-    return (this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]).map(
-      toRun,
-    );
+    return (
+      this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]
+    ).map(toRun);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -141,7 +145,9 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
 
   async listSamples(q: ResultQuery): Promise<MetricSample[]> {
     const rows = this.db
-      .prepare(`SELECT * FROM metric_samples WHERE (@runId IS NULL OR run_id = @runId) ORDER BY ts, name, seq`)
+      .prepare(
+        `SELECT * FROM metric_samples WHERE (@runId IS NULL OR run_id = @runId) ORDER BY ts, name, seq`,
+      )
       .all({ runId: q.runId ?? null }) as SampleRow[];
     return rows.map((s) => ({
       runId: s.run_id,

@@ -25,7 +25,10 @@ function fakeRoot(layout: 'v1' | 'v2') {
       },
     };
   }
-  write('proc/42/cgroup', '8:pids:/docker/abc\n4:memory:/docker/abc\n2:cpuacct:/docker/abc\n1:cpu:/docker/abc\n0::/\n');
+  write(
+    'proc/42/cgroup',
+    '8:pids:/docker/abc\n4:memory:/docker/abc\n2:cpuacct:/docker/abc\n1:cpu:/docker/abc\n0::/\n',
+  );
   return {
     root,
     set(cpuNs: number, memory: number, inactive: number) {
@@ -63,27 +66,47 @@ describe('ContainerSampler', () => {
     );
     sampler.start(42);
     await vi.waitFor(() => expect(samples).toHaveLength(1));
-    expect(samples[0]).toMatchObject({ name: 'container.memory.usage.bytes', value: 8000, seq: 0, scope: 'container' });
+    expect(samples[0]).toMatchObject({
+      name: 'container.memory.usage.bytes',
+      value: 8000,
+      seq: 0,
+      scope: 'container',
+    });
 
     fs.set(1_500_000_000, 9_000, 0); // +0.5 s of CPU in 1 s → 0.5 cores
     clock.advance(1000);
     await vi.waitFor(() => expect(samples).toHaveLength(3));
-    expect(samples.find((s) => s.name === 'container.cpu.usage.cores')).toMatchObject({ value: 0.5, seq: 0, unit: 'cores' });
+    expect(samples.find((s) => s.name === 'container.cpu.usage.cores')).toMatchObject({
+      value: 0.5,
+      seq: 0,
+      unit: 'cores',
+    });
 
     fs.set(100, 9_000, 0); // counter reset: no CPU value, never a negative spike
     clock.advance(1000);
     await vi.waitFor(() => expect(samples).toHaveLength(4));
     expect(samples.filter((s) => s.name === 'container.cpu.usage.cores')).toHaveLength(1);
 
-    expect(await sampler.finish()).toEqual({ samples: 3, cpuCoresMean: 0.5, cpuCoresMax: 0.5, memoryBytesMax: 9000 });
-    expect(samples.filter((s) => s.name === 'container.memory.usage.bytes').map((s) => s.seq)).toEqual([0, 1, 2]);
+    expect(await sampler.finish()).toEqual({
+      samples: 3,
+      cpuCoresMean: 0.5,
+      cpuCoresMax: 0.5,
+      memoryBytesMax: 9000,
+    });
+    expect(samples.filter((s) => s.name === 'container.memory.usage.bytes').map((s) => s.seq)).toEqual([
+      0, 1, 2,
+    ]);
   });
 
   it('samples nothing for a container that already exited', async () => {
     const samples: MetricSample[] = [];
     const sampler = new ContainerSampler(
       { runId: 'r', cellId: 'c', repetition: 1, containerId: 'x', host: 'h' },
-      { intervalMs: 1000, emit: (s) => samples.push(...s), fsRoot: mkdtempSync(path.join(os.tmpdir(), 'by-none-')) },
+      {
+        intervalMs: 1000,
+        emit: (s) => samples.push(...s),
+        fsRoot: mkdtempSync(path.join(os.tmpdir(), 'by-none-')),
+      },
     );
     sampler.start(999_999);
     expect(await sampler.finish()).toEqual({ samples: 0 });

@@ -29,7 +29,11 @@ describe('redaction', () => {
       'GET http://elastic:***@127.0.0.1:9200/_bulk failed',
     );
     expect(redact('api_key=abc123 password: "p w"')).toBe('api_key=*** password: ***');
-    const err = new InfrastructureError('x token=zzz', { apiKey: 'k', url: 'https://u:p@h', nested: { password: 'p' } });
+    const err = new InfrastructureError('x token=zzz', {
+      apiKey: 'k',
+      url: 'https://u:p@h',
+      nested: { password: 'p' },
+    });
     expect(err.message).toBe('x token=***');
     expect(err.meta).toEqual({ apiKey: '***', url: 'https://u:***@h', nested: { password: '***' } });
   });

@@ -44,7 +44,9 @@ describe('matrix loading', () => {
       metricsIntervalMs: 250,
       elasticsearchUrl: 'http://127.0.0.1:9200',
       targets: [{ name: 'here', provider: 'local', options: {} }],
-      entries: [{ name: 'sysbench-cpu', axes: { threads: [1, 2], time: [5] }, timeoutMs: 60_000, targets: ['here'] }],
+      entries: [
+        { name: 'sysbench-cpu', axes: { threads: [1, 2], time: [5] }, timeoutMs: 60_000, targets: ['here'] },
+      ],
     });
   });
 
@@ -79,11 +81,15 @@ extra: 1
   });
 
   it.each([
-    ['YAML syntax', 'name: [unclosed\n', /^m\.yaml:1:\d+: YAML: Flow sequence/],
+    ['YAML syntax', 'name: [unclosed\n', /^m\.yaml:2:1: YAML: Flow sequence/],
     ['duplicate YAML key', 'name: a\nname: b\n', /^m\.yaml:2:1: YAML: duplicate key 'name'/],
     ['empty file', '', /^m\.yaml:1:1: the matrix file is empty/],
     ['not a mapping', '- a\n- b\n', /^m\.yaml:1:1: .*expected object/],
-    ['missing targets', 'name: a\nbenchmarks: [{benchmark: fio}]\n', /^m\.yaml:1:1: missing required key 'targets'/],
+    [
+      'missing targets',
+      'name: a\nbenchmarks: [{benchmark: fio}]\n',
+      /^m\.yaml:1:1: missing required key 'targets'/,
+    ],
     [
       'wrong type',
       'name: a\nrepetitions: three\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
@@ -119,7 +125,11 @@ extra: 1
       'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}, {benchmark: fio}]\n',
       /^m\.yaml:3:32: duplicate benchmark entry name 'fio' .*distinct 'name'/,
     ],
-    ['bad name', 'name: "Big Name"\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n', /^m\.yaml:1:7: must be/],
+    [
+      'bad name',
+      'name: "Big Name"\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
+      /^m\.yaml:1:7: must be/,
+    ],
     [
       'bad es url',
       'name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\nstore: {elasticsearch: {url: ftp://x}}\n',

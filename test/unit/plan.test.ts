@@ -26,10 +26,22 @@ describe('planMatrix', () => {
     const cpu = p.cells.filter((c) => c.benchmark === 'sysbench-cpu');
     expect(cpu).toHaveLength(12); // 3 threads × 2 times × 2 targets
     expect(cpu.slice(0, 6).map((c) => `${c.target.name}:${c.params.threads}/${c.params.time}`)).toEqual([
-      'a:1/5', 'a:1/10', 'a:2/5', 'a:2/10', 'a:4/5', 'a:4/10',
+      'a:1/5',
+      'a:1/10',
+      'a:2/5',
+      'a:2/10',
+      'a:4/5',
+      'a:4/10',
     ]);
     expect(cpu[0]!.params).toEqual({ threads: 1, time: 5, max_prime: 10000 });
-    expect(cpu[0]!.argv).toEqual(['sysbench', 'cpu', '--threads=1', '--time=5', '--cpu-max-prime=10000', 'run']);
+    expect(cpu[0]!.argv).toEqual([
+      'sysbench',
+      'cpu',
+      '--threads=1',
+      '--time=5',
+      '--cpu-max-prime=10000',
+      'run',
+    ]);
   });
 
   it('honours per-entry targets, repetitions and timeout', async () => {
@@ -52,7 +64,12 @@ describe('planMatrix', () => {
 
   it('ignores repetition count and key order for the id', async () => {
     const a = await plan(MATRIX);
-    const b = await plan(MATRIX.replace('repetitions: 2', 'repetitions: 7').replace('{ threads: [1, 2, 4], time: [5, 10] }', '{ time: [5, 10], threads: [1, 2, 4] }'));
+    const b = await plan(
+      MATRIX.replace('repetitions: 2', 'repetitions: 7').replace(
+        '{ threads: [1, 2, 4], time: [5, 10] }',
+        '{ time: [5, 10], threads: [1, 2, 4] }',
+      ),
+    );
     expect(b.cells.map((c) => c.id)).toEqual(a.cells.map((c) => c.id));
   });
 });

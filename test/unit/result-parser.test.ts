@@ -13,13 +13,21 @@ describe('parseScores against recorded tool output', () => {
     const r = parseScores(await scoresOf('sysbench-cpu'), { stdout: out('sysbench-cpu.txt'), stderr: '' });
     expect(r.ok).toBe(true);
     const s = r.ok ? Object.fromEntries(r.scores.map((x) => [x.name, x])) : {};
-    expect(s.events_per_second).toEqual({ name: 'events_per_second', value: 6258.18, unit: 'events/s', direction: 'higher' });
+    expect(s.events_per_second).toEqual({
+      name: 'events_per_second',
+      value: 6258.18,
+      unit: 'events/s',
+      direction: 'higher',
+    });
     expect(s.latency_avg).toMatchObject({ value: 0.32, unit: 'ms', direction: 'lower' });
     expect(s.latency_p95).toMatchObject({ value: 0.35, unit: 'ms', direction: 'lower' });
   });
 
   it('sysbench memory: MiB/s and ops/s', async () => {
-    const r = parseScores(await scoresOf('sysbench-memory'), { stdout: out('sysbench-memory.txt'), stderr: '' });
+    const r = parseScores(await scoresOf('sysbench-memory'), {
+      stdout: out('sysbench-memory.txt'),
+      stderr: '',
+    });
     expect(r.ok && r.scores.map((s) => [s.name, s.value])).toEqual([
       ['bandwidth', 4555.4],
       ['operations_per_second', 4664727.62],
@@ -38,18 +46,35 @@ describe('parseScores against recorded tool output', () => {
   });
 
   it('tolerates tool chatter before the JSON document', async () => {
-    const r = parseScores(await scoresOf('fio'), { stdout: `note: something\n${out('fio-randread.json')}`, stderr: '' });
+    const r = parseScores(await scoresOf('fio'), {
+      stdout: `note: something\n${out('fio-randread.json')}`,
+      stderr: '',
+    });
     expect(r.ok).toBe(true);
   });
 
   it('fails naming the missing score and showing the tail of the output', async () => {
     const r = parseScores(await scoresOf('sysbench-cpu'), { stdout: 'segfault\nbye\n', stderr: '' });
-    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^score not found: events_per_second \(regex .*\); .*output ends with: "segfault ⏎ bye"$/) });
+    expect(r).toEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        /^score not found: events_per_second \(regex .*\); .*output ends with: "segfault ⏎ bye"$/,
+      ),
+    });
   });
 
   it('takes the last match when asked, and the named group `value`', () => {
     const r = parseScores(
-      [{ name: 't', unit: 's', direction: 'lower', from: 'stderr', regex: 'took (?<value>[0-9.]+)s', match: 'last' }],
+      [
+        {
+          name: 't',
+          unit: 's',
+          direction: 'lower',
+          from: 'stderr',
+          regex: 'took (?<value>[0-9.]+)s',
+          match: 'last',
+        },
+      ],
       { stdout: '', stderr: 'took 1.5s\ntook 2.5s\n' },
     );
     expect(r.ok && r.scores[0]!.value).toBe(2.5);

@@ -6,13 +6,19 @@ import { resultsTable, runsLine } from '../../report/index.js';
 import { DB_FILE, SqliteStore } from '../../store/index.js';
 import type { CliIo } from '../io.js';
 
-export async function resultsCommand(opts: { state: string; run?: string; json?: boolean }, io: CliIo): Promise<void> {
+export async function resultsCommand(
+  opts: { state: string; run?: string; json?: boolean },
+  io: CliIo,
+): Promise<void> {
   if (!existsSync(path.join(opts.state, DB_FILE)))
     throw new InputError(`no benchyard store in '${opts.state}' (run a matrix first, or pass --state DIR)`);
   const store = new SqliteStore(opts.state);
   try {
     const run = opts.run ? await store.getRun(opts.run) : (await store.listRuns(1))[0];
-    if (!run) throw new InputError(opts.run ? `no run '${opts.run}' in '${opts.state}'` : `no runs in '${opts.state}'`);
+    if (!run)
+      throw new InputError(
+        opts.run ? `no run '${opts.run}' in '${opts.state}'` : `no runs in '${opts.state}'`,
+      );
     const results = await store.listResults({ runId: run.id });
     if (opts.json) return io.stdout(`${JSON.stringify({ run, results }, null, 2)}\n`);
     io.stdout(`${runsLine(run)}\n${resultsTable(results)}\n`);

@@ -1,10 +1,5 @@
 /** `benchyard run`: runs every cell of a matrix and stores the results. */
-import {
-  BenchmarkFailedError,
-  InfrastructureError,
-  systemClock,
-  type Provider,
-} from '../../core/index.js';
+import { BenchmarkFailedError, InfrastructureError, systemClock, type Provider } from '../../core/index.js';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
 import { planMatrix } from '../../plan/index.js';
 import { summarize, summaryTable, runsLine } from '../../report/index.js';
@@ -31,7 +26,12 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   const store = new FanoutStore(new SqliteStore(opts.state), secondaries, io.logger);
   const providers = new Map<string, Provider>([['local', new LocalProvider()]]);
   const progress = createProgress(plan.repetitions, { interactive: io.interactive, write: io.stderr });
-  const scheduler = new Scheduler({ providers, store, logger: io.logger, onEvent: (e) => progress.onEvent(e) });
+  const scheduler = new Scheduler({
+    providers,
+    store,
+    logger: io.logger,
+    onEvent: (e) => progress.onEvent(e),
+  });
 
   let outcome: RunOutcome;
   try {
@@ -46,7 +46,9 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
 
   const summaries = summarize(outcome.results, plan.cells);
   if (opts.json) {
-    io.stdout(`${JSON.stringify({ run: outcome.run, cells: summaries, results: outcome.results }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ run: outcome.run, cells: summaries, results: outcome.results }, null, 2)}\n`,
+    );
   } else {
     io.stdout(`${summaryTable(summaries)}\n${runsLine(outcome.run)}\n`);
     io.stdout(`results: benchyard results --run ${outcome.run.id} --state ${opts.state}\n`);

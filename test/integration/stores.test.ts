@@ -1,0 +1,174 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  InfrastructureError,
+  type MetricSample,
+  type RepetitionResult,
+  type RunRecord,
+} from '../../src/core/index.js';
+import {
+  CONTAINER_METRICS_STREAM,
+  ElasticsearchStore,
+  RESULTS_INDEX,
+  RUNS_INDEX,
+  SqliteStore,
+} from '../../src/store/index.js';
+import { ES_URL, esClient, waitForCount } from '../helpers/services.js';
+
+const runId = `store-test-${process.pid}-${Date.now()}`;
+const run: RunRecord = {
+  id: runId,
+  name: 'store-test',
+  matrixPath: '/m.yaml',
+  status: 'running',
+  startedAt: '2026-11-28T00:00:00.000Z',
+  cells: 1,
+  repetitions: 1,
+  passed: 0,
+  failed: 0,
+};
+const result: RepetitionResult = {
+  runId,
+  cellId: 'abc123abc123',
+  repetition: 1,
+  benchmark: 'sysbench-cpu',
+  benchmarkVersion: 1,
+  params: { threads: 2, mode: 'x', on: true },
+  target: 'here',
+  provider: 'local',
+  machineId: 'local:vm',
+  instanceType: 'local',
+  image: 'benchyard/bench-tools:1',
+  imageDigest: 'sha256:feed',
+  containerId: 'c0ffee',
+  status: 'failed',
+  failureClass: 'TIMEOUT',
+  failureReason: 'exceeded its timeout',
+  scores: [{ name: 'events_per_second', value: 1234.5, unit: 'events/s', direction: 'higher' }],
+  startedAt: '2026-11-28T00:00:01.000Z',
+  finishedAt: '2026-11-28T00:00:03.000Z',
+  durationMs: 2000,
+  metrics: { samples: 2, cpuCoresMean: 0.9, cpuCoresMax: 1, memoryBytesMax: 4096 },
+};
+const samples: MetricSample[] = [0, 1, 2].map((seq) => ({
+  runId,
+  cellId: 'abc123abc123',
+  repetition: 1,
+  scope: 'container',
+  name: 'container.cpu.usage.cores',
+  unit: 'cores',
+  value: 0.5 + seq / 10,
+  timestamp: Date.parse('2026-11-28T00:00:01.000Z') + seq * 1000,
+  seq,
+  containerId: 'c0ffee',
+  host: 'vm',
+}));
+
+describe('SqliteStore (real SQLite file)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'by-sqlite-'));
+  it('round-trips runs, results and samples, and stores a sample once', async () => {
+    const store = new SqliteStore(dir);
+    await store.startRun(run, []);
+    await store.recordResult(result);
+    store.write(samples);
+    store.write(samples); // at-least-once delivery must not duplicate
+    await store.finishRun({ ...run, status: 'failed', failed: 1, finishedAt: '2026-11-28T00:00:04.000Z' });
+    await store.close();
+
+    const again = new SqliteStore(dir);
+    expect(await again.getRun(runId)).toMatchObject({
+      status: 'failed',
+      failed: 1,
+      finishedAt: '2026-11-28T00:00:04.000Z',
+    });
+    expect(await again.listResults({ runId })).toEqual([result]);
+    expect((await again.listSamples({ runId })).map((s) => s.value)).toEqual([0.5, 0.6, 0.7]);
+    await again.close();
+  });
+});
+
+describe('ElasticsearchStore (real Elasticsearch node)', () => {
+  const es = esClient();
+  afterAll(() => es.close());
+
+  it('installs its index templates with explicit mappings', async () => {
+    const store = await ElasticsearchStore.connect({ url: ES_URL });
+    await store.close();
+    const { index_templates } = await es.indices.getIndexTemplate();
+    const byName = Object.fromEntries(
+      index_templates.filter((t) => t.name.includes('benchyard')).map((t) => [t.name, t.index_template]),
+    );
+    expect(Object.keys(byName).sort()).toEqual([
+      'benchyard-results',
+      'benchyard-runs',
+      'metrics-benchyard.container',
+    ]);
+    expect(byName['benchyard-results']!.template?.mappings?.dynamic).toBe('strict');
+    expect(byName['metrics-benchyard.container']!.data_stream).toBeDefined();
+  });
+
+  it('writes runs, results and samples with the documented fields; a re-sent batch stores nothing twice', async () => {
+    const store = await ElasticsearchStore.connect({ url: ES_URL });
+    await store.startRun(run, []);
+    await store.recordResult(result);
+    store.write(samples);
+    await store.flush();
+    store.write(samples); // retried batch: 409s count as stored
+    await store.finishRun({ ...run, status: 'failed', failed: 1, finishedAt: '2026-11-28T00:00:04.000Z' });
+    await store.close();
+
+    expect(await waitForCount(es, CONTAINER_METRICS_STREAM, { term: { 'run.id': runId } }, 3)).toBe(3);
+    await es.indices.refresh({ index: `${RESULTS_INDEX},${RUNS_INDEX}` });
+    const doc = (await es.get({ index: RESULTS_INDEX, id: `${runId}:abc123abc123:1` }))._source as Record<
+      string,
+      unknown
+    >;
+    expect(doc).toMatchObject({
+      run: { id: runId },
+      cell: { id: 'abc123abc123' },
+      repetition: 1,
+      benchmark: { name: 'sysbench-cpu', version: 1 },
+      params: { threads: '2', mode: 'x', on: 'true' },
+      target: { name: 'here' },
+      provider: 'local',
+      status: 'failed',
+      failure: { class: 'TIMEOUT', reason: 'exceeded its timeout' },
+      container: { id: 'c0ffee', image: { name: 'benchyard/bench-tools:1', digest: 'sha256:feed' } },
+      scores: [{ name: 'events_per_second', value: 1234.5, unit: 'events/s', direction: 'higher' }],
+      started_at: result.startedAt,
+      finished_at: result.finishedAt,
+      duration_ms: 2000,
+    });
+    const runDoc = (await es.get({ index: RUNS_INDEX, id: runId }))._source as Record<string, unknown>;
+    expect(runDoc).toMatchObject({ run: { id: runId, status: 'failed' }, failed: 1 });
+
+    // Scores are nested: one score's name and value match together.
+    const hits = await es.search({
+      index: RESULTS_INDEX,
+      query: {
+        nested: {
+          path: 'scores',
+          query: {
+            bool: {
+              must: [
+                { term: { 'scores.name': 'events_per_second' } },
+                { range: { 'scores.value': { gt: 1000 } } },
+              ],
+            },
+          },
+        },
+      },
+    });
+    expect(hits.hits.hits.map((h) => h._id)).toContain(`${runId}:abc123abc123:1`);
+  });
+
+  it('reports an unreachable server as an infrastructure error', async () => {
+    const err = await ElasticsearchStore.connect({ url: 'http://127.0.0.1:9', requestTimeoutMs: 2000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InfrastructureError);
+    expect((err as Error).message).toMatch(/Elasticsearch at http:\/\/127\.0\.0\.1:9/);
+  });
+});
