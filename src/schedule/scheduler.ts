@@ -128,28 +128,7 @@ export class Scheduler {
           for (const cell of p.cells)
             void queue.add(async () => {
               try {
-                for (let rep = 1; rep <= cell.repetitions && !opts.signal.aborted; rep++) {
-                  this.deps.onEvent?.({ type: 'repetition-started', cell, repetition: rep });
-                  const result = await runRepetition(
-                    {
-                      runId: run.id,
-                      machine: p.machine,
-                      image: p.images.get(cell.image)!,
-                      metricsIntervalMs: plan.metricsIntervalMs,
-                      sink: store,
-                      clock: this.clock,
-                      logger,
-                      signal: opts.signal,
-                    },
-                    cell,
-                    rep,
-                  );
-                  await store.recordResult(result);
-                  results.push(result);
-                  if (result.status === 'passed') run.passed++;
-                  else run.failed++;
-                  this.deps.onEvent?.({ type: 'repetition-finished', cell, result });
-                }
+                await this.runCell(cell, { ...p, run, results, plan, signal: opts.signal });
               } catch (err) {
                 errors.push(err);
                 queue.clear();
@@ -177,6 +156,36 @@ export class Scheduler {
     if (failure) throw failure;
     if (opts.signal.aborted) throw new CancelledError(`run ${run.id} cancelled`, { runId: run.id });
     return { run, results };
+  }
+
+  /** A cell's repetitions, back to back, each recorded as soon as it ends. */
+  private async runCell(
+    cell: MatrixCell,
+    ctx: Placed & { run: RunRecord; results: RepetitionResult[]; plan: Plan; signal: AbortSignal },
+  ): Promise<void> {
+    const { store, logger, onEvent } = this.deps;
+    for (let rep = 1; rep <= cell.repetitions && !ctx.signal.aborted; rep++) {
+      onEvent?.({ type: 'repetition-started', cell, repetition: rep });
+      const result = await runRepetition(
+        {
+          runId: ctx.run.id,
+          machine: ctx.machine,
+          image: ctx.images.get(cell.image)!,
+          metricsIntervalMs: ctx.plan.metricsIntervalMs,
+          sink: store,
+          clock: this.clock,
+          logger,
+          signal: ctx.signal,
+        },
+        cell,
+        rep,
+      );
+      await store.recordResult(result);
+      ctx.results.push(result);
+      if (result.status === 'passed') ctx.run.passed++;
+      else ctx.run.failed++;
+      onEvent?.({ type: 'repetition-finished', cell, result });
+    }
   }
 
   private async releaseAll(placed: Placed[]): Promise<void> {
