@@ -148,16 +148,23 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
     const hits = await es.search({
       index: RESULTS_INDEX,
       query: {
-        nested: {
-          path: 'scores',
-          query: {
-            bool: {
-              must: [
-                { term: { 'scores.name': 'events_per_second' } },
-                { range: { 'scores.value': { gt: 1000 } } },
-              ],
+        bool: {
+          filter: [
+            { term: { 'run.id': runId } },
+            {
+              nested: {
+                path: 'scores',
+                query: {
+                  bool: {
+                    must: [
+                      { term: { 'scores.name': 'events_per_second' } },
+                      { range: { 'scores.value': { gt: 1000 } } },
+                    ],
+                  },
+                },
+              },
             },
-          },
+          ],
         },
       },
     });
