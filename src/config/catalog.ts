@@ -10,9 +10,10 @@ import {
 import { benchmarkSchema } from './benchmark-schema.js';
 import { checkParamValue } from './params.js';
 import { sortDiagnostics, zodDiagnostics } from './validate.js';
-import { YamlSource } from './yaml-source.js';
+import { YamlSource, type PathSegment } from './yaml-source.js';
+import type { z } from 'zod';
 
-import { PLACEHOLDER } from './placeholders.js';
+import { paramEnvName, PLACEHOLDER } from './placeholders.js';
 
 export class MapCatalog implements BenchmarkCatalog {
   private readonly byName: Map<string, BenchmarkDefinition>;
@@ -55,21 +56,59 @@ export function parseBenchmark(source: YamlSource): BenchmarkDefinition {
   const raw = source.value();
   const parsed = benchmarkSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(sortDiagnostics(zodDiagnostics(source, parsed.error, raw)));
-  const d = parsed.data;
+  const def = toDefinition(parsed.data, path.dirname(source.file));
+  const problems = definitionRules(source, def, []);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return def;
+}
+
+export function toDefinition(d: z.output<typeof benchmarkSchema>, sourceDir: string): BenchmarkDefinition {
+  const { timeout, image, build, ...rest } = d;
+  return {
+    ...rest,
+    image: image ?? `benchyard-build/${d.name}:latest`,
+    ...(build !== undefined ? { build: path.resolve(sourceDir, build) } : {}),
+    timeoutMs: timeout,
+    source: sourceDir,
+  };
+}
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh']);
+
+/**
+ * Checks that need the whole definition: defaults fit their params, every placeholder
+ * names a param, and no placeholder sits inside a shell script (params reach shell
+ * scripts only as environment variables, never spliced into the text).
+ */
+export function definitionRules(
+  source: YamlSource,
+  d: BenchmarkDefinition,
+  at: readonly PathSegment[],
+): Diagnostic[] {
   const problems: Diagnostic[] = [];
   for (const [name, spec] of Object.entries(d.params)) {
     const problem = spec.default === undefined ? undefined : checkParamValue(spec, spec.default);
     if (problem)
-      problems.push(source.diagnostic(['params', name, 'default'], `default of '${name}': ${problem}`));
+      problems.push(
+        source.diagnostic([...at, 'params', name, 'default'], `default of '${name}': ${problem}`),
+      );
   }
+  const shell = SHELLS.has(path.basename(d.command[0] ?? ''));
+  const script = shell ? d.command.indexOf('-c') + 1 : 0;
   d.command.forEach((arg, i) => {
     for (const m of arg.matchAll(PLACEHOLDER)) {
       if (!(m[1]! in d.params))
         problems.push(
-          source.diagnostic(['command', i], `placeholder '{{${m[1]}}}' names no declared parameter`),
+          source.diagnostic([...at, 'command', i], `placeholder '{{${m[1]}}}' names no declared parameter`),
+        );
+      else if (script > 0 && i === script)
+        problems.push(
+          source.diagnostic(
+            [...at, 'command', i],
+            `'{{${m[1]}}}' inside a shell script: params are never spliced into shell text; use "$${paramEnvName(m[1]!)}"`,
+          ),
         );
     }
   });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { ...d, timeoutMs: d.timeout, source: path.dirname(source.file) };
+  return problems;
 }

@@ -1,5 +1,5 @@
 export { loadCatalog, MapCatalog, parseBenchmark } from './catalog.js';
 export { loadMatrix, validateMatrix, type Matrix, type MatrixEntry } from './load-matrix.js';
 export { matrixJsonSchema } from './json-schema.js';
-export { substitute } from './placeholders.js';
+export { paramEnv, paramEnvName, substitute } from './placeholders.js';
 export { YamlSource } from './yaml-source.js';

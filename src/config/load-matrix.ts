@@ -1,6 +1,13 @@
 /** matrix.yaml → validated `Matrix`, reporting every problem in one pass. */
 import path from 'node:path';
-import { ConfigError, type BenchmarkCatalog, type ParamValue, type TargetSpec } from '../core/index.js';
+import {
+  ConfigError,
+  type BenchmarkCatalog,
+  type BenchmarkDefinition,
+  type ParamValue,
+  type TargetSpec,
+} from '../core/index.js';
+import { toDefinition } from './catalog.js';
 import { matrixRules } from './matrix-rules.js';
 import { matrixSchema } from './matrix-schema.js';
 import { sortDiagnostics, zodDiagnostics } from './validate.js';
@@ -26,6 +33,8 @@ export interface Matrix {
   metricsIntervalMs: number;
   targets: readonly TargetSpec[];
   entries: readonly MatrixEntry[];
+  /** Benchmarks defined inline in the matrix. */
+  inline: readonly BenchmarkDefinition[];
   elasticsearchUrl?: string;
 }
 
@@ -45,6 +54,10 @@ export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): M
   if (!parsed.success || problems.length > 0) throw new ConfigError(sortDiagnostics(problems));
   const doc = parsed.data;
   const allTargets = doc.targets.map((t) => t.name);
+  const dir = path.dirname(path.resolve(source.file));
+  const inline = doc.benchmarks.flatMap((e) =>
+    typeof e.benchmark === 'string' ? [] : [toDefinition(e.benchmark, dir)],
+  );
   return {
     file: path.resolve(source.file),
     name: doc.name,
@@ -53,8 +66,8 @@ export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): M
     metricsIntervalMs: doc.metrics.interval,
     targets: doc.targets.map(({ name, provider, ...options }) => ({ name, provider, options })),
     entries: doc.benchmarks.map((e) => ({
-      name: e.name ?? e.benchmark,
-      benchmark: e.benchmark,
+      name: e.name ?? benchmarkName(e.benchmark),
+      benchmark: benchmarkName(e.benchmark),
       axes: Object.fromEntries(
         Object.entries(e.params ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
       ),
@@ -62,6 +75,11 @@ export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): M
       timeoutMs: e.timeout,
       targets: e.targets ?? allTargets,
     })),
+    inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,
   };
+}
+
+function benchmarkName(b: string | { name: string }): string {
+  return typeof b === 'string' ? b : b.name;
 }

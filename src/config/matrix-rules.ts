@@ -4,6 +4,10 @@
  * report alongside structural errors in the same pass.
  */
 import type { BenchmarkCatalog, Diagnostic } from '../core/index.js';
+import path from 'node:path';
+import type { BenchmarkDefinition } from '../core/index.js';
+import { benchmarkSchema } from './benchmark-schema.js';
+import { definitionRules, toDefinition } from './catalog.js';
 import { checkParamValue } from './params.js';
 import type { YamlSource } from './yaml-source.js';
 
@@ -29,18 +33,12 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
     source,
     'benchmarks',
     entries,
-    (e) =>
-      isObj(e)
-        ? typeof e.name === 'string'
-          ? e.name
-          : typeof e.benchmark === 'string'
-            ? e.benchmark
-            : undefined
-        : undefined,
+    (e) => (isObj(e) ? (typeof e.name === 'string' ? e.name : benchmarkName(e.benchmark)) : undefined),
     out,
     "give each entry of the same benchmark a distinct 'name'",
   );
 
+  const inlineNames = new Map<string, number>();
   entries.forEach((entry, i) => {
     if (!isObj(entry)) return;
     const at = ['benchmarks', i];
@@ -55,18 +53,8 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
           );
       });
     }
-    if (typeof entry.benchmark !== 'string') return;
-    const def = catalog.get(entry.benchmark);
-    if (!def) {
-      const known = catalog.list().map((d) => d.name);
-      out.push(
-        source.diagnostic(
-          [...at, 'benchmark'],
-          `unknown benchmark '${entry.benchmark}' (known: ${known.join(', ')})`,
-        ),
-      );
-      return;
-    }
+    const def = resolveDefinition(source, entry.benchmark, [...at, 'benchmark'], catalog, inlineNames, out);
+    if (!def) return;
     const given = isObj(entry.params) ? entry.params : {};
     for (const [key, spec] of Object.entries(def.params)) {
       if (spec.default === undefined && !(key in given))
@@ -126,4 +114,49 @@ function uniqueNames(
       ),
     );
   });
+}
+
+function benchmarkName(b: unknown): string | undefined {
+  if (typeof b === 'string') return b;
+  return isObj(b) && typeof b.name === 'string' ? b.name : undefined;
+}
+
+/** The definition an entry names (built-in) or carries (inline); reports why there is none. */
+function resolveDefinition(
+  source: YamlSource,
+  raw: unknown,
+  at: (string | number)[],
+  catalog: BenchmarkCatalog,
+  inlineNames: Map<string, number>,
+  out: Diagnostic[],
+): BenchmarkDefinition | undefined {
+  if (typeof raw === 'string') {
+    const def = catalog.get(raw);
+    if (!def) {
+      const known = catalog.list().map((d) => d.name);
+      out.push(source.diagnostic(at, `unknown benchmark '${raw}' (known: ${known.join(', ')})`));
+    }
+    return def;
+  }
+  const parsed = benchmarkSchema.safeParse(raw);
+  if (!parsed.success) return undefined; // the structural pass reports these
+  const def = toDefinition(parsed.data, path.dirname(path.resolve(source.file)));
+  if (catalog.get(def.name))
+    out.push(
+      source.diagnostic(
+        [...at, 'name'],
+        `inline benchmark '${def.name}' has the name of a built-in one; choose another`,
+      ),
+    );
+  const line = inlineNames.get(def.name);
+  if (line !== undefined)
+    out.push(
+      source.diagnostic(
+        [...at, 'name'],
+        `inline benchmark '${def.name}' is defined twice (first at line ${line})`,
+      ),
+    );
+  inlineNames.set(def.name, source.lineOf(at) ?? 0);
+  out.push(...definitionRules(source, def, at));
+  return def;
 }

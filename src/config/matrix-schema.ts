@@ -3,25 +3,8 @@
  * benchmarks, declared params, ranges) live in `matrix-rules.ts`.
  */
 import { z } from 'zod';
-import { parseDuration } from '../core/index.js';
-
-export const NAME = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lowercase letters, digits, ".", "_" or "-"');
-
-export const duration = (min: number, max: number) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `'${v}' is not a duration (e.g. 500ms, 30s, 15m, 2h)` });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `duration '${v}' is out of range (${min}ms to ${max}ms)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+import { benchmarkSchema } from './benchmark-schema.js';
+import { duration, NAME } from './common-schema.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a parameter value must be a string, number or boolean (or a list of them)',
@@ -46,9 +29,10 @@ const target = z.strictObject({
 
 const benchmarkEntry = z.strictObject({
   benchmark: z
-    .string()
-    .min(1)
-    .describe('Name of a benchmark from `benchmarks/` (see `benchyard benchmarks`)'),
+    .union([z.string().min(1), benchmarkSchema])
+    .describe(
+      'A built-in benchmark name, or an inline definition (the schema of benchmarks/<name>/benchmark.yaml)',
+    ),
   name: NAME.optional().describe('Label for this entry; defaults to the benchmark name'),
   params: z
     .record(z.string(), z.union([scalar, z.array(scalar)]))

@@ -5,3 +5,13 @@ export const PLACEHOLDER = /\{\{\s*([a-z][a-z0-9_]*)\s*\}\}/g;
 export function substitute(command: readonly string[], params: Readonly<Record<string, unknown>>): string[] {
   return command.map((arg) => arg.replace(PLACEHOLDER, (_, name: string) => String(params[name])));
 }
+
+/** The environment variable a param is passed in: `batch` → `PARAM_BATCH`. */
+export function paramEnvName(param: string): string {
+  return `PARAM_${param.toUpperCase()}`;
+}
+
+/** Every param as an environment variable, so shell scripts read them without splicing. */
+export function paramEnv(params: Readonly<Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [paramEnvName(k), String(v)]));
+}

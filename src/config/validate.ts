@@ -4,9 +4,18 @@ import type { Diagnostic } from '../core/index.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
 export function zodDiagnostics(source: YamlSource, error: z.ZodError, raw: unknown): Diagnostic[] {
+  return located(source, error.issues, raw, []);
+}
+
+function located(
+  source: YamlSource,
+  issues: readonly z.core.$ZodIssue[],
+  raw: unknown,
+  prefix: readonly PathSegment[],
+): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const issue of error.issues) {
-    const path = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol');
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path.filter((p): p is PathSegment => typeof p !== 'symbol')];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push(source.diagnostic(path, `unknown key '${key}'`, key));
       continue;
@@ -15,6 +24,17 @@ export function zodDiagnostics(source: YamlSource, error: z.ZodError, raw: unkno
       const key = path.at(-1);
       out.push(source.diagnostic(path.slice(0, -1), `missing required key '${String(key)}'`));
       continue;
+    }
+    if (issue.code === 'invalid_union') {
+      // Report the problems of the one alternative whose type matched (e.g. an inline
+      // definition that is a mapping but has a bad field), not a bare "Invalid input".
+      const matching = issue.errors.filter(
+        (branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+      );
+      if (matching.length === 1) {
+        out.push(...located(source, matching[0]!, raw, path));
+        continue;
+      }
     }
     out.push(source.diagnostic(path, issue.message));
   }

@@ -14,20 +14,24 @@ export interface ParamSpec {
   description?: string;
 }
 
-/** Where a score is read from and how. Exactly one of `regex` / `json` is set. */
+/** Where a score is read from and how. Exactly one of `regex` / `json` / `metric` is set. */
 export interface ScoreSpec {
   name: string;
   unit: string;
   direction: Direction;
-  /** Output stream the score is read from. */
-  from: 'stdout' | 'stderr';
+  /** `stdout`, `stderr`, or an absolute path of a file the container writes (copied out after it exits). */
+  from: string;
   /** Regular expression; the value is the named group `value` or else the first group. */
   regex?: string;
-  /** Which match to take when the regex matches more than once. */
-  match?: 'first' | 'last';
-  /** JSONPath into the stream parsed as one JSON document. */
+  /** Which match to take when the regex matches more than once; `all` combines them with `reduce`. */
+  match?: 'first' | 'last' | 'all';
+  /** How `match: all` combines the matches. */
+  reduce?: 'mean' | 'median' | 'min' | 'max' | 'sum';
+  /** JSONPath into the source parsed as one JSON document. */
   json?: string;
-  /** Multiply the extracted number, e.g. 1e-6 to turn ns into ms. */
+  /** Last value of `@benchyard metric=<name> value=<number>` lines in the source. */
+  metric?: string;
+  /** Multiply the extracted number, e.g. 1e-3 to turn ns into us. */
   scale?: number;
 }
 
@@ -36,6 +40,10 @@ export interface BenchmarkDefinition {
   version: number;
   description: string;
   image: string;
+  /** Folder with a Dockerfile to build the image from (absolute); `image` is then the tag given to the build. */
+  build?: string;
+  /** Files the container writes that are kept as artifacts (absolute paths in the container). */
+  artifacts: readonly string[];
   /** argv, with `{{param}}` placeholders substituted per cell; never run through a shell. */
   command: readonly string[];
   params: Readonly<Record<string, ParamSpec>>;

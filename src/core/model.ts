@@ -21,10 +21,16 @@ export interface MatrixCell {
   params: Readonly<Record<string, ParamValue>>;
   image: string;
   argv: readonly string[];
+  /** Params as environment variables (`PARAM_<NAME>`), the only way they reach a shell script. */
+  env: Readonly<Record<string, string>>;
   network: 'none' | 'bridge';
   repetitions: number;
   timeoutMs: number;
   scores: readonly ScoreSpec[];
+  /** Files the container writes that are kept beside the results. */
+  artifacts: readonly string[];
+  /** Folder with a Dockerfile: the image is built from it on each machine before the run. */
+  build?: string;
 }
 
 export type FailureClass =
@@ -77,6 +83,18 @@ export interface RepetitionResult {
   finishedAt: string;
   durationMs: number;
   metrics: MetricsSummary;
+  artifacts: readonly StoredArtifact[];
+}
+
+/** A file copied out of a container and kept beside the results. */
+export interface StoredArtifact {
+  /** Path in the container. */
+  path: string;
+  /** Where it is kept (a file on the controller). */
+  location: string;
+  bytes: number;
+  /** True when the file was larger than the cap and only its start was kept. */
+  truncated: boolean;
 }
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'cancelled' | 'error';

@@ -3,7 +3,14 @@
  * them; only `src/cli` picks the adapters.
  */
 import type Docker from 'dockerode';
-import type { MatrixCell, MetricSample, RepetitionResult, RunRecord, TargetSpec } from './model.js';
+import type {
+  MatrixCell,
+  MetricSample,
+  RepetitionResult,
+  RunRecord,
+  StoredArtifact,
+  TargetSpec,
+} from './model.js';
 
 export interface HardwareFingerprint {
   cpuModel?: string;
@@ -61,6 +68,16 @@ export interface MetricSink {
   write(samples: readonly MetricSample[]): void;
   flush(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Keeps files copied out of containers. */
+export interface ArtifactStore {
+  save(
+    at: { runId: string; cellId: string; repetition: number },
+    containerPath: string,
+    data: Buffer,
+    info: { bytes: number; truncated: boolean },
+  ): Promise<StoredArtifact>;
 }
 
 export interface Clock {

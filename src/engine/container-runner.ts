@@ -6,12 +6,14 @@ import type Docker from 'dockerode';
 import { once } from 'node:events';
 import { InfrastructureError, systemClock, type Clock, type Logger } from '../core/index.js';
 import { dockerFailure, dockerMessage, isUnreachable, statusOf } from './docker-errors.js';
+import { copyFileOut, type CopiedFile } from './copy-out.js';
 import { OutputBuffer } from './output-buffer.js';
 
 export interface ContainerSpec {
   name: string;
   image: string;
   argv: readonly string[];
+  env?: Readonly<Record<string, string>>;
   labels: Readonly<Record<string, string>>;
   network: 'none' | 'bridge';
   timeoutMs: number;
@@ -20,6 +22,13 @@ export interface ContainerSpec {
    * @default 32 MiB
    */
   maxOutputBytes?: number;
+  /** Absolute paths of files to copy out of the container after it exits. */
+  collect?: readonly string[];
+  /**
+   * Most bytes kept per collected file.
+   * @default 64 MiB
+   */
+  maxFileBytes?: number;
 }
 
 export interface StartedContainer {
@@ -37,6 +46,8 @@ export interface ContainerOutcome {
   stdout: string;
   stderr: string;
   outputTruncated: boolean;
+  /** Collected files by container path; a path the container did not write is absent. */
+  files: Map<string, CopiedFile>;
   /** Epoch ms, as the engine recorded them. */
   startedAt: number;
   finishedAt: number;
@@ -74,6 +85,7 @@ export class ContainerRunner {
         name: spec.name,
         Image: spec.image,
         Cmd: [...spec.argv],
+        Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
         Labels: { ...spec.labels },
         AttachStdout: true,
         AttachStderr: true,
@@ -126,6 +138,15 @@ export class ContainerRunner {
     await Promise.race([drained, this.clock.sleep(DRAIN_MS, drainTimer.signal).catch(() => undefined)]);
     drainTimer.abort(); // a pending timer would hold the process open after the last container
     const state = (await container.inspect().catch(() => undefined))?.State;
+    const files = new Map<string, CopiedFile>();
+    for (const path of new Set(spec.collect ?? [])) {
+      const file = await copyFileOut(container, path, spec.maxFileBytes ?? 64 * 1024 * 1024).catch(
+        (err: unknown) => {
+          throw dockerFailure(`copying ${path} out of container ${container.id.slice(0, 12)}`, err);
+        },
+      );
+      if (file) files.set(path, file);
+    }
     const startedAt = Date.parse(state?.StartedAt ?? '') || t0;
     const finishedAt = Date.parse(state?.FinishedAt ?? '') || this.clock.now();
     return {
@@ -136,6 +157,7 @@ export class ContainerRunner {
       stdout: stdout.text(),
       stderr: stderr.text(),
       outputTruncated: stdout.truncated || stderr.truncated,
+      files,
       startedAt,
       finishedAt: Math.max(finishedAt, startedAt),
     };

@@ -2,3 +2,5 @@ export * from './container-runner.js';
 export * from './docker-errors.js';
 export * from './image.js';
 export * from './result-parser.js';
+export * from './copy-out.js';
+export * from './build.js';

@@ -1,31 +1,36 @@
-/** Extracts declared scores from a finished container's output. Pure. */
+/** Extracts declared scores from a finished container's output and files. Pure. */
 import { JSONPath } from 'jsonpath-plus';
 import type { Score, ScoreSpec } from '../core/index.js';
 
+/** What a container left behind: its two streams and the files copied out of it (by container path). */
+export interface ContainerOutput {
+  stdout: string;
+  stderr: string;
+  files?: ReadonlyMap<string, string>;
+}
+
 export type ParseOutcome = { ok: true; scores: Score[] } | { ok: false; reason: string };
 
-export function parseScores(
-  specs: readonly ScoreSpec[],
-  output: { stdout: string; stderr: string },
-): ParseOutcome {
+const METRIC_LINE = /^@benchyard\s+(.*)$/gm;
+
+export function parseScores(specs: readonly ScoreSpec[], output: ContainerOutput): ParseOutcome {
   const scores: Score[] = [];
   const missing: string[] = [];
   const json = new Map<string, unknown>();
   for (const spec of specs) {
-    const text = output[spec.from];
-    let raw: unknown;
-    if (spec.regex !== undefined) raw = matchRegex(spec.regex, spec.match ?? 'first', text);
-    else if (spec.json !== undefined) {
-      if (!json.has(spec.from)) json.set(spec.from, parseJsonDocument(text));
-      const doc = json.get(spec.from);
-      raw = doc === undefined ? undefined : JSONPath({ path: spec.json, json: doc as object, wrap: false });
-      if (Array.isArray(raw)) raw = raw[0];
+    const text = sourceText(spec.from, output);
+    let value = NaN;
+    if (text !== undefined) {
+      if (spec.regex !== undefined) value = fromRegex(spec, text);
+      else if (spec.metric !== undefined) value = lastMetric(spec.metric, text);
+      else if (spec.json !== undefined) {
+        if (!json.has(spec.from)) json.set(spec.from, parseJsonDocument(text));
+        value = fromJson(spec.json, json.get(spec.from));
+      }
     }
-    const value =
-      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
     if (!Number.isFinite(value)) {
       missing.push(
-        `${spec.name} (${spec.regex !== undefined ? `regex /${spec.regex}/` : `json ${spec.json}`} on ${spec.from})`,
+        `${spec.name} (${describe(spec)} on ${spec.from}${text === undefined ? ', which the container did not write' : ''})`,
       );
       continue;
     }
@@ -45,10 +50,68 @@ export function parseScores(
   return { ok: true, scores };
 }
 
-function matchRegex(pattern: string, which: 'first' | 'last', text: string): string | undefined {
-  const matches = [...text.matchAll(new RegExp(pattern, 'gm'))];
-  const m = which === 'last' ? matches.at(-1) : matches[0];
-  return m ? (m.groups?.value ?? m[1] ?? m[0]) : undefined;
+function sourceText(from: string, output: ContainerOutput): string | undefined {
+  if (from === 'stdout' || from === 'stderr') return output[from];
+  return output.files?.get(from);
+}
+
+function describe(spec: ScoreSpec): string {
+  if (spec.regex !== undefined) return `regex /${spec.regex}/`;
+  if (spec.metric !== undefined) return `@benchyard metric=${spec.metric}`;
+  return `json ${spec.json}`;
+}
+
+function fromRegex(spec: ScoreSpec, text: string): number {
+  const values = [...text.matchAll(new RegExp(spec.regex!, 'gm'))].map((m) =>
+    toNumber(m.groups?.value ?? m[1] ?? m[0]),
+  );
+  const match = spec.match ?? 'first';
+  if (match === 'first') return values[0] ?? NaN;
+  if (match === 'last') return values.at(-1) ?? NaN;
+  return reduce(values.filter(Number.isFinite), spec.reduce ?? 'mean');
+}
+
+function reduce(values: number[], how: NonNullable<ScoreSpec['reduce']>): number {
+  if (values.length === 0) return NaN;
+  const sum = values.reduce((a, b) => a + b, 0);
+  switch (how) {
+    case 'sum':
+      return sum;
+    case 'mean':
+      return sum / values.length;
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'median': {
+      const s = [...values].sort((a, b) => a - b);
+      const mid = Math.floor(s.length / 2);
+      return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    }
+  }
+}
+
+/** `@benchyard metric=<name> value=<number> [unit=<unit>]`: the last value reported for `name`. */
+function lastMetric(name: string, text: string): number {
+  let value = NaN;
+  for (const m of text.matchAll(METRIC_LINE)) {
+    const fields = Object.fromEntries([...m[1]!.matchAll(/(\w+)=(\S+)/g)].map((f) => [f[1], f[2]]));
+    if (fields.metric === name) value = toNumber(fields.value);
+  }
+  return value;
+}
+
+function fromJson(path: string, doc: unknown): number {
+  if (doc === undefined) return NaN;
+  let raw: unknown = JSONPath({ path, json: doc as object, wrap: false });
+  if (Array.isArray(raw)) raw = raw[0];
+  return toNumber(raw);
+}
+
+function toNumber(raw: unknown): number {
+  if (typeof raw === 'number') return raw;
+  if (typeof raw === 'string' && raw.trim() !== '') return Number(raw);
+  return NaN;
 }
 
 /** The stream as JSON; tolerates tool chatter before the document (fio prints notes first). */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { BenchmarkCatalog, MatrixCell, ParamValue } from '../core/index.js';
-import { substitute, type Matrix } from '../config/index.js';
+import { paramEnv, substitute, type Matrix } from '../config/index.js';
 
 export interface Plan {
   matrixName: string;
@@ -20,7 +20,7 @@ export interface Plan {
 export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
   const cells: MatrixCell[] = [];
   for (const entry of matrix.entries) {
-    const def = catalog.get(entry.benchmark);
+    const def = matrix.inline.find((d) => d.name === entry.benchmark) ?? catalog.get(entry.benchmark);
     // Validation guarantees this; a miss here is a programming error, not bad input.
     if (!def) throw new Error(`benchmark '${entry.benchmark}' vanished from the catalog`);
     const axes = Object.entries(def.params).map(
@@ -34,6 +34,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           version: def.version,
           image: def.image,
           argv,
+          params,
           network: def.network,
           target: { name: target.name, provider: target.provider, options: target.options },
         };
@@ -47,10 +48,13 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           params,
           image: def.image,
           argv,
+          env: paramEnv(params),
           network: def.network,
           repetitions: entry.repetitions ?? matrix.repetitions,
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
           scores: def.scores,
+          artifacts: def.artifacts,
+          ...(def.build !== undefined ? { build: def.build } : {}),
         });
       }
     }

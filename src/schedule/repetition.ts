@@ -7,8 +7,10 @@ import {
   type Logger,
   type Machine,
   type MatrixCell,
+  type ArtifactStore,
   type MetricSink,
   type RepetitionResult,
+  type StoredArtifact,
 } from '../core/index.js';
 import {
   ContainerRunner,
@@ -25,6 +27,7 @@ export interface RepetitionContext {
   image: ImageInfo;
   metricsIntervalMs: number;
   sink: MetricSink;
+  artifacts: ArtifactStore;
   clock: Clock;
   logger: Logger;
   signal: AbortSignal;
@@ -65,6 +68,8 @@ export async function runRepetition(
         name: `benchyard-${ctx.runId}-${cell.id}-${repetition}`,
         image: ctx.image.id,
         argv: cell.argv,
+        env: cell.env,
+        collect: [...cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')), ...cell.artifacts],
         network: cell.network,
         timeoutMs: cell.timeoutMs,
         labels: {
@@ -102,15 +107,25 @@ export async function runRepetition(
       finishedAt: now,
       durationMs: clock.now() - t0,
       metrics: { samples: 0 },
+      artifacts: [],
     };
   }
   const metrics = (await sampler?.finish()) ?? { samples: 0 };
+  const artifacts: StoredArtifact[] = [];
+  for (const path of cell.artifacts) {
+    const file = outcome.files.get(path);
+    if (file)
+      artifacts.push(
+        await ctx.artifacts.save({ runId: ctx.runId, cellId: cell.id, repetition }, path, file.data, file),
+      );
+  }
   const timing = {
     containerId: outcome.containerId,
     startedAt: new Date(outcome.startedAt).toISOString(),
     finishedAt: new Date(outcome.finishedAt).toISOString(),
     durationMs: outcome.finishedAt - outcome.startedAt,
     metrics,
+    artifacts,
     ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
   };
   const failed = (
@@ -133,7 +148,8 @@ export async function runRepetition(
       `exited with code ${outcome.exitCode}; output ends with: ${tail(outcome.stderr || outcome.stdout)}`,
     );
   }
-  const parsed = parseScores(cell.scores, outcome);
+  const files = new Map([...outcome.files].map(([path, f]) => [path, f.data.toString('utf8')]));
+  const parsed = parseScores(cell.scores, { stdout: outcome.stdout, stderr: outcome.stderr, files });
   if (!parsed.ok) return failed('PARSE_FAILED', parsed.reason);
   return { ...base, ...timing, status: 'passed', scores: parsed.scores };
 }

@@ -9,6 +9,7 @@ import {
   CancelledError,
   InfrastructureError,
   systemClock,
+  type ArtifactStore,
   type Clock,
   type Logger,
   type Machine,
@@ -19,7 +20,7 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { inspectImage, type ImageInfo } from '../engine/index.js';
+import { buildImage, inspectImage, type ImageInfo } from '../engine/index.js';
 import type { Plan } from '../plan/index.js';
 import { runRepetition } from './repetition.js';
 
@@ -32,6 +33,7 @@ export type RunEvent =
 export interface SchedulerDeps {
   providers: ReadonlyMap<string, Provider>;
   store: ResultStore & MetricSink;
+  artifacts: ArtifactStore;
   logger: Logger;
   clock?: Clock;
   onEvent?: (event: RunEvent) => void;
@@ -85,8 +87,11 @@ export class Scheduler {
         const machine = await provider.acquire(spec, signal);
         const entry: Placed = { target, provider, machine, images: new Map(), cells };
         placed.push(entry);
-        for (const ref of new Set(cells.map((c) => c.image)))
+        for (const [ref, build] of new Map(cells.map((c) => [c.image, c.build]))) {
+          if (build !== undefined)
+            await buildImage(machine.docker, build, ref, { logger: this.deps.logger, signal });
           entry.images.set(ref, await inspectImage(machine.docker, ref, machine.id));
+        }
         this.deps.onEvent?.({ type: 'machine-ready', target, machine });
       }),
     );
@@ -173,6 +178,7 @@ export class Scheduler {
           image: ctx.images.get(cell.image)!,
           metricsIntervalMs: ctx.plan.metricsIntervalMs,
           sink: store,
+          artifacts: this.deps.artifacts,
           clock: this.clock,
           logger,
           signal: ctx.signal,

@@ -53,6 +53,13 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
       await client.cluster.health({ timeout: '10s' }, { maxRetries: 1 });
       for (const [name, body] of Object.entries(TEMPLATES)) {
         await client.indices.putIndexTemplate({ name, ...(body as object) } as never);
+        // Indices made by an older benchyard get the fields added since (mappings only grow).
+        await client.indices.putMapping({
+          index: body.index_patterns[0],
+          allow_no_indices: true,
+          expand_wildcards: 'all',
+          properties: body.template.mappings.properties,
+        } as never);
       }
     } catch (err) {
       await client.close().catch(() => undefined);
@@ -192,6 +199,7 @@ function resultDoc(r: RepetitionResult): Record<string, unknown> {
     ...(r.failureClass ? { failure: { class: r.failureClass, reason: r.failureReason } } : {}),
     exit_code: r.exitCode,
     scores: r.scores,
+    artifacts: r.artifacts,
     started_at: r.startedAt,
     finished_at: r.finishedAt,
     duration_ms: r.durationMs,

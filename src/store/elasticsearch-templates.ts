@@ -46,6 +46,14 @@ export const TEMPLATES = {
       type: 'nested',
       properties: { name: keyword, value: { type: 'double' }, unit: keyword, direction: keyword },
     },
+    artifacts: {
+      properties: {
+        path: keyword,
+        location: keyword,
+        bytes: { type: 'long' },
+        truncated: { type: 'boolean' },
+      },
+    },
     started_at: date,
     finished_at: date,
     duration_ms: { type: 'long' },

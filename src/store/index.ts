@@ -2,3 +2,4 @@ export * from './elasticsearch-store.js';
 export * from './elasticsearch-templates.js';
 export * from './fanout.js';
 export * from './sqlite-store.js';
+export * from './artifact-dir.js';

@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,3 +71,6 @@ CREATE TABLE IF NOT EXISTS metric_samples (
   PRIMARY KEY (run_id, cell_id, repetition, scope, name, host, seq)
 ) WITHOUT ROWID;
 `;
+
+/** v2: files copied out of containers, per repetition. */
+export const SCHEMA_V2 = `ALTER TABLE results ADD COLUMN artifacts TEXT NOT NULL DEFAULT '[]';`;

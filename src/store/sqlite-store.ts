@@ -13,7 +13,7 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { SCHEMA_V1, SCHEMA_VERSION } from './sqlite-schema.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION } from './sqlite-schema.js';
 
 export const DB_FILE = 'benchyard.db';
 
@@ -43,6 +43,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (version > SCHEMA_VERSION)
       throw new Error(`store schema v${version} is newer than this benchyard (v${SCHEMA_VERSION})`);
     if (version < 1) this.db.exec(SCHEMA_V1);
+    if (version < 2) this.db.exec(SCHEMA_V2);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -89,7 +90,8 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       .prepare(
         `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
           @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
-          @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics)`,
+          @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics,
+          @artifacts)`,
       )
       .run({
         ...r,
@@ -102,6 +104,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         params: JSON.stringify(r.params),
         scores: JSON.stringify(r.scores),
         metrics: JSON.stringify(r.metrics),
+        artifacts: JSON.stringify(r.artifacts),
       });
   }
 
@@ -234,5 +237,6 @@ function toResult(r: ResultRow): RepetitionResult {
     finishedAt: String(r.finished_at),
     durationMs: Number(r.duration_ms),
     metrics: JSON.parse(String(r.metrics)),
+    artifacts: JSON.parse(String(r.artifacts)),
   };
 }

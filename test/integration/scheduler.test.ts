@@ -12,6 +12,7 @@ import { MapCatalog, validateMatrix, YamlSource } from '../../src/config/index.j
 import { planMatrix } from '../../src/plan/index.js';
 import { newRunId, Scheduler, type RunEvent } from '../../src/schedule/index.js';
 import {
+  ArtifactDir,
   CONTAINER_METRICS_STREAM,
   ElasticsearchStore,
   FanoutStore,
@@ -43,6 +44,7 @@ const chatty: BenchmarkDefinition = {
   network: 'none',
   timeoutMs: 60_000,
   source: 'test',
+  artifacts: [],
   scores: [{ name: 'speed', unit: 'x/s', direction: 'higher', from: 'stdout', regex: 'speed: ([0-9]+)' }],
 };
 
@@ -56,6 +58,7 @@ async function setup(matrixYaml: string) {
   const scheduler = new Scheduler({
     providers: new Map([['local', new LocalProvider()]]),
     store,
+    artifacts: new ArtifactDir(os.tmpdir()),
     logger: silentLogger,
     onEvent: (e) => events.push(e),
   });
@@ -144,6 +147,7 @@ benchmarks:
     const scheduler = new Scheduler({
       providers: new Map([['local', new LocalProvider()]]),
       store,
+      artifacts: new ArtifactDir(os.tmpdir()),
       logger: silentLogger,
     });
     const err = await scheduler

@@ -51,6 +51,7 @@ const result: RepetitionResult = {
   finishedAt: '2026-11-28T00:00:03.000Z',
   durationMs: 2000,
   metrics: { samples: 2, cpuCoresMean: 0.9, cpuCoresMax: 1, memoryBytesMax: 4096 },
+  artifacts: [{ path: '/out/r.json', location: '/state/artifacts/r.json', bytes: 12, truncated: false }],
 };
 const samples: MetricSample[] = [0, 1, 2].map((seq) => ({
   runId,
@@ -137,6 +138,7 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
       failure: { class: 'TIMEOUT', reason: 'exceeded its timeout' },
       container: { id: 'c0ffee', image: { name: 'benchyard/bench-tools:1', digest: 'sha256:feed' } },
       scores: [{ name: 'events_per_second', value: 1234.5, unit: 'events/s', direction: 'higher' }],
+      artifacts: [{ path: '/out/r.json', location: '/state/artifacts/r.json', bytes: 12, truncated: false }],
       started_at: result.startedAt,
       finished_at: result.finishedAt,
       duration_ms: 2000,

@@ -16,7 +16,7 @@ import { MapCatalog, validateMatrix, YamlSource, loadCatalog } from '../../src/c
 import { ContainerRunner } from '../../src/engine/index.js';
 import { planMatrix } from '../../src/plan/index.js';
 import { newRunId, Scheduler } from '../../src/schedule/index.js';
-import { SqliteStore } from '../../src/store/index.js';
+import { ArtifactDir, SqliteStore } from '../../src/store/index.js';
 import { LocalProvider } from '../../providers/local/index.js';
 
 const N = Number(process.argv[2] ?? 10);
@@ -83,6 +83,7 @@ async function main() {
   const scheduler = new Scheduler({
     providers: new Map([['local', new LocalProvider()]]),
     store,
+    artifacts: new ArtifactDir(os.tmpdir()),
     logger: silentLogger,
   });
   const outcome = await scheduler.run(plan, {

@@ -4,7 +4,8 @@ import { loadCatalog, loadMatrix } from '../../config/index.js';
 import { planMatrix } from '../../plan/index.js';
 import { summarize, summaryTable, runsLine } from '../../report/index.js';
 import { newRunId, Scheduler, type RunOutcome } from '../../schedule/index.js';
-import { ElasticsearchStore, FanoutStore, SqliteStore, type Store } from '../../store/index.js';
+import path from 'node:path';
+import { ArtifactDir, ElasticsearchStore, FanoutStore, SqliteStore, type Store } from '../../store/index.js';
 import { LocalProvider } from '../../../providers/local/index.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
@@ -29,6 +30,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   const scheduler = new Scheduler({
     providers,
     store,
+    artifacts: new ArtifactDir(path.join(opts.state, 'artifacts')),
     logger: io.logger,
     onEvent: (e) => progress.onEvent(e),
   });
