@@ -73,6 +73,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--run <id>', 'run id')
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/results.js')).resultsCommand(opts, io()));
+  const benchmark = program.command('benchmark').description('user and built-in benchmark definitions');
+  benchmark
+    .command('list')
+    .description('built-in benchmarks (and those a matrix defines) with their params and scores')
+    .option('--matrix <file>', 'also list the benchmarks this matrix defines inline or by folder')
+    .option('--json', 'print as JSON')
+    .action(async (opts) => (await import('./commands/benchmark.js')).benchmarkListCommand(opts, io()));
+  benchmark
+    .command('validate')
+    .description('check a benchmark folder or a matrix; with --sample-output, show what the parsers extract')
+    .argument('<dir|matrix>', 'folder with benchmark.yaml, or a matrix file')
+    .option('--sample-output <file>', 'captured stdout (or the file a score reads) to parse')
+    .option('--sample-stderr <file>', 'captured stderr to parse')
+    .action(async (target: string, opts) =>
+      (await import('./commands/benchmark.js')).benchmarkValidateCommand(target, opts, io()),
+    );
   program
     .command('schema')
     .description('print the JSON Schema of the matrix file')

@@ -1,5 +1,5 @@
 /** Loads benchmark definitions from folders of `<name>/benchmark.yaml`. */
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ConfigError,
@@ -52,8 +52,34 @@ export async function loadCatalog(dirs: readonly string[]): Promise<MapCatalog> 
   return new MapCatalog([...defs.values()]);
 }
 
-export function parseBenchmark(source: YamlSource): BenchmarkDefinition {
-  const raw = source.value();
+/**
+ * A benchmark folder the user points to: `benchmark.yaml`, and optionally a Dockerfile
+ * beside it, built when the definition names neither `image` nor `build`.
+ */
+export async function loadBenchmarkFolder(dir: string): Promise<BenchmarkDefinition> {
+  const source = await YamlSource.load(path.join(dir, 'benchmark.yaml'));
+  const hasDockerfile = await access(path.join(dir, 'Dockerfile')).then(
+    () => true,
+    () => false,
+  );
+  return parseBenchmark(source, hasDockerfile ? '.' : undefined);
+}
+
+/** A ref in a matrix that names a folder rather than a built-in benchmark. */
+export function isFolderRef(ref: string): boolean {
+  return ref.includes('/') || ref.startsWith('.');
+}
+
+export function parseBenchmark(source: YamlSource, defaultBuild?: string): BenchmarkDefinition {
+  const value = source.value();
+  const raw =
+    defaultBuild !== undefined &&
+    value &&
+    typeof value === 'object' &&
+    !('image' in value) &&
+    !('build' in value)
+      ? { ...value, build: defaultBuild }
+      : value;
   const parsed = benchmarkSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(sortDiagnostics(zodDiagnostics(source, parsed.error, raw)));
   const def = toDefinition(parsed.data, path.dirname(source.file));

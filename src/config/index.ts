@@ -1,4 +1,4 @@
-export { loadCatalog, MapCatalog, parseBenchmark } from './catalog.js';
+export { isFolderRef, loadBenchmarkFolder, loadCatalog, MapCatalog, parseBenchmark } from './catalog.js';
 export { loadMatrix, validateMatrix, type Matrix, type MatrixEntry } from './load-matrix.js';
 export { matrixJsonSchema } from './json-schema.js';
 export { paramEnv, paramEnvName, substitute } from './placeholders.js';

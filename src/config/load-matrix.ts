@@ -2,12 +2,14 @@
 import path from 'node:path';
 import {
   ConfigError,
+  errorMessage,
   type BenchmarkCatalog,
   type BenchmarkDefinition,
+  type Diagnostic,
   type ParamValue,
   type TargetSpec,
 } from '../core/index.js';
-import { toDefinition } from './catalog.js';
+import { isFolderRef, loadBenchmarkFolder, toDefinition } from './catalog.js';
 import { matrixRules } from './matrix-rules.js';
 import { matrixSchema } from './matrix-schema.js';
 import { sortDiagnostics, zodDiagnostics } from './validate.js';
@@ -39,25 +41,69 @@ export interface Matrix {
 }
 
 export async function loadMatrix(file: string, catalog: BenchmarkCatalog): Promise<Matrix> {
-  return validateMatrix(await YamlSource.load(file), catalog);
+  const source = await YamlSource.load(file);
+  return validateMatrix(source, catalog, await loadFolders(source));
 }
 
-export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): Matrix {
+/** Benchmarks the matrix names by folder (`benchmark: ./bench/x`), keyed by that ref. */
+export interface FolderBenchmarks {
+  defs: ReadonlyMap<string, BenchmarkDefinition>;
+  /** Problems in the folders' own files, or refs that could not be loaded. */
+  problems: readonly Diagnostic[];
+}
+
+async function loadFolders(source: YamlSource): Promise<FolderBenchmarks> {
+  const defs = new Map<string, BenchmarkDefinition>();
+  const problems: Diagnostic[] = [];
+  const raw = source.value() as { benchmarks?: unknown } | undefined;
+  const entries = Array.isArray(raw?.benchmarks) ? raw.benchmarks : [];
+  const base = path.dirname(path.resolve(source.file));
+  for (const [i, entry] of entries.entries()) {
+    const ref = (entry as { benchmark?: unknown } | null)?.benchmark;
+    if (typeof ref !== 'string' || !isFolderRef(ref) || defs.has(ref)) continue;
+    try {
+      defs.set(ref, await loadBenchmarkFolder(path.resolve(base, ref)));
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.diagnostics);
+      else
+        problems.push(
+          source.diagnostic(
+            ['benchmarks', i, 'benchmark'],
+            `cannot load benchmark folder '${ref}': ${errorMessage(err)}`,
+          ),
+        );
+    }
+  }
+  return { defs, problems };
+}
+
+export function validateMatrix(
+  source: YamlSource,
+  catalog: BenchmarkCatalog,
+  folders: FolderBenchmarks = { defs: new Map(), problems: [] },
+): Matrix {
   const raw = source.value();
   if (raw === undefined || raw === null)
     throw new ConfigError([source.diagnostic([], 'the matrix file is empty')]);
   const parsed = matrixSchema.safeParse(raw);
   const problems = [
     ...(parsed.success ? [] : zodDiagnostics(source, parsed.error, raw)),
-    ...matrixRules(source, raw, catalog),
+    ...matrixRules(source, raw, catalog, folders.defs),
+    ...folders.problems,
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(sortDiagnostics(problems));
   const doc = parsed.data;
   const allTargets = doc.targets.map((t) => t.name);
   const dir = path.dirname(path.resolve(source.file));
   const inline = doc.benchmarks.flatMap((e) =>
-    typeof e.benchmark === 'string' ? [] : [toDefinition(e.benchmark, dir)],
+    typeof e.benchmark !== 'string'
+      ? [toDefinition(e.benchmark, dir)]
+      : folders.defs.has(e.benchmark)
+        ? [folders.defs.get(e.benchmark)!]
+        : [],
   );
+  const nameOf = (b: string | { name: string }) =>
+    typeof b === 'string' ? (folders.defs.get(b)?.name ?? b) : b.name;
   return {
     file: path.resolve(source.file),
     name: doc.name,
@@ -66,8 +112,8 @@ export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): M
     metricsIntervalMs: doc.metrics.interval,
     targets: doc.targets.map(({ name, provider, ...options }) => ({ name, provider, options })),
     entries: doc.benchmarks.map((e) => ({
-      name: e.name ?? benchmarkName(e.benchmark),
-      benchmark: benchmarkName(e.benchmark),
+      name: e.name ?? nameOf(e.benchmark),
+      benchmark: nameOf(e.benchmark),
       axes: Object.fromEntries(
         Object.entries(e.params ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
       ),
@@ -78,8 +124,4 @@ export function validateMatrix(source: YamlSource, catalog: BenchmarkCatalog): M
     inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,
   };
-}
-
-function benchmarkName(b: string | { name: string }): string {
-  return typeof b === 'string' ? b : b.name;
 }

@@ -7,14 +7,19 @@ import type { BenchmarkCatalog, Diagnostic } from '../core/index.js';
 import path from 'node:path';
 import type { BenchmarkDefinition } from '../core/index.js';
 import { benchmarkSchema } from './benchmark-schema.js';
-import { definitionRules, toDefinition } from './catalog.js';
+import { definitionRules, isFolderRef, toDefinition } from './catalog.js';
 import { checkParamValue } from './params.js';
 import type { YamlSource } from './yaml-source.js';
 
 type Raw = Record<string, unknown>;
 const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function matrixRules(source: YamlSource, doc: unknown, catalog: BenchmarkCatalog): Diagnostic[] {
+export function matrixRules(
+  source: YamlSource,
+  doc: unknown,
+  catalog: BenchmarkCatalog,
+  folders: ReadonlyMap<string, BenchmarkDefinition> = new Map(),
+): Diagnostic[] {
   if (!isObj(doc)) return [];
   const out: Diagnostic[] = [];
   const targets = Array.isArray(doc.targets) ? doc.targets : [];
@@ -38,7 +43,7 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
     "give each entry of the same benchmark a distinct 'name'",
   );
 
-  const inlineNames = new Map<string, number>();
+  const inlineNames = new Map<string, { def: BenchmarkDefinition; line: number }>();
   entries.forEach((entry, i) => {
     if (!isObj(entry)) return;
     const at = ['benchmarks', i];
@@ -53,7 +58,15 @@ export function matrixRules(source: YamlSource, doc: unknown, catalog: Benchmark
           );
       });
     }
-    const def = resolveDefinition(source, entry.benchmark, [...at, 'benchmark'], catalog, inlineNames, out);
+    const def = resolveDefinition(
+      source,
+      entry.benchmark,
+      [...at, 'benchmark'],
+      catalog,
+      folders,
+      inlineNames,
+      out,
+    );
     if (!def) return;
     const given = isObj(entry.params) ? entry.params : {};
     for (const [key, spec] of Object.entries(def.params)) {
@@ -127,9 +140,16 @@ function resolveDefinition(
   raw: unknown,
   at: (string | number)[],
   catalog: BenchmarkCatalog,
-  inlineNames: Map<string, number>,
+  folders: ReadonlyMap<string, BenchmarkDefinition>,
+  inlineNames: Map<string, { def: BenchmarkDefinition; line: number }>,
   out: Diagnostic[],
 ): BenchmarkDefinition | undefined {
+  if (typeof raw === 'string' && isFolderRef(raw)) {
+    // Problems loading it were reported by the loader, in the folder's own file.
+    const def = folders.get(raw);
+    if (def) checkUserName(source, def, at, catalog, inlineNames, out, false);
+    return def;
+  }
   if (typeof raw === 'string') {
     const def = catalog.get(raw);
     if (!def) {
@@ -141,22 +161,32 @@ function resolveDefinition(
   const parsed = benchmarkSchema.safeParse(raw);
   if (!parsed.success) return undefined; // the structural pass reports these
   const def = toDefinition(parsed.data, path.dirname(path.resolve(source.file)));
-  if (catalog.get(def.name))
-    out.push(
-      source.diagnostic(
-        [...at, 'name'],
-        `inline benchmark '${def.name}' has the name of a built-in one; choose another`,
-      ),
-    );
-  const line = inlineNames.get(def.name);
-  if (line !== undefined)
-    out.push(
-      source.diagnostic(
-        [...at, 'name'],
-        `inline benchmark '${def.name}' is defined twice (first at line ${line})`,
-      ),
-    );
-  inlineNames.set(def.name, source.lineOf(at) ?? 0);
+  checkUserName(source, def, at, catalog, inlineNames, out, true);
   out.push(...definitionRules(source, def, at));
   return def;
+}
+
+/** A user benchmark may not take a built-in's name, nor one another user benchmark has. */
+function checkUserName(
+  source: YamlSource,
+  def: BenchmarkDefinition,
+  at: (string | number)[],
+  catalog: BenchmarkCatalog,
+  seen: Map<string, { def: BenchmarkDefinition; line: number }>,
+  out: Diagnostic[],
+  inline: boolean,
+): void {
+  const where = inline ? [...at, 'name'] : at;
+  const kind = inline ? 'inline benchmark' : `benchmark in ${def.source}`;
+  if (catalog.get(def.name))
+    out.push(
+      source.diagnostic(where, `${kind} '${def.name}' has the name of a built-in one; choose another`),
+    );
+  const first = seen.get(def.name);
+  // The same folder may serve several entries; two different definitions may not share a name.
+  if (first && first.def !== def)
+    out.push(
+      source.diagnostic(where, `${kind} '${def.name}' is defined twice (first at line ${first.line})`),
+    );
+  if (!first) seen.set(def.name, { def, line: source.lineOf(at) ?? 0 });
 }

@@ -4,7 +4,11 @@ import path from 'node:path';
 import type { ArtifactStore, StoredArtifact } from '../core/index.js';
 
 export class ArtifactDir implements ArtifactStore {
-  constructor(private readonly root: string) {}
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
 
   async save(
     at: { runId: string; cellId: string; repetition: number },
