@@ -23,6 +23,8 @@ export interface MatrixEntry {
   axes: Readonly<Record<string, readonly ParamValue[]>>;
   repetitions?: number;
   timeoutMs?: number;
+  /** Absolute folder mounted read-only at /in. */
+  inputs?: string;
   /** Target names this entry runs on. */
   targets: readonly string[];
 }
@@ -119,6 +121,7 @@ export function validateMatrix(
       ),
       repetitions: e.repetitions,
       timeoutMs: e.timeout,
+      ...(e.inputs !== undefined ? { inputs: path.resolve(dir, e.inputs) } : {}),
       targets: e.targets ?? allTargets,
     })),
     inline,

@@ -4,6 +4,7 @@
  * report alongside structural errors in the same pass.
  */
 import type { BenchmarkCatalog, Diagnostic } from '../core/index.js';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchmarkDefinition } from '../core/index.js';
 import { benchmarkSchema } from './benchmark-schema.js';
@@ -57,6 +58,11 @@ export function matrixRules(
             ),
           );
       });
+    }
+    if (typeof entry.inputs === 'string') {
+      const dir = path.resolve(path.dirname(path.resolve(source.file)), entry.inputs);
+      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+        out.push(source.diagnostic([...at, 'inputs'], `inputs: no such folder ${dir}`));
     }
     const def = resolveDefinition(
       source,

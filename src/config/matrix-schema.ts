@@ -42,6 +42,11 @@ const benchmarkEntry = z.strictObject({
   timeout: duration(1000, 7 * 24 * 3_600_000)
     .optional()
     .describe('Per repetition; overrides the benchmark default'),
+  inputs: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Folder mounted read-only at /in in the container (relative to the matrix)'),
   targets: z.array(NAME).min(1).optional().describe('Run only on these targets (default: all)'),
 });
 

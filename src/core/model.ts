@@ -29,6 +29,8 @@ export interface MatrixCell {
   scores: readonly ScoreSpec[];
   /** Files the container writes that are kept beside the results. */
   artifacts: readonly string[];
+  /** Folder on the controller mounted read-only at /in (local machines). */
+  inputs?: string;
   /** Folder with a Dockerfile: the image is built from it on each machine before the run. */
   build?: string;
 }

@@ -22,6 +22,8 @@ export interface ContainerSpec {
    * @default 32 MiB
    */
   maxOutputBytes?: number;
+  /** Host folders mounted read-only: host path → container path. */
+  readOnlyMounts?: Readonly<Record<string, string>>;
   /** Absolute paths of files to copy out of the container after it exits. */
   collect?: readonly string[];
   /**
@@ -90,7 +92,12 @@ export class ContainerRunner {
         AttachStdout: true,
         AttachStderr: true,
         Tty: false,
-        HostConfig: { NetworkMode: spec.network, AutoRemove: false, Privileged: false },
+        HostConfig: {
+          NetworkMode: spec.network,
+          AutoRemove: false,
+          Privileged: false,
+          Binds: Object.entries(spec.readOnlyMounts ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
+        },
       });
       this.logger.debug(`created container ${container.id.slice(0, 12)}`, {
         name: spec.name,

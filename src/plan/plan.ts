@@ -54,6 +54,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
           scores: def.scores,
           artifacts: def.artifacts,
+          ...(entry.inputs !== undefined ? { inputs: entry.inputs } : {}),
           ...(def.build !== undefined ? { build: def.build } : {}),
         });
       }

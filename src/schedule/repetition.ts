@@ -71,6 +71,7 @@ export async function runRepetition(
         env: cell.env,
         collect: [...cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')), ...cell.artifacts],
         network: cell.network,
+        ...(cell.inputs !== undefined ? { readOnlyMounts: { [cell.inputs]: '/in' } } : {}),
         timeoutMs: cell.timeoutMs,
         labels: {
           [LABELS.managed]: 'true',

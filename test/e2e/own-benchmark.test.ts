@@ -113,6 +113,39 @@ benchmarks:
     });
   });
 
+  it("mounts the entry's input folder read-only at /in", async () => {
+    const dir = path.join(work, 'inputs-case');
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    writeFileSync(path.join(dir, 'data', 'words.txt'), 'one two three\n');
+    const matrix = (inputs: string) => `name: inputs
+repetitions: 1
+targets: [{ name: here, provider: local }]
+benchmarks:
+  - benchmark:
+      name: read-input
+      image: benchyard/bench-tools:1
+      network: none
+      command: ["sh", "-c", 'echo "bytes=$(wc -c < /in/words.txt)"; if touch /in/x 2>/dev/null; then echo writable=1; else echo writable=0; fi']
+      scores:
+        - { name: bytes, unit: B, direction: higher, regex: 'bytes=(\\d+)' }
+        - { name: writable, unit: bool, direction: lower, regex: 'writable=(\\d)' }
+    inputs: ${inputs}
+`;
+    writeFileSync(path.join(dir, 'm.yaml'), matrix('./data'));
+    const res = await cli(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    const [r] = (JSON.parse(res.stdout) as { results: Result[] }).results;
+    expect(r!.scores.map((x) => [x.name, x.value])).toEqual([
+      ['bytes', 14],
+      ['writable', 0],
+    ]);
+
+    writeFileSync(path.join(dir, 'bad.yaml'), matrix('./missing'));
+    const bad = await cli(['run', 'bad.yaml'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bad\.yaml:13:13: inputs: no such folder .*missing/);
+  });
+
   it('validate --sample-output shows what the parsers extract, and names a score it cannot find', async () => {
     const dir = path.join(ROOT, 'examples/own-benchmark');
     const sample = path.join(work, 'sample.txt');

@@ -80,3 +80,47 @@ describe('parseScores against recorded tool output', () => {
     expect(r.ok && r.scores[0]!.value).toBe(2.5);
   });
 });
+
+describe('parseScores: user-benchmark sources', () => {
+  const base = { unit: 'u', direction: 'higher' as const, from: 'stdout' };
+
+  it('combines every match with match: all and a reducer', () => {
+    const out = { stdout: 't=1\nt=2\nt=6\n', stderr: '' };
+    const spec = (reduce: 'mean' | 'median' | 'min' | 'max' | 'sum') =>
+      ({ ...base, name: reduce, regex: 't=(\\d+)', match: 'all', reduce }) as const;
+    const r = parseScores(
+      ['mean', 'median', 'min', 'max', 'sum'].map((x) => spec(x as 'mean')),
+      out,
+    );
+    expect(r.ok && r.scores.map((s) => [s.name, s.value])).toEqual([
+      ['mean', 3],
+      ['median', 2],
+      ['min', 1],
+      ['max', 6],
+      ['sum', 9],
+    ]);
+  });
+
+  it('reads the last value of @benchyard metric lines, ignoring other metrics', () => {
+    const stdout =
+      '@benchyard metric=rps value=10\nnoise\n@benchyard metric=lat value=3 unit=ms\n@benchyard metric=rps value=12.5 unit=req/s\n';
+    const r = parseScores([{ ...base, name: 'rps', metric: 'rps' }], { stdout, stderr: '' });
+    expect(r.ok && r.scores[0]!.value).toBe(12.5);
+  });
+
+  it('reads JSON from a file the container wrote, and says when it did not write it', () => {
+    const spec = { ...base, name: 'p99', json: "$.latency['p99']", from: '/out/r.json' };
+    const files = new Map([['/out/r.json', '{"latency": {"p99": 4.5}}']]);
+    const ok = parseScores([spec], { stdout: '', stderr: '', files });
+    expect(ok.ok && ok.scores[0]!.value).toBe(4.5);
+    const missing = parseScores([spec], { stdout: 'done', stderr: '', files: new Map() });
+    expect(missing).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/p99 \(json .* on \/out\/r\.json, which the container did not write\)/),
+    });
+  });
+
+  it('passes with no scores declared: the exit code alone decides', () => {
+    expect(parseScores([], { stdout: '', stderr: '' })).toEqual({ ok: true, scores: [] });
+  });
+});
