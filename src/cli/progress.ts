@@ -30,9 +30,15 @@ export function createProgress(
     return `[${done}/${total}] ${what}: ${r.status} (${formatDuration(r.durationMs)}) ${detail}`;
   };
 
+  const building = (e: RunEvent) => {
+    if (e.type === 'image-build')
+      opts.write(`building ${e.image} from ${e.context} for target '${e.target}'\n`);
+  };
+
   if (!opts.interactive) {
     return {
       onEvent(e) {
+        building(e);
         if (e.type === 'run-started')
           opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
         if (e.type === 'machine-ready')
@@ -57,6 +63,7 @@ export function createProgress(
   let started = false;
   return {
     onEvent(e) {
+      building(e);
       if (e.type === 'run-started') {
         opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
         bar.start(total, 0, { current: '' });

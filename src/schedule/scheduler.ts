@@ -27,6 +27,7 @@ import { runRepetition } from './repetition.js';
 export type RunEvent =
   | { type: 'run-started'; run: RunRecord }
   | { type: 'machine-ready'; target: string; machine: Machine }
+  | { type: 'image-build'; target: string; image: string; context: string }
   | { type: 'repetition-started'; cell: MatrixCell; repetition: number }
   | { type: 'repetition-finished'; cell: MatrixCell; result: RepetitionResult };
 
@@ -88,8 +89,10 @@ export class Scheduler {
         const entry: Placed = { target, provider, machine, images: new Map(), cells };
         placed.push(entry);
         for (const [ref, build] of new Map(cells.map((c) => [c.image, c.build]))) {
-          if (build !== undefined)
+          if (build !== undefined) {
+            this.deps.onEvent?.({ type: 'image-build', target, image: ref, context: build });
             await buildImage(machine.docker, build, ref, { logger: this.deps.logger, signal });
+          }
           entry.images.set(ref, await inspectImage(machine.docker, ref, machine.id));
         }
         this.deps.onEvent?.({ type: 'machine-ready', target, machine });

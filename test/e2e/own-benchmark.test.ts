@@ -31,6 +31,9 @@ describe('bring your own benchmark', () => {
     cpSync(path.join(ROOT, 'examples'), path.join(work, 'examples'), { recursive: true });
     const res = await cli(['run', 'examples/own-benchmark.yaml', '--es', ES_URL, '--json'], { cwd: work });
     expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(
+      /^building benchyard-build\/gzip-throughput:latest from .*examples\/own-benchmark for target 'here'$/m,
+    );
     const out = JSON.parse(res.stdout) as { run: { id: string }; results: Result[] };
     expect(out.results).toHaveLength(8);
     expect(out.results.every((r) => r.status === 'passed')).toBe(true);
