@@ -30,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/{config,plan,schedule,engine,metrics,store,report}/**/*.ts'],
+    files: ['src/{config,plan,schedule,engine,metrics,store,report,analysis}/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -73,6 +73,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--run <id>', 'run id')
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/results.js')).resultsCommand(opts, io()));
+  program
+    .command('compare')
+    .description(
+      'compare groups of stored results along one axis against a baseline (n, median, p95, CoV, Δ% with 95% CI, Mann-Whitney p with Holm correction, verdict, geomean)',
+    )
+    .addOption(stateOption())
+    .requiredOption('--by <axis>', 'target | provider | instance-type | run | image | param:<name>')
+    .option('--baseline <group>', 'the group the others are compared with (default: the first seen)')
+    .option('--run <id...>', 'runs to include (default: the latest)')
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['table', 'csv', 'json', 'markdown'])
+        .default('table'),
+    )
+    .action(async (opts) => (await import('./commands/compare.js')).compareCommand(opts, io()));
   const benchmark = program.command('benchmark').description('user and built-in benchmark definitions');
   benchmark
     .command('list')

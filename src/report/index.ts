@@ -1,2 +1,3 @@
 export * from './summary.js';
 export * from './tables.js';
+export * from './compare-render.js';
