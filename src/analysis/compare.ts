@@ -189,3 +189,16 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
     );
   return { axis: opts.by, baseline, groups: ordered, rows, geomean, warnings, alpha };
 }
+
+/** Significant regressions beyond `maxPct` percent of the baseline, whatever each score's direction. */
+export function regressions(
+  c: Comparison,
+  maxPct: number,
+): { row: CompareRow; group: GroupStats; pct: number }[] {
+  return c.rows.flatMap((row) =>
+    row.groups
+      .filter((g) => g.verdict === 'worse' && g.diffPct !== undefined)
+      .map((g) => ({ row, group: g, pct: row.direction === 'higher' ? -g.diffPct! : g.diffPct! }))
+      .filter((x) => x.pct > maxPct),
+  );
+}

@@ -62,6 +62,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<matrix>', 'matrix YAML file')
     .addOption(stateOption())
     .option('--es <url>', 'also write to this Elasticsearch (overrides store.elasticsearch.url)')
+    .option('--junit <file>', 'write JUnit XML: one testcase per cell')
+    .option('--baseline <run>', "gate against a stored run: its id, or 'latest-passing' (same matrix name)")
+    .option('--max-regression <pct>', 'with --baseline: exit 1 on a significant regression beyond this', '5%')
     .option('--json', 'print the run summary and results as JSON')
     .action(async (matrix: string, opts) =>
       (await import('./commands/run.js')).runCommand(matrix, opts, io()),
@@ -82,6 +85,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('--by <axis>', 'target | provider | instance-type | run | image | param:<name>')
     .option('--baseline <group>', 'the group the others are compared with (default: the first seen)')
     .option('--run <id...>', 'runs to include (default: the latest)')
+    .option('--junit <file>', 'write JUnit XML: one testcase per compared score')
+    .option('--max-regression <pct>', 'exit 1 on a significant regression beyond this, e.g. 5%')
     .addOption(
       new Option('--format <format>', 'output format')
         .choices(['table', 'csv', 'json', 'markdown'])

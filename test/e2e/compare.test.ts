@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 
@@ -58,6 +60,96 @@ benchmarks:
     expect(table.stdout).toMatch(/geomean 2 vs 1: ×/);
   });
 
+  it('compare --junit --max-regression: a significant regression beyond the threshold is a failing testcase and exit 1', async () => {
+    const junit = path.join(work, 'compare.xml');
+    const gate = await cli(
+      ['compare', '--by', 'param:level', '--baseline', '2', '--junit', junit, '--max-regression', '5%'],
+      { cwd: work },
+    );
+    expect(gate.code).toBe(1);
+    expect(gate.stderr).toMatch(/regression: .* speed 1 vs 2: \d+\.\d+% worse \(> 5%\)/);
+    const xml = parseJunit(junit);
+    expect(xml.testsuites.testsuite).toMatchObject({ '@_tests': '2', '@_failures': '2' });
+    const failure = xml.testsuites.testsuite.testcase.find((t: { '@_name': string }) =>
+      t['@_name'].includes('speed'),
+    );
+    expect(failure.failure['@_type']).toBe('REGRESSION');
+    expect(failure.failure['@_message']).toMatch(/speed regressed \d+\.\d+% \(> 5%\)/);
+
+    const lenient = await cli(
+      ['compare', '--by', 'param:level', '--baseline', '2', '--max-regression', '150%'],
+      { cwd: work },
+    );
+    expect(lenient.code).toBe(0);
+  });
+
+  it('run --junit writes one testcase per cell; run --baseline gates against a stored run', async () => {
+    const toy = (speed: number) => `name: gate
+repetitions: 5
+targets: [{ name: here, provider: local }]
+benchmarks:
+  - benchmark:
+      name: toy
+      image: benchyard/bench-tools:1
+      network: none
+      command: ["awk", 'BEGIN { srand(); printf "speed: %.3f\\n", ${speed} + rand() }']
+      scores: [{ name: speed, unit: op/s, direction: higher, regex: 'speed: ([0-9.]+)' }]
+  - benchmark:
+      name: broken
+      image: benchyard/bench-tools:1
+      network: none
+      command: ["false"]
+    repetitions: 1
+`;
+    const state = path.join(work, 'gate-state');
+    writeFileSync(
+      path.join(work, 'gate.yaml'),
+      toy(200).replace(/ {2}- benchmark:\n {6}name: broken[\s\S]*$/, ''),
+    );
+    const first = await cli(['run', 'gate.yaml', '--state', state], { cwd: work });
+    expect(first.code, first.stderr).toBe(0);
+
+    // The same cells, now half as fast, and one cell that fails: JUnit shows both, the gate trips.
+    writeFileSync(path.join(work, 'gate.yaml'), toy(100));
+    const junit = path.join(work, 'run.xml');
+    const second = await cli(
+      ['run', 'gate.yaml', '--state', state, '--junit', junit, '--baseline', 'latest-passing'],
+      { cwd: work },
+    );
+    expect(second.code).toBe(1);
+    const suite = parseJunit(junit).testsuites.testsuite;
+    // Two cells and one gated score: the failing cell and the regression are failures.
+    expect(suite).toMatchObject({ '@_name': 'gate', '@_tests': '3', '@_failures': '2' });
+    const regression = suite.testcase.find(
+      (t: { '@_classname': string }) => t['@_classname'] === 'gate.regression.toy',
+    );
+    expect(regression.failure['@_type']).toBe('REGRESSION');
+    const broken = suite.testcase.find((t: { '@_name': string }) => t['@_name'].startsWith('broken'));
+    expect(broken.failure).toMatchObject({
+      '@_type': 'BENCHMARK_FAILED',
+      '@_message': '1 of 1 repetitions failed',
+    });
+
+    // Without the failing cell, the regression alone fails the run.
+    writeFileSync(
+      path.join(work, 'gate.yaml'),
+      toy(100).replace(/ {2}- benchmark:\n {6}name: broken[\s\S]*$/, ''),
+    );
+    const third = await cli(
+      ['run', 'gate.yaml', '--state', state, '--baseline', 'latest-passing', '--max-regression', '10%'],
+      { cwd: work },
+    );
+    expect(third.code).toBe(1);
+    expect(third.stderr).toMatch(/gate: \S+ against \S+, max regression 10%/);
+    expect(third.stderr).toMatch(/regression: toy @here speed .*: \d+\.\d+% worse \(> 10%\)/);
+
+    const missing = await cli(['run', 'gate.yaml', '--state', state, '--baseline', 'no-such-run'], {
+      cwd: work,
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--baseline: no run 'no-such-run'/);
+  });
+
   it('rejects an unknown axis or baseline as bad input', async () => {
     const axis = await cli(['compare', '--by', 'colour'], { cwd: work });
     expect(axis.code).toBe(2);
@@ -67,3 +159,9 @@ benchmarks:
     expect(base.stderr).toMatch(/baseline '7' is not among the groups \(1, 2\)/);
   });
 });
+
+function parseJunit(file: string) {
+  return new XMLParser({ ignoreAttributes: false, isArray: (name) => name === 'testcase' }).parse(
+    readFileSync(file, 'utf8'),
+  );
+}

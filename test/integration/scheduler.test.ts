@@ -106,11 +106,12 @@ benchmarks:
     const passed = byClass.passed![0]!;
     expect(passed.scores.map((s) => s.name)).toEqual(['events_per_second', 'latency_avg', 'latency_p95']);
     expect(passed.imageDigest).toMatch(/^sha256:/);
-    // sysbench with one thread keeps one core busy; the cgroup sampler must see it.
+    // Cells ran two at a time on 2 cores: the sampler must have seen real, bounded CPU use.
+    // (Accuracy against a lone container is checked in cgroup-sampler.test.ts.)
     const oneThread = outcome.results.find((r) => r.params.threads === 1 && r.status === 'passed')!;
     expect(oneThread.metrics.samples).toBeGreaterThanOrEqual(3);
-    expect(oneThread.metrics.cpuCoresMean).toBeGreaterThan(0.6);
-    expect(oneThread.metrics.cpuCoresMean).toBeLessThan(1.3);
+    expect(oneThread.metrics.cpuCoresMean).toBeGreaterThan(0.2);
+    expect(oneThread.metrics.cpuCoresMax).toBeLessThan(2.2);
 
     const sqlite = reader();
     expect(await sqlite.listResults({ runId })).toHaveLength(7);

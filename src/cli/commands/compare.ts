@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { compare, type Axis } from '../../analysis/index.js';
 import { InputError } from '../../core/index.js';
-import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../../report/index.js';
+import { writeFile } from 'node:fs/promises';
+import { COMPARE_FORMATS, compareJunit, renderComparison, type CompareFormat } from '../../report/index.js';
+import { enforceGate, parsePercent } from '../gate.js';
 import { DB_FILE, SqliteStore } from '../../store/index.js';
 import type { CliIo } from '../io.js';
 
@@ -13,6 +15,8 @@ export interface CompareCliOptions {
   baseline?: string;
   run?: string[];
   format: string;
+  junit?: string;
+  maxRegression?: string;
 }
 
 const AXES = ['target', 'provider', 'instance-type', 'run', 'image'];
@@ -50,6 +54,10 @@ export async function compareCommand(opts: CompareCliOptions, io: CliIo): Promis
         `note: only one group ('${comparison.baseline}') along '${opts.by}': nothing to compare against\n`,
       );
     io.stdout(renderComparison(comparison, opts.format as CompareFormat));
+    const maxPct = opts.maxRegression !== undefined ? parsePercent(opts.maxRegression) : undefined;
+    if (opts.junit)
+      await writeFile(opts.junit, compareJunit(comparison, maxPct ?? 0, new Date().toISOString()));
+    if (maxPct !== undefined) enforceGate(comparison, maxPct, io.stderr);
   } finally {
     await store.close();
   }

@@ -1,11 +1,29 @@
 /** `benchyard run`: runs every cell of a matrix and stores the results. */
-import { BenchmarkFailedError, InfrastructureError, systemClock, type Provider } from '../../core/index.js';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { compare } from '../../analysis/index.js';
+import {
+  BenchmarkFailedError,
+  InfrastructureError,
+  InputError,
+  systemClock,
+  type Provider,
+  type RepetitionResult,
+} from '../../core/index.js';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
 import { planMatrix } from '../../plan/index.js';
-import { summarize, summaryTable, runsLine } from '../../report/index.js';
+import { runJunit, summarize, summaryTable, runsLine } from '../../report/index.js';
+import { enforceGate, parsePercent } from '../gate.js';
 import { newRunId, Scheduler, type RunOutcome } from '../../schedule/index.js';
 import path from 'node:path';
-import { ArtifactDir, ElasticsearchStore, FanoutStore, SqliteStore, type Store } from '../../store/index.js';
+import {
+  ArtifactDir,
+  DB_FILE,
+  ElasticsearchStore,
+  FanoutStore,
+  SqliteStore,
+  type Store,
+} from '../../store/index.js';
 import { LocalProvider } from '../../../providers/local/index.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
@@ -15,12 +33,19 @@ export interface RunOptions {
   state: string;
   es?: string;
   json?: boolean;
+  junit?: string;
+  baseline?: string;
+  maxRegression: string;
 }
 
 export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo): Promise<void> {
   const catalog = await loadCatalog([BUILTIN_BENCHMARKS]);
   const matrix = await loadMatrix(matrixFile, catalog);
   const plan = planMatrix(matrix, catalog);
+  const maxPct = parsePercent(opts.maxRegression);
+  const baselineRun = opts.baseline
+    ? await resolveBaseline(opts.state, opts.baseline, matrix.name)
+    : undefined;
 
   const esUrl = opts.es ?? matrix.elasticsearchUrl;
   const secondaries: Store[] = esUrl ? [await ElasticsearchStore.connect({ url: esUrl })] : [];
@@ -55,6 +80,17 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     io.stdout(`${summaryTable(summaries)}\n${runsLine(outcome.run)}\n`);
     io.stdout(`results: benchyard results --run ${outcome.run.id} --state ${opts.state}\n`);
   }
+  const gate = baselineRun ? await gateComparison(opts.state, baselineRun, outcome.results) : undefined;
+  if (opts.junit)
+    await writeFile(
+      opts.junit,
+      runJunit(
+        outcome.run,
+        plan.cells,
+        outcome.results,
+        gate && { comparison: gate, maxRegressionPct: maxPct },
+      ),
+    );
   const failed = outcome.results.filter((r) => r.status === 'failed');
   if (failed.some((r) => r.failureClass === 'INFRA'))
     throw new InfrastructureError(`${failed.length} repetitions failed, some because of the infrastructure`, {
@@ -64,4 +100,34 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     throw new BenchmarkFailedError(`${failed.length} of ${outcome.results.length} repetitions failed`, {
       runId: outcome.run.id,
     });
+  if (gate) {
+    io.stderr(`gate: ${outcome.run.id} against ${gate.baseline}, max regression ${maxPct}%\n`);
+    enforceGate(gate, maxPct, io.stderr);
+  }
+}
+
+/** The new run against the baseline run, cell by cell. */
+async function gateComparison(state: string, baselineRun: string, results: readonly RepetitionResult[]) {
+  const reader = new SqliteStore(state);
+  const before = await reader.listResults({ runId: baselineRun }).finally(() => reader.close());
+  return compare([...before, ...results], { by: 'run', baseline: baselineRun });
+}
+
+/** A stored run id, or the latest passing run of the same matrix name. */
+async function resolveBaseline(state: string, ref: string, matrixName: string): Promise<string> {
+  if (!existsSync(path.join(state, DB_FILE)))
+    throw new InputError(`--baseline: no benchyard store in '${state}'`);
+  const store = new SqliteStore(state);
+  try {
+    if (ref !== 'latest-passing') {
+      if (!(await store.getRun(ref))) throw new InputError(`--baseline: no run '${ref}' in '${state}'`);
+      return ref;
+    }
+    const run = (await store.listRuns(10_000)).find((r) => r.status === 'passed' && r.name === matrixName);
+    if (!run)
+      throw new InputError(`--baseline latest-passing: no passing run of '${matrixName}' in '${state}'`);
+    return run.id;
+  } finally {
+    await store.close();
+  }
 }
