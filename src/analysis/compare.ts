@@ -81,7 +81,15 @@ function cellOf(r: RepetitionResult, axis: Axis): string {
 
 export function compare(results: readonly RepetitionResult[], opts: CompareOptions): Comparison {
   const alpha = opts.alpha ?? 0.05;
-  const passed = results.filter((r) => r.status === 'passed');
+  // A fixed order (not the store's), so SQLite and Elasticsearch give the same report.
+  const passed = results
+    .filter((r) => r.status === 'passed')
+    .sort(
+      (a, b) =>
+        a.startedAt.localeCompare(b.startedAt) ||
+        a.cellId.localeCompare(b.cellId) ||
+        a.repetition - b.repetition,
+    );
   const groups = [...new Set(passed.map((r) => groupOf(r, opts.by)))];
   const baseline = opts.baseline ?? groups[0] ?? '';
   if (opts.baseline !== undefined && !groups.includes(opts.baseline))

@@ -85,6 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('--by <axis>', 'target | provider | instance-type | run | image | param:<name>')
     .option('--baseline <group>', 'the group the others are compared with (default: the first seen)')
     .option('--run <id...>', 'runs to include (default: the latest)')
+    .option('--es <url>', 'read results from this Elasticsearch instead of the embedded store')
     .option('--junit <file>', 'write JUnit XML: one testcase per compared score')
     .option('--max-regression <pct>', 'exit 1 on a significant regression beyond this, e.g. 5%')
     .addOption(

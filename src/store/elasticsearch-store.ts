@@ -4,7 +4,6 @@
  * stores nothing twice (409 on a data-stream `create` counts as already stored).
  */
 import { Client, errors } from '@elastic/elasticsearch';
-import { createHash } from 'node:crypto';
 import {
   InfrastructureError,
   redact,
@@ -15,6 +14,7 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
+import { resultDoc, runDoc, sampleDoc, sampleId } from './elasticsearch-docs.js';
 import { CONTAINER_METRICS_STREAM, RESULTS_INDEX, RUNS_INDEX, TEMPLATES } from './elasticsearch-templates.js';
 
 type BulkOp = [action: Record<string, unknown>, doc: Record<string, unknown>];
@@ -84,6 +84,10 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
   async finishRun(run: RunRecord): Promise<void> {
     this.enqueue([{ index: { _index: RUNS_INDEX, _id: run.id } }, runDoc(run)]);
     await this.flush();
+    // Searchable when `run` returns, so a `compare --es` right after sees the whole run.
+    await this.client.indices.refresh({ index: `${RESULTS_INDEX},${RUNS_INDEX}` }).catch((err: unknown) => {
+      this.failure ??= esFailure('refreshing Elasticsearch indices', err);
+    });
   }
 
   write(samples: readonly MetricSample[]): void {
@@ -133,7 +137,7 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
   }
 }
 
-function esFailure(what: string, err: unknown): InfrastructureError {
+export function esFailure(what: string, err: unknown): InfrastructureError {
   if (err instanceof errors.ProductNotSupportedError)
     return new InfrastructureError(
       `${what} is not Elasticsearch (the server lacks the X-Elastic-Product header)`,
@@ -147,67 +151,4 @@ function esFailure(what: string, err: unknown): InfrastructureError {
     },
     { cause: err },
   );
-}
-
-function sampleId(s: MetricSample): string {
-  return createHash('sha1')
-    .update(`${s.runId}\0${s.cellId}\0${s.repetition}\0${s.host}\0${s.scope}\0${s.name}\0${s.seq}`)
-    .digest('base64url');
-}
-
-function sampleDoc(s: MetricSample): Record<string, unknown> {
-  return {
-    '@timestamp': new Date(s.timestamp).toISOString(),
-    run: { id: s.runId },
-    cell: { id: s.cellId },
-    repetition: s.repetition,
-    host: { name: s.host },
-    ...(s.containerId ? { container: { id: s.containerId } } : {}),
-    metric: { scope: s.scope, name: s.name, unit: s.unit, value: s.value },
-    event: { sequence: s.seq },
-  };
-}
-
-function runDoc(run: RunRecord): Record<string, unknown> {
-  return {
-    '@timestamp': run.startedAt,
-    run: { id: run.id, name: run.name, status: run.status },
-    matrix_path: run.matrixPath,
-    started_at: run.startedAt,
-    ...(run.finishedAt ? { finished_at: run.finishedAt } : {}),
-    cells: run.cells,
-    repetitions: run.repetitions,
-    passed: run.passed,
-    failed: run.failed,
-  };
-}
-
-function resultDoc(r: RepetitionResult): Record<string, unknown> {
-  return {
-    '@timestamp': r.finishedAt,
-    run: { id: r.runId },
-    cell: { id: r.cellId },
-    repetition: r.repetition,
-    benchmark: { name: r.benchmark, version: r.benchmarkVersion },
-    params: Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, String(v)])),
-    target: { name: r.target },
-    provider: r.provider,
-    machine: { id: r.machineId, instance_type: r.instanceType, hourly_price_usd: r.hourlyPriceUsd },
-    ...(r.region ? { cloud: { region: r.region } } : {}),
-    container: { id: r.containerId, image: { name: r.image, digest: r.imageDigest } },
-    status: r.status,
-    ...(r.failureClass ? { failure: { class: r.failureClass, reason: r.failureReason } } : {}),
-    exit_code: r.exitCode,
-    scores: r.scores,
-    artifacts: r.artifacts,
-    started_at: r.startedAt,
-    finished_at: r.finishedAt,
-    duration_ms: r.durationMs,
-    metrics: {
-      samples: r.metrics.samples,
-      cpu_cores_mean: r.metrics.cpuCoresMean,
-      cpu_cores_max: r.metrics.cpuCoresMax,
-      memory_bytes_max: r.metrics.memoryBytesMax,
-    },
-  };
 }

@@ -3,3 +3,4 @@ export * from './elasticsearch-templates.js';
 export * from './fanout.js';
 export * from './sqlite-store.js';
 export * from './artifact-dir.js';
+export * from './elasticsearch-reader.js';

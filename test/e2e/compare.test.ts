@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
+import { ES_URL } from '../helpers/services.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'by-cmp-'));
 
@@ -148,6 +149,26 @@ benchmarks:
     });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--baseline: no run 'no-such-run'/);
+  });
+
+  it('gives the same comparison from SQLite and from Elasticsearch', async () => {
+    const dir = path.join(work, 'both-stores');
+    const state = path.join(dir, 'state');
+    writeFileSync(
+      path.join(work, 'both.yaml'),
+      readFileSync(path.join(work, 'm.yaml'), 'utf8').replace('name: cmp', `name: both-${process.pid}`),
+    );
+    const run = await cli(['run', 'both.yaml', '--state', state, '--es', ES_URL, '--json'], { cwd: work });
+    expect(run.code, run.stderr).toBe(0);
+    const runId = JSON.parse(run.stdout).run.id as string;
+    for (const format of ['json', 'table']) {
+      const args = ['compare', '--by', 'param:level', '--run', runId, '--format', format];
+      const fromSqlite = await cli([...args, '--state', state], { cwd: work });
+      const fromEs = await cli([...args, '--es', ES_URL], { cwd: work });
+      expect(fromSqlite.code, fromSqlite.stderr).toBe(0);
+      expect(fromEs.code, fromEs.stderr).toBe(0);
+      expect(fromEs.stdout).toBe(fromSqlite.stdout);
+    }
   });
 
   it('rejects an unknown axis or baseline as bad input', async () => {

@@ -6,7 +6,7 @@ import { InputError } from '../../core/index.js';
 import { writeFile } from 'node:fs/promises';
 import { COMPARE_FORMATS, compareJunit, renderComparison, type CompareFormat } from '../../report/index.js';
 import { enforceGate, parsePercent } from '../gate.js';
-import { DB_FILE, SqliteStore } from '../../store/index.js';
+import { DB_FILE, ElasticsearchReader, SqliteStore } from '../../store/index.js';
 import type { CliIo } from '../io.js';
 
 export interface CompareCliOptions {
@@ -17,6 +17,7 @@ export interface CompareCliOptions {
   format: string;
   junit?: string;
   maxRegression?: string;
+  es?: string;
 }
 
 const AXES = ['target', 'provider', 'instance-type', 'run', 'image'];
@@ -26,17 +27,18 @@ export async function compareCommand(opts: CompareCliOptions, io: CliIo): Promis
     throw new InputError(`--by '${opts.by}': expected one of ${AXES.join(', ')} or param:<name>`);
   if (!COMPARE_FORMATS.includes(opts.format as CompareFormat))
     throw new InputError(`--format '${opts.format}': expected one of ${COMPARE_FORMATS.join(', ')}`);
-  if (!existsSync(path.join(opts.state, DB_FILE)))
+  if (!opts.es && !existsSync(path.join(opts.state, DB_FILE)))
     throw new InputError(`no benchyard store in '${opts.state}' (run a matrix first, or pass --state DIR)`);
-  const store = new SqliteStore(opts.state);
+  const store = opts.es ? new ElasticsearchReader(opts.es) : new SqliteStore(opts.state);
+  const where = opts.es ?? opts.state;
   try {
     const runs = opts.run?.length
       ? opts.run
       : [(await store.listRuns(1))[0]?.id].filter((x): x is string => !!x);
-    if (runs.length === 0) throw new InputError(`no runs in '${opts.state}'`);
+    if (runs.length === 0) throw new InputError(`no runs in '${where}'`);
     const results = [];
     for (const id of runs) {
-      if (!(await store.getRun(id))) throw new InputError(`no run '${id}' in '${opts.state}'`);
+      if (!(await store.getRun(id))) throw new InputError(`no run '${id}' in '${where}'`);
       results.push(...(await store.listResults({ runId: id })));
     }
     let comparison;

@@ -1,0 +1,122 @@
+/** Documents benchyard writes to Elasticsearch, and the way back to its records. */
+import { createHash } from 'node:crypto';
+import type { MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
+
+export function sampleId(s: MetricSample): string {
+  return createHash('sha1')
+    .update(`${s.runId}\0${s.cellId}\0${s.repetition}\0${s.host}\0${s.scope}\0${s.name}\0${s.seq}`)
+    .digest('base64url');
+}
+
+export function sampleDoc(s: MetricSample): Record<string, unknown> {
+  return {
+    '@timestamp': new Date(s.timestamp).toISOString(),
+    run: { id: s.runId },
+    cell: { id: s.cellId },
+    repetition: s.repetition,
+    host: { name: s.host },
+    ...(s.containerId ? { container: { id: s.containerId } } : {}),
+    metric: { scope: s.scope, name: s.name, unit: s.unit, value: s.value },
+    event: { sequence: s.seq },
+  };
+}
+
+export function runDoc(run: RunRecord): Record<string, unknown> {
+  return {
+    '@timestamp': run.startedAt,
+    run: { id: run.id, name: run.name, status: run.status },
+    matrix_path: run.matrixPath,
+    started_at: run.startedAt,
+    ...(run.finishedAt ? { finished_at: run.finishedAt } : {}),
+    cells: run.cells,
+    repetitions: run.repetitions,
+    passed: run.passed,
+    failed: run.failed,
+  };
+}
+
+export function resultDoc(r: RepetitionResult): Record<string, unknown> {
+  return {
+    '@timestamp': r.finishedAt,
+    run: { id: r.runId },
+    cell: { id: r.cellId },
+    repetition: r.repetition,
+    benchmark: { name: r.benchmark, version: r.benchmarkVersion },
+    params: Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, String(v)])),
+    target: { name: r.target },
+    provider: r.provider,
+    machine: { id: r.machineId, instance_type: r.instanceType, hourly_price_usd: r.hourlyPriceUsd },
+    ...(r.region ? { cloud: { region: r.region } } : {}),
+    container: { id: r.containerId, image: { name: r.image, digest: r.imageDigest } },
+    status: r.status,
+    ...(r.failureClass ? { failure: { class: r.failureClass, reason: r.failureReason } } : {}),
+    exit_code: r.exitCode,
+    scores: r.scores,
+    artifacts: r.artifacts,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    duration_ms: r.durationMs,
+    metrics: {
+      samples: r.metrics.samples,
+      cpu_cores_mean: r.metrics.cpuCoresMean,
+      cpu_cores_max: r.metrics.cpuCoresMax,
+      memory_bytes_max: r.metrics.memoryBytesMax,
+    },
+  };
+}
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const defined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
+
+export function runFromDoc(d: Doc): RunRecord {
+  return defined({
+    id: d.run.id,
+    name: d.run.name,
+    matrixPath: d.matrix_path,
+    status: d.run.status,
+    startedAt: d.started_at,
+    finishedAt: d.finished_at,
+    cells: d.cells,
+    repetitions: d.repetitions,
+    passed: d.passed,
+    failed: d.failed,
+  });
+}
+
+/** The stored record; params come back as strings (they are `flattened` keywords). */
+export function resultFromDoc(d: Doc): RepetitionResult {
+  return defined({
+    runId: d.run.id,
+    cellId: d.cell.id,
+    repetition: d.repetition,
+    benchmark: d.benchmark.name,
+    benchmarkVersion: d.benchmark.version,
+    params: d.params ?? {},
+    target: d.target.name,
+    provider: d.provider,
+    machineId: d.machine?.id,
+    instanceType: d.machine?.instance_type,
+    hourlyPriceUsd: d.machine?.hourly_price_usd,
+    region: d.cloud?.region,
+    image: d.container?.image?.name,
+    imageDigest: d.container?.image?.digest,
+    containerId: d.container?.id,
+    status: d.status,
+    failureClass: d.failure?.class,
+    failureReason: d.failure?.reason,
+    exitCode: d.exit_code,
+    scores: d.scores ?? [],
+    startedAt: d.started_at,
+    finishedAt: d.finished_at,
+    durationMs: d.duration_ms,
+    metrics: defined({
+      samples: d.metrics?.samples ?? 0,
+      cpuCoresMean: d.metrics?.cpu_cores_mean,
+      cpuCoresMax: d.metrics?.cpu_cores_max,
+      memoryBytesMax: d.metrics?.memory_bytes_max,
+    }),
+    artifacts: d.artifacts ?? [],
+  }) as RepetitionResult;
+}
