@@ -83,7 +83,7 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
   const alpha = opts.alpha ?? 0.05;
   // A fixed order (not the store's), so SQLite and Elasticsearch give the same report.
   const passed = results
-    .filter((r) => r.status === 'passed')
+    .filter((r) => r.status === 'passed' && !r.warmup)
     .sort(
       (a, b) =>
         a.startedAt.localeCompare(b.startedAt) ||

@@ -22,6 +22,7 @@ export interface MatrixEntry {
   /** Every param given in the matrix as an axis (a scalar is an axis of one). */
   axes: Readonly<Record<string, readonly ParamValue[]>>;
   repetitions?: number;
+  warmup?: number;
   timeoutMs?: number;
   /** Absolute folder mounted read-only at /in. */
   inputs?: string;
@@ -33,6 +34,7 @@ export interface Matrix {
   file: string;
   name: string;
   repetitions: number;
+  warmup: number;
   concurrency: number;
   metricsIntervalMs: number;
   targets: readonly TargetSpec[];
@@ -110,6 +112,7 @@ export function validateMatrix(
     file: path.resolve(source.file),
     name: doc.name,
     repetitions: doc.repetitions,
+    warmup: doc.warmup,
     concurrency: doc.concurrency,
     metricsIntervalMs: doc.metrics.interval,
     targets: doc.targets.map(({ name, provider, ...options }) => ({ name, provider, options })),
@@ -120,6 +123,7 @@ export function validateMatrix(
         Object.entries(e.params ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
       ),
       repetitions: e.repetitions,
+      warmup: e.warmup,
       timeoutMs: e.timeout,
       ...(e.inputs !== undefined ? { inputs: path.resolve(dir, e.inputs) } : {}),
       targets: e.targets ?? allTargets,

@@ -39,6 +39,7 @@ const benchmarkEntry = z.strictObject({
     .optional()
     .describe('A list is an axis: cells are the product of all axes'),
   repetitions: z.int().min(1).max(1000).optional(),
+  warmup: z.int().min(0).max(100).optional().describe('Warmup repetitions before the measured ones'),
   timeout: duration(1000, 7 * 24 * 3_600_000)
     .optional()
     .describe('Per repetition; overrides the benchmark default'),
@@ -53,6 +54,12 @@ const benchmarkEntry = z.strictObject({
 export const matrixSchema = z.strictObject({
   name: NAME,
   repetitions: z.int().min(1).max(1000).default(3).describe('Repetitions per cell'),
+  warmup: z
+    .int()
+    .min(0)
+    .max(100)
+    .default(0)
+    .describe('Warmup repetitions per cell, run first, recorded, and kept out of every statistic'),
   concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
   metrics: z
     .strictObject({

@@ -24,7 +24,10 @@ export interface MatrixCell {
   /** Params as environment variables (`PARAM_<NAME>`), the only way they reach a shell script. */
   env: Readonly<Record<string, string>>;
   network: 'none' | 'bridge';
+  /** Measured repetitions. */
   repetitions: number;
+  /** Warmup repetitions, run before the measured ones and kept out of statistics. */
+  warmup: number;
   timeoutMs: number;
   scores: readonly ScoreSpec[];
   /** Files the container writes that are kept beside the results. */
@@ -77,6 +80,8 @@ export interface RepetitionResult {
   imageDigest: string;
   containerId?: string;
   status: 'passed' | 'failed';
+  /** A warmup repetition: recorded, never counted in statistics. */
+  warmup: boolean;
   failureClass?: FailureClass;
   failureReason?: string;
   exitCode?: number;

@@ -13,7 +13,7 @@ export interface Plan {
   concurrency: number;
   metricsIntervalMs: number;
   cells: readonly MatrixCell[];
-  /** Total container runs: the sum of every cell's repetitions. */
+  /** Total container runs: every cell's warmup and measured repetitions. */
   repetitions: number;
 }
 
@@ -51,6 +51,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           env: paramEnv(params),
           network: def.network,
           repetitions: entry.repetitions ?? matrix.repetitions,
+          warmup: entry.warmup ?? matrix.warmup,
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
           scores: def.scores,
           artifacts: def.artifacts,
@@ -66,7 +67,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
     concurrency: matrix.concurrency,
     metricsIntervalMs: matrix.metricsIntervalMs,
     cells,
-    repetitions: cells.reduce((n, c) => n + c.repetitions, 0),
+    repetitions: cells.reduce((n, c) => n + c.warmup + c.repetitions, 0),
   };
 }
 

@@ -19,8 +19,10 @@ export function summarize(
   const order = new Map(cells?.map((c, i) => [c.id, i]));
   const byCell = new Map<string, RepetitionResult[]>();
   for (const r of results) byCell.set(r.cellId, [...(byCell.get(r.cellId) ?? []), r]);
-  const out = [...byCell.values()].map((rs): CellSummary => {
-    const first = rs[0]!;
+  const out = [...byCell.values()].map((all): CellSummary => {
+    const first = all[0]!;
+    // Warmup repetitions are recorded but never summarised; their failures still show.
+    const rs = all.filter((r) => !r.warmup);
     const scoreNames = [...new Set(rs.flatMap((r) => r.scores.map((s) => s.name)))];
     return {
       cellId: first.cellId,
@@ -39,7 +41,7 @@ export function summarize(
           n: values.length,
         };
       }),
-      failures: rs
+      failures: all
         .filter((r) => r.status === 'failed')
         .map((r) => `#${r.repetition} ${r.failureClass}: ${r.failureReason}`),
     };

@@ -50,7 +50,7 @@ export function resultsTable(results: readonly RepetitionResult[]): string {
       r.repetition,
       r.benchmark,
       formatParams(r.params),
-      r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`,
+      `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}`,
       r.status === 'passed'
         ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
         : (r.failureReason ?? '').slice(0, 200),

@@ -40,6 +40,7 @@ export async function runRepetition(
   ctx: RepetitionContext,
   cell: MatrixCell,
   repetition: number,
+  warmup = false,
 ): Promise<RepetitionResult> {
   const { machine, clock } = ctx;
   const runner = new ContainerRunner(machine.docker, ctx.logger, clock);
@@ -49,6 +50,7 @@ export async function runRepetition(
     runId: ctx.runId,
     cellId: cell.id,
     repetition,
+    warmup,
     benchmark: cell.benchmark,
     benchmarkVersion: cell.benchmarkVersion,
     params: cell.params,

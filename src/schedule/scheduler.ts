@@ -172,7 +172,7 @@ export class Scheduler {
     ctx: Placed & { run: RunRecord; results: RepetitionResult[]; plan: Plan; signal: AbortSignal },
   ): Promise<void> {
     const { store, logger, onEvent } = this.deps;
-    for (let rep = 1; rep <= cell.repetitions && !ctx.signal.aborted; rep++) {
+    for (let rep = 1; rep <= cell.warmup + cell.repetitions && !ctx.signal.aborted; rep++) {
       onEvent?.({ type: 'repetition-started', cell, repetition: rep });
       const result = await runRepetition(
         {
@@ -188,6 +188,7 @@ export class Scheduler {
         },
         cell,
         rep,
+        rep <= cell.warmup,
       );
       await store.recordResult(result);
       ctx.results.push(result);

@@ -40,6 +40,7 @@ export const TEMPLATES = {
       properties: { id: keyword, image: { properties: { name: keyword, digest: keyword } } },
     },
     status: keyword,
+    warmup: { type: 'boolean' },
     failure: { properties: { class: keyword, reason: { type: 'text' } } },
     exit_code: { type: 'integer' },
     scores: {

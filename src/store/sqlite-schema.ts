@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -74,3 +74,6 @@ CREATE TABLE IF NOT EXISTS metric_samples (
 
 /** v2: files copied out of containers, per repetition. */
 export const SCHEMA_V2 = `ALTER TABLE results ADD COLUMN artifacts TEXT NOT NULL DEFAULT '[]';`;
+
+/** v3: warmup repetitions are recorded but kept out of statistics. */
+export const SCHEMA_V3 = `ALTER TABLE results ADD COLUMN warmup INTEGER NOT NULL DEFAULT 0;`;

@@ -13,7 +13,7 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION } from './sqlite-schema.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION } from './sqlite-schema.js';
 
 export const DB_FILE = 'benchyard.db';
 
@@ -44,6 +44,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       throw new Error(`store schema v${version} is newer than this benchyard (v${SCHEMA_VERSION})`);
     if (version < 1) this.db.exec(SCHEMA_V1);
     if (version < 2) this.db.exec(SCHEMA_V2);
+    if (version < 3) this.db.exec(SCHEMA_V3);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -91,7 +92,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
           @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
           @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics,
-          @artifacts)`,
+          @artifacts, @warmup)`,
       )
       .run({
         ...r,
@@ -105,6 +106,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         scores: JSON.stringify(r.scores),
         metrics: JSON.stringify(r.metrics),
         artifacts: JSON.stringify(r.artifacts),
+        warmup: r.warmup ? 1 : 0,
       });
   }
 
@@ -238,5 +240,6 @@ function toResult(r: ResultRow): RepetitionResult {
     durationMs: Number(r.duration_ms),
     metrics: JSON.parse(String(r.metrics)),
     artifacts: JSON.parse(String(r.artifacts)),
+    warmup: r.warmup === 1,
   };
 }

@@ -171,6 +171,39 @@ benchmarks:
     }
   });
 
+  it('records warmup repetitions but keeps them out of summaries and comparisons', async () => {
+    writeFileSync(
+      path.join(work, 'warm.yaml'),
+      readFileSync(path.join(work, 'm.yaml'), 'utf8')
+        .replace('name: cmp', 'name: warm')
+        .replace('repetitions: 5', 'repetitions: 3\nwarmup: 2'),
+    );
+    const state = path.join(work, 'warm-state');
+    const run = await cli(['run', 'warm.yaml', '--state', state, '--json'], { cwd: work });
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.run.repetitions).toBe(10); // 2 cells × (2 warmup + 3 measured)
+    const first = out.results.filter((r: { cellId: string }) => r.cellId === out.results[0].cellId);
+    expect(first.map((r: { repetition: number; warmup: boolean }) => [r.repetition, r.warmup])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+      [4, false],
+      [5, false],
+    ]);
+    expect(out.cells.map((c: { passed: number; total: number }) => [c.passed, c.total])).toEqual([
+      [3, 3],
+      [3, 3],
+    ]);
+    const stored = JSON.parse((await cli(['results', '--json', '--state', state], { cwd: work })).stdout);
+    expect(stored.results.filter((r: { warmup: boolean }) => r.warmup)).toHaveLength(4);
+    const c = JSON.parse(
+      (await cli(['compare', '--by', 'param:level', '--state', state, '--format', 'json'], { cwd: work }))
+        .stdout,
+    );
+    expect(c.rows[0].groups.map((g: { n: number }) => g.n)).toEqual([3, 3]);
+  });
+
   it('rejects an unknown axis or baseline as bad input', async () => {
     const axis = await cli(['compare', '--by', 'colour'], { cwd: work });
     expect(axis.code).toBe(2);

@@ -44,6 +44,7 @@ const result: RepetitionResult = {
   imageDigest: 'sha256:feed',
   containerId: 'c0ffee',
   status: 'failed',
+  warmup: false,
   failureClass: 'TIMEOUT',
   failureReason: 'exceeded its timeout',
   scores: [{ name: 'events_per_second', value: 1234.5, unit: 'events/s', direction: 'higher' }],

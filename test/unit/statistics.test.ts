@@ -61,6 +61,7 @@ function result(group: string, value: number, extra: Partial<RepetitionResult> =
     image: 'i',
     imageDigest: 'sha256:1',
     status: 'passed',
+    warmup: false,
     scores: [
       { name: 'speed', value, unit: 'op/s', direction: 'higher' },
       { name: 'lat', value: 1000 / value, unit: 'ms', direction: 'lower' },
