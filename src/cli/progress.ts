@@ -30,15 +30,22 @@ export function createProgress(
     return `[${done}/${total}] ${what}: ${r.status} (${formatDuration(r.durationMs)}) ${detail}`;
   };
 
-  const building = (e: RunEvent) => {
+  /** Events shown the same way on a terminal and in CI. */
+  const common = (e: RunEvent) => {
     if (e.type === 'image-build')
       opts.write(`building ${e.image} from ${e.context} for target '${e.target}'\n`);
+    if (e.type === 'repetitions-extended') {
+      total++;
+      opts.write(
+        `${[e.cell.benchmark, formatParams(e.cell.params)].filter(Boolean).join(' ')}: results still vary, adding measured repetition ${e.measured}\n`,
+      );
+    }
   };
 
   if (!opts.interactive) {
     return {
       onEvent(e) {
-        building(e);
+        common(e);
         if (e.type === 'run-started')
           opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
         if (e.type === 'machine-ready')
@@ -63,7 +70,8 @@ export function createProgress(
   let started = false;
   return {
     onEvent(e) {
-      building(e);
+      common(e);
+      if (e.type === 'repetitions-extended' && started) bar.setTotal(total);
       if (e.type === 'run-started') {
         opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
         bar.start(total, 0, { current: '' });

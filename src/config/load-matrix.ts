@@ -7,6 +7,7 @@ import {
   type BenchmarkDefinition,
   type Diagnostic,
   type ParamValue,
+  type AdaptivePolicy,
   type TargetSpec,
 } from '../core/index.js';
 import { isFolderRef, loadBenchmarkFolder, toDefinition } from './catalog.js';
@@ -23,6 +24,7 @@ export interface MatrixEntry {
   axes: Readonly<Record<string, readonly ParamValue[]>>;
   repetitions?: number;
   warmup?: number;
+  adaptive?: AdaptivePolicy;
   timeoutMs?: number;
   /** Absolute folder mounted read-only at /in. */
   inputs?: string;
@@ -35,6 +37,7 @@ export interface Matrix {
   name: string;
   repetitions: number;
   warmup: number;
+  adaptive?: AdaptivePolicy;
   concurrency: number;
   metricsIntervalMs: number;
   targets: readonly TargetSpec[];
@@ -113,6 +116,7 @@ export function validateMatrix(
     name: doc.name,
     repetitions: doc.repetitions,
     warmup: doc.warmup,
+    ...(doc.adaptive ? { adaptive: adaptivePolicy(doc.adaptive) } : {}),
     concurrency: doc.concurrency,
     metricsIntervalMs: doc.metrics.interval,
     targets: doc.targets.map(({ name, provider, ...options }) => ({ name, provider, options })),
@@ -124,6 +128,7 @@ export function validateMatrix(
       ),
       repetitions: e.repetitions,
       warmup: e.warmup,
+      ...(e.adaptive ? { adaptive: adaptivePolicy(e.adaptive) } : {}),
       timeoutMs: e.timeout,
       ...(e.inputs !== undefined ? { inputs: path.resolve(dir, e.inputs) } : {}),
       targets: e.targets ?? allTargets,
@@ -131,4 +136,8 @@ export function validateMatrix(
     inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,
   };
+}
+
+function adaptivePolicy(a: { cov: number; max: number; budget: number }): AdaptivePolicy {
+  return { maxCovPct: a.cov, maxRepetitions: a.max, budgetMs: a.budget };
 }

@@ -6,6 +6,24 @@ import { z } from 'zod';
 import { benchmarkSchema } from './benchmark-schema.js';
 import { duration, NAME } from './common-schema.js';
 
+/** `adaptive: true` or its settings: extend a cell's repetitions until its results are steady. */
+const adaptive = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      cov: z
+        .union([z.number(), z.string().regex(/^\d+(\.\d+)?%$/, "a percentage such as '2.5%'")])
+        .transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1))))
+        .default(2.5)
+        .describe('Stop once the first score varies less than this (coefficient of variation, %)'),
+      max: z.int().min(2).max(1000).default(10).describe('Never more measured repetitions than this'),
+      budget: duration(1000, 7 * 24 * 3_600_000)
+        .default(600_000)
+        .describe('No extension past this time per cell'),
+    }),
+  ])
+  .transform((v) => (v === false ? undefined : v === true ? { cov: 2.5, max: 10, budget: 600_000 } : v));
+
 const scalar = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a parameter value must be a string, number or boolean (or a list of them)',
 });
@@ -40,6 +58,7 @@ const benchmarkEntry = z.strictObject({
     .describe('A list is an axis: cells are the product of all axes'),
   repetitions: z.int().min(1).max(1000).optional(),
   warmup: z.int().min(0).max(100).optional().describe('Warmup repetitions before the measured ones'),
+  adaptive: adaptive.optional(),
   timeout: duration(1000, 7 * 24 * 3_600_000)
     .optional()
     .describe('Per repetition; overrides the benchmark default'),
@@ -60,6 +79,7 @@ export const matrixSchema = z.strictObject({
     .max(100)
     .default(0)
     .describe('Warmup repetitions per cell, run first, recorded, and kept out of every statistic'),
+  adaptive: adaptive.optional().describe('Extend repetitions until the CoV of the first score is low enough'),
   concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
   metrics: z
     .strictObject({

@@ -28,6 +28,8 @@ export interface MatrixCell {
   repetitions: number;
   /** Warmup repetitions, run before the measured ones and kept out of statistics. */
   warmup: number;
+  /** When set, measured repetitions are extended until the results are steady. */
+  adaptive?: AdaptivePolicy;
   timeoutMs: number;
   scores: readonly ScoreSpec[];
   /** Files the container writes that are kept beside the results. */
@@ -36,6 +38,14 @@ export interface MatrixCell {
   inputs?: string;
   /** Folder with a Dockerfile: the image is built from it on each machine before the run. */
   build?: string;
+}
+
+/** Extend a cell's measured repetitions while its first score varies more than `maxCovPct`. */
+export interface AdaptivePolicy {
+  maxCovPct: number;
+  maxRepetitions: number;
+  /** No extension once the cell has run this long. */
+  budgetMs: number;
 }
 
 export type FailureClass =

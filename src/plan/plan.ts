@@ -52,6 +52,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           network: def.network,
           repetitions: entry.repetitions ?? matrix.repetitions,
           warmup: entry.warmup ?? matrix.warmup,
+          ...((entry.adaptive ?? matrix.adaptive) ? { adaptive: entry.adaptive ?? matrix.adaptive } : {}),
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
           scores: def.scores,
           artifacts: def.artifacts,

@@ -22,6 +22,7 @@ import {
 } from '../core/index.js';
 import { buildImage, inspectImage, type ImageInfo } from '../engine/index.js';
 import type { Plan } from '../plan/index.js';
+import { wantsAnotherRepetition } from './adaptive.js';
 import { runRepetition } from './repetition.js';
 
 export type RunEvent =
@@ -29,6 +30,7 @@ export type RunEvent =
   | { type: 'machine-ready'; target: string; machine: Machine }
   | { type: 'image-build'; target: string; image: string; context: string }
   | { type: 'repetition-started'; cell: MatrixCell; repetition: number }
+  | { type: 'repetitions-extended'; cell: MatrixCell; measured: number }
   | { type: 'repetition-finished'; cell: MatrixCell; result: RepetitionResult };
 
 export interface SchedulerDeps {
@@ -172,7 +174,10 @@ export class Scheduler {
     ctx: Placed & { run: RunRecord; results: RepetitionResult[]; plan: Plan; signal: AbortSignal },
   ): Promise<void> {
     const { store, logger, onEvent } = this.deps;
-    for (let rep = 1; rep <= cell.warmup + cell.repetitions && !ctx.signal.aborted; rep++) {
+    const measured: RepetitionResult[] = [];
+    const t0 = this.clock.now();
+    let planned = cell.warmup + cell.repetitions;
+    for (let rep = 1; rep <= planned && !ctx.signal.aborted; rep++) {
       onEvent?.({ type: 'repetition-started', cell, repetition: rep });
       const result = await runRepetition(
         {
@@ -195,6 +200,12 @@ export class Scheduler {
       if (result.status === 'passed') ctx.run.passed++;
       else ctx.run.failed++;
       onEvent?.({ type: 'repetition-finished', cell, result });
+      if (!result.warmup) measured.push(result);
+      if (rep === planned && wantsAnotherRepetition(cell.adaptive, measured, this.clock.now() - t0)) {
+        planned++;
+        ctx.run.repetitions++;
+        onEvent?.({ type: 'repetitions-extended', cell, measured: measured.length + 1 });
+      }
     }
   }
 

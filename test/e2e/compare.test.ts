@@ -204,6 +204,31 @@ benchmarks:
     expect(c.rows[0].groups.map((g: { n: number }) => g.n)).toEqual([3, 3]);
   });
 
+  it('adaptive: extends a noisy cell up to its cap and leaves a steady one alone', async () => {
+    const toy = (name: string, noise: number) => `  - benchmark:
+      name: ${name}
+      image: benchyard/bench-tools:1
+      network: none
+      command: ["awk", 'BEGIN { srand(); printf "speed: %.3f\\n", 100 + rand() * ${noise} }']
+      scores: [{ name: speed, unit: op/s, direction: higher, regex: 'speed: ([0-9.]+)' }]
+`;
+    writeFileSync(
+      path.join(work, 'adaptive.yaml'),
+      `name: adaptive\nrepetitions: 3\nadaptive: { cov: 2.5%, max: 5 }\ntargets: [{ name: here, provider: local }]\nbenchmarks:\n${toy('noisy', 80)}${toy('steady', 0.01)}`,
+    );
+    const run = await cli(['run', 'adaptive.yaml', '--state', path.join(work, 'adaptive-state'), '--json'], {
+      cwd: work,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    const count = (b: string) => out.results.filter((r: { benchmark: string }) => r.benchmark === b).length;
+    expect(count('noisy')).toBe(5);
+    expect(count('steady')).toBe(3);
+    expect(out.run.repetitions).toBe(8);
+    expect(run.stderr).toMatch(/^noisy: results still vary, adding measured repetition 4$/m);
+    expect(run.stderr).toMatch(/\[8\/8\] steady/);
+  });
+
   it('rejects an unknown axis or baseline as bad input', async () => {
     const axis = await cli(['compare', '--by', 'colour'], { cwd: work });
     expect(axis.code).toBe(2);
