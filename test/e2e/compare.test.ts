@@ -209,7 +209,13 @@ benchmarks:
       name: ${name}
       image: benchyard/bench-tools:1
       network: none
-      command: ["awk", 'BEGIN { srand(); printf "speed: %.3f\\n", 100 + rand() * ${noise} }']
+      command: ${JSON.stringify([
+        'sh',
+        '-c',
+        // awk's srand() seeds from the clock's seconds: repetitions within one second would
+        // repeat the same value, so seed from /dev/urandom instead.
+        `awk -v s=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') 'BEGIN { srand(s); print "speed: " (100 + rand() * ${noise}) }'`,
+      ])}
       scores: [{ name: speed, unit: op/s, direction: higher, regex: 'speed: ([0-9.]+)' }]
 `;
     writeFileSync(
