@@ -23,6 +23,7 @@ import { ContainerSampler } from '../metrics/index.js';
 
 export interface RepetitionContext {
   runId: string;
+  session: string;
   machine: Machine;
   image: ImageInfo;
   metricsIntervalMs: number;
@@ -77,6 +78,7 @@ export async function runRepetition(
         timeoutMs: cell.timeoutMs,
         labels: {
           [LABELS.managed]: 'true',
+          [LABELS.session]: ctx.session,
           [LABELS.run]: ctx.runId,
           [LABELS.cell]: cell.id,
           [LABELS.repetition]: String(repetition),

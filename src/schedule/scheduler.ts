@@ -38,6 +38,8 @@ export interface SchedulerDeps {
   store: ResultStore & MetricSink;
   artifacts: ArtifactStore;
   logger: Logger;
+  /** Label for everything this controller creates. @default a random id per scheduler */
+  session?: string;
   clock?: Clock;
   onEvent?: (event: RunEvent) => void;
 }
@@ -62,9 +64,11 @@ export function newRunId(now: number): string {
 
 export class Scheduler {
   private readonly clock: Clock;
+  private readonly session: string;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.session = deps.session ?? `s-${randomBytes(6).toString('hex')}`;
   }
 
   async run(plan: Plan, opts: { runId: string; signal: AbortSignal }): Promise<RunOutcome> {
@@ -182,6 +186,7 @@ export class Scheduler {
       const result = await runRepetition(
         {
           runId: ctx.run.id,
+          session: this.session,
           machine: ctx.machine,
           image: ctx.images.get(cell.image)!,
           metricsIntervalMs: ctx.plan.metricsIntervalMs,

@@ -45,7 +45,9 @@ store:
   elasticsearch: { url: ${ES_URL} }
 `,
     );
-    const res = await cli(['run', file, '--json'], { cwd: work });
+    const session = `e2e-${process.pid}-${Date.now()}`;
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const res = await cli(['run', file, '--json'], { cwd: work, env: { BENCHYARD_SESSION: session } });
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out.run).toMatchObject({ status: 'passed', cells: 2, repetitions: 4, passed: 4, failed: 0 });
@@ -63,6 +65,16 @@ store:
 
     expect(await waitForCount(es, RESULTS_INDEX, { term: { 'run.id': out.run.id } }, 4)).toBe(4);
     expect(await managedContainers(docker(), out.run.id)).toEqual([]);
+    // Every container carried the session label (the malformed-matrix test relies on it).
+    const events = await docker().getEvents({
+      since,
+      until: Math.ceil(Date.now() / 1000) + 1,
+      filters: { type: ['container'], event: ['create'], label: [`io.benchyard.session=${session}`] },
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of events as AsyncIterable<Buffer>) chunks.push(chunk);
+    const created = Buffer.concat(chunks).toString().split('\n').filter(Boolean).length;
+    expect(created).toBe(4);
   });
 
   it('a failing benchmark exits 1, keeps the reason, and still stores every repetition', async () => {

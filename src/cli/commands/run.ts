@@ -56,6 +56,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     providers,
     store,
     artifacts: new ArtifactDir(path.join(opts.state, 'artifacts')),
+    ...(process.env.BENCHYARD_SESSION ? { session: process.env.BENCHYARD_SESSION } : {}),
     logger: io.logger,
     onEvent: (e) => progress.onEvent(e),
   });
