@@ -19,7 +19,9 @@ export function createProgress(
   let done = 0;
   const line = (e: Extract<RunEvent, { type: 'repetition-finished' }>) => {
     const r = e.result;
-    const what = `${e.cell.benchmark} ${formatParams(e.cell.params)} on ${e.cell.target.name} #${r.repetition}`;
+    const what = [e.cell.benchmark, formatParams(e.cell.params), `on ${e.cell.target.name} #${r.repetition}`]
+      .filter(Boolean)
+      .join(' ');
     const detail =
       r.status === 'passed'
         ? r.scores
