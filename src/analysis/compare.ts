@@ -206,7 +206,12 @@ export function regressions(
   return c.rows.flatMap((row) =>
     row.groups
       .filter((g) => g.verdict === 'worse' && g.diffPct !== undefined)
-      .map((g) => ({ row, group: g, pct: row.direction === 'higher' ? -g.diffPct! : g.diffPct! }))
+      .map((g) => ({ row, group: g, pct: regressionPct(row.direction, g.diffPct!) }))
       .filter((x) => x.pct > maxPct),
   );
+}
+
+/** How much worse, in percent of the baseline, whatever the direction (≤ 0: not worse). */
+export function regressionPct(direction: Direction, diffPct: number): number {
+  return direction === 'higher' ? -diffPct : diffPct;
 }

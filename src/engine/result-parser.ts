@@ -1,5 +1,6 @@
 /** Extracts declared scores from a finished container's output and files. Pure. */
 import { JSONPath } from 'jsonpath-plus';
+import { median } from 'simple-statistics';
 import type { Score, ScoreSpec } from '../core/index.js';
 
 /** What a container left behind: its two streams and the files copied out of it (by container path). */
@@ -83,11 +84,8 @@ function reduce(values: number[], how: NonNullable<ScoreSpec['reduce']>): number
       return Math.min(...values);
     case 'max':
       return Math.max(...values);
-    case 'median': {
-      const s = [...values].sort((a, b) => a - b);
-      const mid = Math.floor(s.length / 2);
-      return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-    }
+    case 'median':
+      return median(values);
   }
 }
 

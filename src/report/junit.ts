@@ -3,7 +3,7 @@
  * score of a comparison; failures carry the reason, regressions the numbers.
  */
 import { create } from 'xmlbuilder2';
-import type { Comparison } from '../analysis/index.js';
+import { regressionPct, type Comparison } from '../analysis/index.js';
 import type { MatrixCell, RepetitionResult, RunRecord } from '../core/index.js';
 import { formatParams } from './summary.js';
 
@@ -110,9 +110,4 @@ function compareCases(c: Comparison, maxRegressionPct: number, classPrefix: stri
         };
       }),
   );
-}
-
-/** How much worse, in percent of the baseline, whatever the direction (≤ 0: not worse). */
-export function regressionPct(direction: 'higher' | 'lower', diffPct: number): number {
-  return direction === 'higher' ? -diffPct : diffPct;
 }

@@ -1,4 +1,5 @@
 /** Per-cell summary of a run's repetitions: pass counts and the median of each score. */
+import { median } from 'simple-statistics';
 import type { MatrixCell, RepetitionResult, Score } from '../core/index.js';
 
 export interface CellSummary {
@@ -47,12 +48,6 @@ export function summarize(
     };
   });
   return order.size > 0 ? out.sort((a, b) => (order.get(a.cellId) ?? 0) - (order.get(b.cellId) ?? 0)) : out;
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export function formatParams(params: Readonly<Record<string, unknown>>): string {
