@@ -40,6 +40,23 @@ export interface MatrixCell {
   build?: string;
 }
 
+/** How a run samples its machines (the matrix's `metrics:` block, less the interval). */
+export interface MetricsPolicy {
+  /** Hold samples on the machine while a repetition runs. */
+  quiet: boolean;
+  /** `auto`: in the controller where it can read the machine's cgroups, else the agent. */
+  collector: 'auto' | 'agent';
+  host: boolean;
+  gpu: boolean;
+}
+
+export const DEFAULT_METRICS_POLICY: MetricsPolicy = {
+  quiet: false,
+  collector: 'auto',
+  host: true,
+  gpu: true,
+};
+
 /** Extend a cell's measured repetitions while its first score varies more than `maxCovPct`. */
 export interface AdaptivePolicy {
   maxCovPct: number;
@@ -132,10 +149,14 @@ export interface RunRecord {
 /** One value of one series at one instant. */
 export interface MetricSample {
   runId: string;
+  /** The cell and repetition running when it was measured; `''` and 0 between repetitions. */
   cellId: string;
   repetition: number;
-  /** Where it was measured: `container`, `host`, `gpu`, `app`. */
-  scope: 'container' | 'host' | 'gpu' | 'app';
+  /**
+   * Where it was measured: `container` (cgroup files), `host` (the machine), `gpu`
+   * (nvidia-smi), `app` (lines the benchmark prints), `collector` (benchyard's own cost).
+   */
+  scope: MetricScope;
   /** ECS-aligned name, e.g. `container.cpu.usage.cores`. */
   name: string;
   unit: string;
@@ -145,5 +166,9 @@ export interface MetricSample {
   /** Per-series sequence number, so a sink can store each sample once. */
   seq: number;
   containerId?: string;
+  /** The device within the scope, part of the series: a GPU uuid, a disk, a network interface. */
+  device?: string;
   host: string;
 }
+
+export type MetricScope = 'container' | 'host' | 'gpu' | 'app' | 'collector';

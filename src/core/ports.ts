@@ -32,6 +32,12 @@ export interface Machine {
   /** True when cgroup and /proc files of the machine's containers are readable by this process. */
   readonly localCgroups: boolean;
   readonly hardware?: HardwareFingerprint;
+  /**
+   * Block devices (e.g. `/dev/vda`) whose I/O containers' cgroups must account. cgroup v1
+   * counts per-cgroup block I/O only for devices with a blk-throttle rule, so containers
+   * get a rule far above any real rate (1 PB/s) on these; empty on cgroup v2.
+   */
+  readonly ioAccountingDevices?: readonly string[];
 }
 
 export interface Provider {
@@ -63,11 +69,29 @@ export interface ResultReader {
   listSamples(query: ResultQuery): Promise<MetricSample[]>;
 }
 
-/** Receives metric samples in batches. `flush` returns once everything written so far is stored. */
+/**
+ * Receives metric samples in batches. `flush` returns once everything written so far is
+ * stored (or, for a remote store, stored or kept durably to be sent later).
+ */
 export interface MetricSink {
   write(samples: readonly MetricSample[]): void;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** The sink's own state, recorded by the collectors' self-monitoring. */
+  stats?(): MetricSinkStats | undefined;
+}
+
+export interface MetricSinkStats {
+  /** Batches and bytes waiting in the on-disk spool. */
+  spooledBatches: number;
+  spooledBytes: number;
+  /** Bytes held in memory (batches being built, queued or in flight). */
+  memoryBytes: number;
+  /** Documents given up on (rejected by the store, or refused by a full spool). */
+  dropped: number;
+  /** Requests retried, and the time spent backing off, since the sink opened. */
+  retries: number;
+  backoffMs: number;
 }
 
 /** Keeps files copied out of containers. */
