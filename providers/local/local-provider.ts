@@ -3,7 +3,9 @@
  * Docker engine answers and fingerprints the host; `release` only forgets it.
  */
 import Docker from 'dockerode';
+import { access, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import si from 'systeminformation';
 import {
   InfrastructureError,
@@ -22,6 +24,7 @@ export class LocalProvider implements Provider {
   readonly name = 'local';
   readonly capabilities = { elastic: false, spot: false, selfTerminate: false };
   private fingerprint: Promise<HardwareFingerprint> | undefined;
+  private ioDevices: Promise<string[]> | undefined;
 
   constructor(private readonly options: LocalProviderOptions = {}) {}
 
@@ -40,6 +43,7 @@ export class LocalProvider implements Provider {
       );
     }
     this.fingerprint ??= fingerprint();
+    this.ioDevices ??= ioAccountingDevices(docker);
     return {
       id: `local:${os.hostname()}`,
       provider: this.name,
@@ -48,6 +52,7 @@ export class LocalProvider implements Provider {
       docker,
       localCgroups: true,
       hardware: await this.fingerprint,
+      ioAccountingDevices: await this.ioDevices,
     };
   }
 
@@ -72,4 +77,29 @@ async function fingerprint(): Promise<HardwareFingerprint> {
     memoryBytes: mem.total,
     kernel: os.release(),
   };
+}
+
+/**
+ * On cgroup v1, the whole disk holding Docker's data root (where containers write), so
+ * their block I/O is accounted; nothing on cgroup v2, which accounts all devices.
+ */
+async function ioAccountingDevices(docker: Docker): Promise<string[]> {
+  try {
+    const info = (await docker.info()) as { CgroupVersion?: string; DockerRootDir?: string };
+    if (info.CgroupVersion !== '1' || !info.DockerRootDir) return [];
+    const dev = (await stat(info.DockerRootDir)).dev;
+    const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+    const minor = (dev & 0xff) | ((dev >> 12) & ~0xff);
+    let sysDir = await realpath(`/sys/dev/block/${major}:${minor}`);
+    const isPartition = await access(path.join(sysDir, 'partition')).then(
+      () => true,
+      () => false,
+    );
+    if (isPartition) sysDir = path.dirname(sysDir);
+    const device = `/dev/${path.basename(sysDir)}`;
+    await access(device);
+    return [device];
+  } catch {
+    return []; // overlay on a virtual filesystem, or no /sys: I/O is then not attributed per container
+  }
 }

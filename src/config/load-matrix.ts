@@ -1,5 +1,6 @@
 /** matrix.yaml → validated `Matrix`, reporting every problem in one pass. */
 import path from 'node:path';
+import type { MetricsPolicy } from '../core/index.js';
 import {
   ConfigError,
   errorMessage,
@@ -40,11 +41,14 @@ export interface Matrix {
   adaptive?: AdaptivePolicy;
   concurrency: number;
   metricsIntervalMs: number;
+  metrics: MetricsPolicy;
   targets: readonly TargetSpec[];
   entries: readonly MatrixEntry[];
   /** Benchmarks defined inline in the matrix. */
   inline: readonly BenchmarkDefinition[];
   elasticsearchUrl?: string;
+  /** How metrics are sent to Elasticsearch (when it is configured). */
+  elasticsearch?: { flushIntervalMs?: number; maxMemoryBytes?: number; lookBack?: string };
 }
 
 export async function loadMatrix(file: string, catalog: BenchmarkCatalog): Promise<Matrix> {
@@ -119,6 +123,12 @@ export function validateMatrix(
     ...(doc.adaptive ? { adaptive: adaptivePolicy(doc.adaptive) } : {}),
     concurrency: doc.concurrency,
     metricsIntervalMs: doc.metrics.interval,
+    metrics: {
+      quiet: doc.metrics.quiet,
+      collector: doc.metrics.collector,
+      host: doc.metrics.host,
+      gpu: doc.metrics.gpu,
+    },
     targets: doc.targets.map(({ name, provider, ...options }) => ({ name, provider, options })),
     entries: doc.benchmarks.map((e) => ({
       name: e.name ?? nameOf(e.benchmark),
@@ -135,6 +145,15 @@ export function validateMatrix(
     })),
     inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,
+    ...(doc.store?.elasticsearch
+      ? {
+          elasticsearch: {
+            flushIntervalMs: doc.store.elasticsearch.flushInterval,
+            maxMemoryBytes: doc.store.elasticsearch.memoryLimit,
+            lookBack: doc.store.elasticsearch.lookBack,
+          },
+        }
+      : {}),
   };
 }
 

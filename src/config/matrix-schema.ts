@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { benchmarkSchema } from './benchmark-schema.js';
-import { duration, NAME } from './common-schema.js';
+import { byteSize, duration, NAME } from './common-schema.js';
 
 /** `adaptive: true` or its settings: extend a cell's repetitions until its results are steady. */
 const adaptive = z
@@ -84,8 +84,26 @@ export const matrixSchema = z.strictObject({
   metrics: z
     .strictObject({
       interval: duration(100, 60_000).default(1000).describe('Sampling interval, 100ms to 60s'),
+      quiet: z
+        .boolean()
+        .default(false)
+        .describe('Hold samples on the machine while a repetition runs; ship them between repetitions'),
+      collector: z
+        .enum(['auto', 'agent'])
+        .default('auto')
+        .describe(
+          "auto: sample in the controller where it can read the machine's cgroups, else in the agent container; agent: always the agent",
+        ),
+      host: z
+        .boolean()
+        .default(true)
+        .describe('Sample the machine: CPU, memory, disks, network, temperatures'),
+      gpu: z
+        .boolean()
+        .default(true)
+        .describe('Sample NVIDIA GPUs with one long-lived nvidia-smi (absent GPUs are fine)'),
     })
-    .default({ interval: 1000 }),
+    .default({ interval: 1000, quiet: false, collector: 'auto', host: true, gpu: true }),
   targets: z.array(target).min(1, 'at least one target is required'),
   benchmarks: z.array(benchmarkEntry).min(1, 'at least one benchmark is required'),
   store: z
@@ -93,6 +111,17 @@ export const matrixSchema = z.strictObject({
       elasticsearch: z
         .strictObject({
           url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+          flushInterval: duration(100, 600_000)
+            .optional()
+            .describe('Metric batches are sent at least this often (default 10s)'),
+          memoryLimit: byteSize(64 * 1024, 4 * 1024 ** 3)
+            .optional()
+            .describe('Batches held in memory before they go to the disk spool (default 64MiB)'),
+          lookBack: z
+            .string()
+            .regex(/^\d+[smhd]$/, 'must be a time like 7d or 12h')
+            .optional()
+            .describe('How old a replayed sample may be and still be accepted (default 7d)'),
         })
         .optional(),
     })

@@ -24,6 +24,8 @@ export interface ContainerSpec {
   maxOutputBytes?: number;
   /** Host folders mounted read-only: host path → container path. */
   readOnlyMounts?: Readonly<Record<string, string>>;
+  /** Block devices to account I/O on under cgroup v1 (see `Machine.ioAccountingDevices`). */
+  ioAccountingDevices?: readonly string[];
   /** Absolute paths of files to copy out of the container after it exits. */
   collect?: readonly string[];
   /**
@@ -59,6 +61,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Called once the container runs, e.g. to start sampling its cgroup. */
   onStarted?: (container: StartedContainer) => void;
+  /** Each complete line the container writes to stdout, as it arrives. */
+  onStdoutLine?: (line: string) => void;
 }
 
 /** How long to wait for the attach stream to drain after the container exited. */
@@ -97,6 +101,7 @@ export class ContainerRunner {
           AutoRemove: false,
           Privileged: false,
           Binds: Object.entries(spec.readOnlyMounts ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
+          ...ioAccounting(spec.ioAccountingDevices ?? []),
         },
       });
       this.logger.debug(`created container ${container.id.slice(0, 12)}`, {
@@ -118,7 +123,11 @@ export class ContainerRunner {
     opts: RunOptions,
   ): Promise<ContainerOutcome> {
     const max = spec.maxOutputBytes ?? 32 * 1024 * 1024;
-    const stdout = new OutputBuffer(max);
+    // Lines printed before `onStarted` ran wait for it, so a watcher set up there sees them all.
+    const early: string[] = [];
+    let started = false;
+    const onLine = opts.onStdoutLine;
+    const stdout = new OutputBuffer(max, onLine && ((line) => (started ? onLine(line) : early.push(line))));
     const stderr = new OutputBuffer(max);
     const stream = (await container.attach({
       stream: true,
@@ -137,8 +146,10 @@ export class ContainerRunner {
         image: spec.image,
       });
     }
-    const started = await container.inspect().catch(() => undefined);
-    opts.onStarted?.({ id: container.id, pid: started?.State?.Pid ?? 0 });
+    const info = await container.inspect().catch(() => undefined);
+    opts.onStarted?.({ id: container.id, pid: info?.State?.Pid ?? 0 });
+    started = true;
+    for (const line of early.splice(0)) onLine?.(line);
 
     const { timedOut, cancelled } = await this.waitOrStop(container, spec.timeoutMs, opts.signal);
     const drainTimer = new AbortController();
@@ -230,4 +241,13 @@ export async function pingDocker(docker: Docker, where: string): Promise<void> {
       { cause: err },
     );
   }
+}
+
+/** A throttle rule no device reaches, so cgroup v1 accounts the container's block I/O. */
+const NO_LIMIT_BPS = 1e15;
+
+function ioAccounting(devices: readonly string[]) {
+  if (devices.length === 0) return {};
+  const rules = devices.map((Path) => ({ Path, Rate: NO_LIMIT_BPS }));
+  return { BlkioDeviceReadBps: rules, BlkioDeviceWriteBps: rules };
 }

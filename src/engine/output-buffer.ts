@@ -1,4 +1,7 @@
-/** Keeps a container stream's output in memory, up to a cap; past it the oldest bytes go. */
+/**
+ * Keeps a container stream's output in memory, up to a cap; past it the oldest bytes go.
+ * With `onLine`, every complete line is also handed over as it arrives (live metrics).
+ */
 import { Writable } from 'node:stream';
 
 export class OutputBuffer extends Writable {
@@ -6,11 +9,17 @@ export class OutputBuffer extends Writable {
   private bytes = 0;
   truncated = false;
 
-  constructor(private readonly maxBytes: number) {
+  private partial = '';
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onLine?: (line: string) => void,
+  ) {
     super();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.onLine) this.splitLines(chunk);
     this.chunks.push(chunk);
     this.bytes += chunk.length;
     while (this.bytes > this.maxBytes && this.chunks.length > 1) {
@@ -18,6 +27,12 @@ export class OutputBuffer extends Writable {
       this.truncated = true;
     }
     done();
+  }
+
+  private splitLines(chunk: Buffer): void {
+    const lines = (this.partial + chunk.toString('utf8')).split('\n');
+    this.partial = lines.pop()!.slice(-65_536);
+    for (const line of lines) this.onLine!(line);
   }
 
   text(): string {

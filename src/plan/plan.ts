@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import type { BenchmarkCatalog, MatrixCell, ParamValue } from '../core/index.js';
+import type { BenchmarkCatalog, MatrixCell, MetricsPolicy, ParamValue } from '../core/index.js';
 import { paramEnv, substitute, type Matrix } from '../config/index.js';
 
 export interface Plan {
@@ -12,6 +12,7 @@ export interface Plan {
   matrixFile: string;
   concurrency: number;
   metricsIntervalMs: number;
+  metrics: MetricsPolicy;
   cells: readonly MatrixCell[];
   /** Total container runs: every cell's warmup and measured repetitions. */
   repetitions: number;
@@ -67,6 +68,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
     matrixFile: matrix.file,
     concurrency: matrix.concurrency,
     metricsIntervalMs: matrix.metricsIntervalMs,
+    metrics: matrix.metrics,
     cells,
     repetitions: cells.reduce((n, c) => n + c.warmup + c.repetitions, 0),
   };

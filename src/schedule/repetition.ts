@@ -8,7 +8,6 @@ import {
   type Machine,
   type MatrixCell,
   type ArtifactStore,
-  type MetricSink,
   type RepetitionResult,
   type StoredArtifact,
 } from '../core/index.js';
@@ -19,15 +18,15 @@ import {
   type ContainerOutcome,
   type ImageInfo,
 } from '../engine/index.js';
-import { ContainerSampler } from '../metrics/index.js';
+import type { ContainerWatch, Monitor } from '../metrics/index.js';
 
 export interface RepetitionContext {
   runId: string;
   session: string;
   machine: Machine;
   image: ImageInfo;
-  metricsIntervalMs: number;
-  sink: MetricSink;
+  /** The machine's metrics: watches this repetition's container. */
+  monitor: Monitor;
   artifacts: ArtifactStore;
   clock: Clock;
   logger: Logger;
@@ -46,7 +45,7 @@ export async function runRepetition(
   const { machine, clock } = ctx;
   const runner = new ContainerRunner(machine.docker, ctx.logger, clock);
   const t0 = clock.now();
-  let sampler: ContainerSampler | undefined;
+  let watch: ContainerWatch | undefined;
   const base = {
     runId: ctx.runId,
     cellId: cell.id,
@@ -74,6 +73,7 @@ export async function runRepetition(
         env: cell.env,
         collect: [...cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')), ...cell.artifacts],
         network: cell.network,
+        ...(machine.ioAccountingDevices ? { ioAccountingDevices: machine.ioAccountingDevices } : {}),
         ...(cell.inputs !== undefined ? { readOnlyMounts: { [cell.inputs]: '/in' } } : {}),
         timeoutMs: cell.timeoutMs,
         labels: {
@@ -88,18 +88,14 @@ export async function runRepetition(
       },
       {
         signal: ctx.signal,
-        onStarted: ({ id, pid }) => {
-          if (!machine.localCgroups) return;
-          sampler = new ContainerSampler(
-            { runId: ctx.runId, cellId: cell.id, repetition, containerId: id, host: machine.hostname },
-            { intervalMs: ctx.metricsIntervalMs, emit: (s) => ctx.sink.write(s), clock, logger: ctx.logger },
-          );
-          sampler.start(pid);
+        onStarted: (container) => {
+          watch = ctx.monitor.watch({ runId: ctx.runId, cellId: cell.id, repetition }, container);
         },
+        onStdoutLine: (line) => watch?.line(line),
       },
     );
   } catch (err) {
-    await sampler?.finish();
+    await watch?.finish();
     if (!(err instanceof InfrastructureError)) throw err;
     const now = new Date(clock.now()).toISOString();
     return {
@@ -115,7 +111,7 @@ export async function runRepetition(
       artifacts: [],
     };
   }
-  const metrics = (await sampler?.finish()) ?? { samples: 0 };
+  const metrics = (await watch?.finish()) ?? { samples: 0 };
   const artifacts: StoredArtifact[] = [];
   for (const path of cell.artifacts) {
     const file = outcome.files.get(path);

@@ -15,12 +15,14 @@ import {
   type Machine,
   type MatrixCell,
   type MetricSink,
+  type MetricsPolicy,
   type Provider,
   type RepetitionResult,
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
 import { buildImage, inspectImage, type ImageInfo } from '../engine/index.js';
+import { MachineMonitor, type Monitor } from '../metrics/index.js';
 import type { Plan } from '../plan/index.js';
 import { wantsAnotherRepetition } from './adaptive.js';
 import { runRepetition } from './repetition.js';
@@ -42,6 +44,15 @@ export interface SchedulerDeps {
   session?: string;
   clock?: Clock;
   onEvent?: (event: RunEvent) => void;
+  /**
+   * The metrics of one machine for one run, writing to `sink`.
+   * @default in-process container collectors only
+   */
+  monitor?: (
+    machine: Machine,
+    sink: MetricSink,
+    opts: { intervalMs: number; policy: MetricsPolicy; session: string },
+  ) => Monitor;
 }
 
 export interface RunOutcome {
@@ -55,6 +66,7 @@ interface Placed {
   machine: Machine;
   images: Map<string, ImageInfo>;
   cells: MatrixCell[];
+  monitor?: Monitor;
 }
 
 export function newRunId(now: number): string {
@@ -130,6 +142,10 @@ export class Scheduler {
     const results: RepetitionResult[] = [];
     let failure: unknown;
     try {
+      for (const p of placed) {
+        p.monitor = this.monitorFor(p.machine, plan);
+        await p.monitor.start(run.id);
+      }
       await Promise.all(
         placed.map(async (p) => {
           const queue = new PQueue({ concurrency: plan.concurrency });
@@ -156,6 +172,13 @@ export class Scheduler {
     } catch (err) {
       failure = err;
     } finally {
+      await Promise.all(
+        placed.map((p) =>
+          p.monitor
+            ?.stop()
+            .catch((err: unknown) => logger.warn(`stopping metrics on ${p.machine.id}: ${String(err)}`)),
+        ),
+      );
       run.finishedAt = new Date(this.clock.now()).toISOString();
       run.status = opts.signal.aborted
         ? 'cancelled'
@@ -189,8 +212,7 @@ export class Scheduler {
           session: this.session,
           machine: ctx.machine,
           image: ctx.images.get(cell.image)!,
-          metricsIntervalMs: ctx.plan.metricsIntervalMs,
-          sink: store,
+          monitor: ctx.monitor!,
           artifacts: this.deps.artifacts,
           clock: this.clock,
           logger,
@@ -212,6 +234,25 @@ export class Scheduler {
         onEvent?.({ type: 'repetitions-extended', cell, measured: measured.length + 1 });
       }
     }
+  }
+
+  private monitorFor(machine: Machine, plan: Plan): Monitor {
+    const intervalMs = plan.metricsIntervalMs;
+    if (this.deps.monitor)
+      return this.deps.monitor(machine, this.deps.store, {
+        intervalMs,
+        policy: plan.metrics,
+        session: this.session,
+      });
+    return new MachineMonitor({
+      host: machine.hostname,
+      intervalMs,
+      quiet: plan.metrics.quiet,
+      output: this.deps.store,
+      containers: machine.localCgroups,
+      clock: this.clock,
+      logger: this.deps.logger,
+    });
   }
 
   private async releaseAll(placed: Placed[]): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type MatrixCell,
   type MetricSample,
   type MetricSink,
+  type MetricSinkStats,
   type RepetitionResult,
   type ResultStore,
   type RunRecord,
@@ -39,6 +40,21 @@ export class FanoutStore implements ResultStore, MetricSink {
     this.primary.write(samples);
     for (const s of this.secondaries) s.write(samples);
   }
+  /** The secondaries' sink state added up (the embedded store has none to report). */
+  stats(): MetricSinkStats | undefined {
+    const all = this.secondaries.map((s) => s.stats?.()).filter((s): s is MetricSinkStats => s !== undefined);
+    if (all.length === 0) return undefined;
+    const sum = (k: keyof MetricSinkStats) => all.reduce((n, s) => n + s[k], 0);
+    return {
+      spooledBatches: sum('spooledBatches'),
+      spooledBytes: sum('spooledBytes'),
+      memoryBytes: sum('memoryBytes'),
+      dropped: sum('dropped'),
+      retries: sum('retries'),
+      backoffMs: sum('backoffMs'),
+    };
+  }
+
   async flush() {
     await this.all((s) => s.flush());
   }

@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -77,3 +77,30 @@ export const SCHEMA_V2 = `ALTER TABLE results ADD COLUMN artifacts TEXT NOT NULL
 
 /** v3: warmup repetitions are recorded but kept out of statistics. */
 export const SCHEMA_V3 = `ALTER TABLE results ADD COLUMN warmup INTEGER NOT NULL DEFAULT 0;`;
+
+/**
+ * v4: a series is also told apart by its container and device (GPU uuid, disk,
+ * interface): several series share a name on one host. `''` where there is none.
+ */
+export const SCHEMA_V4 = `
+CREATE TABLE metric_samples_v4 (
+  run_id       TEXT NOT NULL,
+  cell_id      TEXT NOT NULL,
+  repetition   INTEGER NOT NULL,
+  scope        TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  ts           INTEGER NOT NULL,
+  value        REAL NOT NULL,
+  unit         TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  host         TEXT NOT NULL,
+  device       TEXT NOT NULL,
+  PRIMARY KEY (run_id, cell_id, repetition, scope, name, host, container_id, device, seq)
+) WITHOUT ROWID;
+INSERT INTO metric_samples_v4
+  SELECT run_id, cell_id, repetition, scope, name, seq, ts, value, unit, COALESCE(container_id, ''), host, ''
+  FROM metric_samples;
+DROP TABLE metric_samples;
+ALTER TABLE metric_samples_v4 RENAME TO metric_samples;
+`;

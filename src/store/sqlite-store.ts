@@ -13,7 +13,7 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_VERSION } from './sqlite-schema.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_VERSION } from './sqlite-schema.js';
 
 export const DB_FILE = 'benchyard.db';
 
@@ -45,6 +45,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (version < 1) this.db.exec(SCHEMA_V1);
     if (version < 2) this.db.exec(SCHEMA_V2);
     if (version < 3) this.db.exec(SCHEMA_V3);
+    if (version < 4) this.db.transaction(() => this.db.exec(SCHEMA_V4))();
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -114,10 +115,10 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (samples.length === 0) return;
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO metric_samples VALUES (@runId, @cellId, @repetition, @scope, @name, @seq, @timestamp,
-        @value, @unit, @containerId, @host)`,
+        @value, @unit, @containerId, @host, @device)`,
     );
     this.db.transaction(() => {
-      for (const s of samples) insert.run({ ...s, containerId: s.containerId ?? null });
+      for (const s of samples) insert.run({ ...s, containerId: s.containerId ?? '', device: s.device ?? '' });
     })();
   }
 
@@ -166,6 +167,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       unit: s.unit,
       host: s.host,
       ...(s.container_id ? { containerId: s.container_id } : {}),
+      ...(s.device ? { device: s.device } : {}),
     }));
   }
 }
@@ -193,8 +195,9 @@ type SampleRow = {
   ts: number;
   value: number;
   unit: string;
-  container_id: string | null;
+  container_id: string;
   host: string;
+  device: string;
 };
 
 function toRun(r: RunRow): RunRecord {

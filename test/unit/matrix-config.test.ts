@@ -50,9 +50,23 @@ describe('matrix loading', () => {
     });
   });
 
-  it('applies defaults: 3 repetitions, 1 at a time, 1 s sampling', async () => {
+  it('applies defaults: 3 repetitions, 1 at a time, 1 s sampling of containers, host and GPUs, not quiet', async () => {
     const m = await load('name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n');
     expect([m.repetitions, m.concurrency, m.metricsIntervalMs]).toEqual([3, 1, 1000]);
+    expect(m.metrics).toEqual({ quiet: false, collector: 'auto', host: true, gpu: true });
+  });
+
+  it('reads the metrics block and refuses an interval outside 100ms–60s or an unknown collector', async () => {
+    const m = await load(
+      'name: a\nmetrics: {interval: 100ms, quiet: true, collector: agent, gpu: false}\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
+    );
+    expect(m.metricsIntervalMs).toBe(100);
+    expect(m.metrics).toEqual({ quiet: true, collector: 'agent', host: true, gpu: false });
+    const bad = await problems(
+      'name: a\nmetrics: {interval: 50ms, collector: cadvisor}\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n',
+    );
+    expect(bad.join('\n')).toMatch(/2:\d+: .*interval/);
+    expect(bad.join('\n')).toMatch(/2:\d+: .*(auto|agent).*collector|collector/);
   });
 
   it('reports every problem in one pass, each as file:line:col with its path, sorted by position', async () => {

@@ -1,0 +1,47 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DB_FILE, SqliteStore } from '../../src/store/index.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3 } from '../../src/store/sqlite-schema.js';
+
+describe('SQLite store migrations', () => {
+  it('moves v3 samples into the v4 table, where series differing only by device are kept apart', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'by-migrate-'));
+    const old = new Database(path.join(dir, DB_FILE));
+    old.exec(SCHEMA_V1 + SCHEMA_V2 + SCHEMA_V3);
+    old.pragma('user_version = 3');
+    old
+      .prepare('INSERT INTO metric_samples VALUES (?,?,?,?,?,?,?,?,?,?,?)')
+      .run('r', 'c', 1, 'container', 'container.cpu.usage.cores', 0, 1000, 0.5, 'cores', null, 'h');
+    old.close();
+
+    const store = new SqliteStore(dir);
+    const gpu = {
+      runId: 'r',
+      cellId: 'c',
+      repetition: 1,
+      scope: 'gpu' as const,
+      name: 'gpu.utilization.pct',
+      unit: 'pct',
+      timestamp: 2000,
+      seq: 0,
+      host: 'h',
+    };
+    store.write([
+      { ...gpu, value: 10, device: 'GPU-a' },
+      { ...gpu, value: 90, device: 'GPU-b' },
+    ]);
+    const samples = await store.listSamples({ runId: 'r' });
+    await store.close();
+    expect(samples.map((s) => [s.name, s.value, s.device])).toEqual([
+      ['container.cpu.usage.cores', 0.5, undefined],
+      ['gpu.utilization.pct', 10, 'GPU-a'],
+      ['gpu.utilization.pct', 90, 'GPU-b'],
+    ]);
+    const db = new Database(path.join(dir, DB_FILE), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    db.close();
+  });
+});
