@@ -1,24 +1,49 @@
 /** Documents benchyard writes to Elasticsearch, and the way back to its records. */
-import { createHash } from 'node:crypto';
 import type { MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
 
-export function sampleId(s: MetricSample): string {
-  return createHash('sha1')
-    .update(`${s.runId}\0${s.cellId}\0${s.repetition}\0${s.host}\0${s.scope}\0${s.name}\0${s.seq}`)
-    .digest('base64url');
-}
-
+/**
+ * A sample in a time-series data stream. No `_id`: Elasticsearch derives it from the
+ * dimensions and the timestamp, which is what makes a resent sample a `409`.
+ */
 export function sampleDoc(s: MetricSample): Record<string, unknown> {
   return {
     '@timestamp': new Date(s.timestamp).toISOString(),
     run: { id: s.runId },
-    cell: { id: s.cellId },
+    ...(s.cellId ? { cell: { id: s.cellId } } : {}),
     repetition: s.repetition,
     host: { name: s.host },
     ...(s.containerId ? { container: { id: s.containerId } } : {}),
-    metric: { scope: s.scope, name: s.name, unit: s.unit, value: s.value },
+    metric: {
+      scope: s.scope,
+      name: s.name,
+      unit: s.unit,
+      value: s.value,
+      ...(s.device ? { device: s.device } : {}),
+    },
+    ...(s.scope === 'gpu' && s.device ? { gpu: { uuid: s.device } } : {}),
     event: { sequence: s.seq },
   };
+}
+
+const q = (text: string) => JSON.stringify(text);
+const num = (n: number) => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * `JSON.stringify(sampleDoc(s))`, written out directly: the sink serializes every sample
+ * on the machine being measured, and this takes ~40 % less CPU (3 µs vs 5 µs a document
+ * on the dev VM). A unit test holds the two equal.
+ */
+export function sampleJson(s: MetricSample): string {
+  const cell = s.cellId ? `"cell":{"id":${q(s.cellId)}},` : '';
+  const container = s.containerId ? `"container":{"id":${q(s.containerId)}},` : '';
+  const device = s.device ? `,"device":${q(s.device)}` : '';
+  const gpu = s.scope === 'gpu' && s.device ? `"gpu":{"uuid":${q(s.device)}},` : '';
+  return (
+    `{"@timestamp":"${new Date(s.timestamp).toISOString()}","run":{"id":${q(s.runId)}},${cell}` +
+    `"repetition":${s.repetition},"host":{"name":${q(s.host)}},${container}` +
+    `"metric":{"scope":${q(s.scope)},"name":${q(s.name)},"unit":${q(s.unit)},"value":${num(s.value)}${device}},` +
+    `${gpu}"event":{"sequence":${s.seq}}}`
+  );
 }
 
 export function runDoc(run: RunRecord): Record<string, unknown> {

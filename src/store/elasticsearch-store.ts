@@ -1,139 +1,210 @@
 /**
  * Elasticsearch adapter: installs its index templates, then writes runs, results and
- * metric samples with the bulk API. Document ids are deterministic, so a retried batch
- * stores nothing twice (409 on a data-stream `create` counts as already stored).
+ * metric samples through one `BulkSink` (batches, gzip, retries, the disk spool). Runs and
+ * results have deterministic ids and samples go to time-series data streams, so a
+ * retried or replayed batch stores nothing twice.
  */
 import { Client, errors } from '@elastic/elasticsearch';
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import {
   InfrastructureError,
+  errorMessage,
   redact,
+  type Logger,
   type MatrixCell,
   type MetricSample,
   type MetricSink,
+  type MetricSinkStats,
   type RepetitionResult,
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { resultDoc, runDoc, sampleDoc, sampleId } from './elasticsearch-docs.js';
-import { CONTAINER_METRICS_STREAM, RESULTS_INDEX, RUNS_INDEX, TEMPLATES } from './elasticsearch-templates.js';
+import { BulkSink, type BulkSinkOptions } from './bulk-sink.js';
+import { DiskSpool } from './spool.js';
+import { resultDoc, runDoc, sampleJson } from './elasticsearch-docs.js';
+import {
+  DEFAULT_LOOK_BACK,
+  METRIC_STREAMS,
+  RESULTS_INDEX,
+  RUNS_INDEX,
+  templates,
+  type TimeWindow,
+} from './elasticsearch-templates.js';
 
-type BulkOp = [action: Record<string, unknown>, doc: Record<string, unknown>];
-
-export interface ElasticsearchStoreOptions {
+export interface ElasticsearchStoreOptions extends Omit<BulkSinkOptions, 'spool'> {
   url: string;
+  /** How old a sample may be and still be accepted (a replayed spool). @default '7d' */
+  lookBack?: string;
   /**
-   * Pending operations that trigger a bulk request on their own.
-   * @default 2000
+   * Folder of spools (see spool.ts): this process spools to a subfolder of its own, and
+   * spools that earlier, dead processes left here are sent first. None: memory only.
    */
-  maxPending?: number;
-  /** @default 30000 */
-  requestTimeoutMs?: number;
+  spoolRoot?: string;
+  logger?: Logger;
 }
 
 export class ElasticsearchStore implements ResultStore, MetricSink {
-  private pending: BulkOp[] = [];
-  private inflight: Promise<void> = Promise.resolve();
-  private failure: Error | undefined;
-
   private constructor(
     private readonly client: Client,
-    private readonly opts: ElasticsearchStoreOptions,
+    private readonly sink: BulkSink,
+    private readonly spoolDir?: string,
   ) {}
 
-  /** Connects, checks the server, installs the index templates. */
+  /** Connects, checks the server, installs the index templates, replays what a spool holds. */
   static async connect(opts: ElasticsearchStoreOptions): Promise<ElasticsearchStore> {
     const client = new Client({
       node: opts.url,
       requestTimeout: opts.requestTimeoutMs ?? 30_000,
       maxRetries: 3,
     });
-    const store = new ElasticsearchStore(client, opts);
     try {
       // Not `info()`: GET / lives in the rest-root module, which the test distribution lacks.
       await client.cluster.health({ timeout: '10s' }, { maxRetries: 1 });
-      for (const [name, body] of Object.entries(TEMPLATES)) {
-        await client.indices.putIndexTemplate({ name, ...(body as object) } as never);
-        // Indices made by an older benchyard get the fields added since (mappings only grow).
-        await client.indices.putMapping({
-          index: body.index_patterns[0],
-          allow_no_indices: true,
-          expand_wildcards: 'all',
-          properties: body.template.mappings.properties,
-        } as never);
-      }
+      await installTemplates(client, {
+        lookBack: opts.lookBack ?? DEFAULT_LOOK_BACK,
+        managedBounds: await hasDataStreamsModule(client),
+      });
     } catch (err) {
       await client.close().catch(() => undefined);
       throw esFailure(`Elasticsearch at ${opts.url}`, err);
     }
-    return store;
+    const spoolOpts = opts.logger ? { logger: opts.logger } : {};
+    if (opts.spoolRoot) await replayLeftovers(client, opts.spoolRoot, opts);
+    const spoolDir =
+      opts.spoolRoot && path.join(opts.spoolRoot, `${process.pid}-${randomBytes(3).toString('hex')}`);
+    const spool = spoolDir ? await DiskSpool.open(spoolDir, spoolOpts) : undefined;
+    return new ElasticsearchStore(
+      client,
+      new BulkSink(client, { ...opts, ...(spool ? { spool } : {}) }),
+      spoolDir,
+    );
   }
 
   async startRun(run: RunRecord, _cells: readonly MatrixCell[]): Promise<void> {
-    this.enqueue([{ index: { _index: RUNS_INDEX, _id: run.id } }, runDoc(run)]);
-    await this.flush();
+    this.sink.add(action('index', RUNS_INDEX, run.id), JSON.stringify(runDoc(run)));
+    await this.sink.flush();
   }
 
   async recordResult(r: RepetitionResult): Promise<void> {
-    this.enqueue([
-      { index: { _index: RESULTS_INDEX, _id: `${r.runId}:${r.cellId}:${r.repetition}` } },
-      resultDoc(r),
-    ]);
-    await this.flush();
+    this.sink.add(
+      action('index', RESULTS_INDEX, `${r.runId}:${r.cellId}:${r.repetition}`),
+      JSON.stringify(resultDoc(r)),
+    );
+    await this.sink.flush();
   }
 
   async finishRun(run: RunRecord): Promise<void> {
-    this.enqueue([{ index: { _index: RUNS_INDEX, _id: run.id } }, runDoc(run)]);
-    await this.flush();
+    this.sink.add(action('index', RUNS_INDEX, run.id), JSON.stringify(runDoc(run)));
+    await this.sink.flush();
     // Searchable when `run` returns, so a `compare --es` right after sees the whole run.
-    await this.client.indices.refresh({ index: `${RESULTS_INDEX},${RUNS_INDEX}` }).catch((err: unknown) => {
-      this.failure ??= esFailure('refreshing Elasticsearch indices', err);
-    });
+    if (this.sink.stats().spooledBatches === 0)
+      await this.client.indices.refresh({ index: `${RESULTS_INDEX},${RUNS_INDEX}` }).catch(() => undefined);
   }
 
   write(samples: readonly MetricSample[]): void {
-    for (const s of samples)
-      this.pending.push([{ create: { _index: CONTAINER_METRICS_STREAM, _id: sampleId(s) } }, sampleDoc(s)]);
-    if (this.pending.length >= (this.opts.maxPending ?? 2000)) void this.flush().catch(() => undefined);
+    for (const s of samples) this.sink.add(CREATE[s.scope], sampleJson(s));
   }
 
-  /** Sends everything pending; rejects if any batch so far could not be stored. */
+  /** Resolves once everything written so far is stored or durably spooled. */
   async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    this.inflight = this.inflight.then(() => (batch.length > 0 ? this.send(batch) : undefined));
-    await this.inflight;
-    if (this.failure) throw this.failure;
+    await this.sink.flush();
+  }
+
+  stats(): MetricSinkStats {
+    return this.sink.stats();
   }
 
   async close(): Promise<void> {
     try {
-      await this.flush();
+      await this.sink.close();
+      // Everything reached Elasticsearch: the spool is empty and goes.
+      if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
     } finally {
       await this.client.close();
     }
   }
+}
 
-  private enqueue(op: BulkOp): void {
-    this.pending.push(op);
+/** The `create` action line of each scope's stream (no `_id`: see sampleDoc). */
+const CREATE = Object.fromEntries(
+  Object.entries(METRIC_STREAMS).map(([scope, stream]) => [scope, action('create', stream)]),
+) as Record<keyof typeof METRIC_STREAMS, string>;
+
+function action(op: 'index' | 'create', index: string, id?: string): string {
+  return JSON.stringify({ [op]: id === undefined ? { _index: index } : { _index: index, _id: id } });
+}
+
+async function installTemplates(client: Client, window: TimeWindow): Promise<void> {
+  for (const [name, body] of Object.entries(templates(window))) {
+    await client.indices.putIndexTemplate({ name, ...(body as object) } as never);
+    // Indices made by an older benchyard get the fields added since (mappings only grow).
+    await client.indices
+      .putMapping({
+        index: body.index_patterns[0],
+        allow_no_indices: true,
+        expand_wildcards: 'all',
+        properties: body.template.mappings.properties,
+      } as never)
+      .catch((err: unknown) => {
+        // A plain (pre time-series) metrics stream cannot take dimension mappings: it is rolled over below.
+        if (!name.startsWith('metrics-')) throw err;
+      });
   }
+  for (const stream of new Set(Object.values(METRIC_STREAMS))) await upgradeToTimeSeries(client, stream);
+}
 
-  private async send(batch: BulkOp[]): Promise<void> {
+/** A metrics stream an older benchyard created as a plain data stream gets a time-series write index. */
+async function upgradeToTimeSeries(client: Client, stream: string): Promise<void> {
+  const settings = (await client.indices
+    .getSettings({ index: stream, name: 'index.mode,index.uuid', expand_wildcards: 'all' } as never)
+    .catch(() => undefined)) as Record<string, { settings?: { index?: { mode?: string } } }> | undefined;
+  if (!settings || Object.keys(settings).length === 0) return; // not created yet
+  if (Object.values(settings).some((s) => s.settings?.index?.mode === 'time_series')) return;
+  await client.indices.rollover({ alias: stream });
+}
+
+/**
+ * Spools left by processes that died (killed, or Elasticsearch never came back) are sent
+ * before this run starts, each for at most `drainMs`; a spool still locked by a live
+ * process is left to it. Empty spools are removed.
+ */
+async function replayLeftovers(
+  client: Client,
+  root: string,
+  opts: ElasticsearchStoreOptions,
+  drainMs = 120_000,
+): Promise<void> {
+  const dirs = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const d of dirs.filter((e) => e.isDirectory())) {
+    const dir = path.join(root, d.name);
+    let spool: DiskSpool;
     try {
-      const res = await this.client.bulk({ operations: batch.flat(), refresh: false });
-      if (!res.errors) return;
-      const failed = res.items
-        .map((item) => Object.values(item)[0]!)
-        .filter((r) => r.error && r.status !== 409);
-      if (failed.length > 0) {
-        const first = failed[0]!;
-        throw new InfrastructureError(
-          `Elasticsearch rejected ${failed.length} of ${batch.length} documents; first: ${first.error?.type}: ${first.error?.reason} (index ${first._index})`,
-          { index: first._index, status: first.status },
-        );
-      }
-    } catch (err) {
-      this.failure ??= err instanceof InfrastructureError ? err : esFailure('writing to Elasticsearch', err);
+      spool = await DiskSpool.open(dir, opts.logger ? { logger: opts.logger } : {});
+    } catch {
+      continue; // in use by a live process
     }
+    const { records, bytes } = spool.depth();
+    if (records > 0)
+      opts.logger?.info(`sending ${records} batches (${bytes} bytes) left in ${dir} by an earlier run`);
+    const sink = new BulkSink(client, { ...opts, spool });
+    try {
+      await sink.close(drainMs);
+      await rm(dir, { recursive: true, force: true });
+    } catch (err) {
+      opts.logger?.warn(`${dir}: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** The data-streams module answers `GET /_data_stream`; without it (the test distribution) the route is missing. */
+async function hasDataStreamsModule(client: Client): Promise<boolean> {
+  try {
+    await client.transport.request({ method: 'GET', path: '/_data_stream' }, { maxRetries: 0 });
+    return true;
+  } catch (err) {
+    return (err as { meta?: { statusCode?: number } }).meta?.statusCode === 404;
   }
 }
 

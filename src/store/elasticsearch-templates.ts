@@ -9,6 +9,29 @@ export const RESULTS_INDEX = 'benchyard-results';
 export const RUNS_INDEX = 'benchyard-runs';
 export const CONTAINER_METRICS_STREAM = 'metrics-benchyard.container-default';
 
+/** The data stream of each sample scope (in-container `app` lines go with the container's). */
+export const METRIC_STREAMS = {
+  container: CONTAINER_METRICS_STREAM,
+  app: CONTAINER_METRICS_STREAM,
+  host: 'metrics-benchyard.host-default',
+  gpu: 'metrics-benchyard.gpu-default',
+  collector: 'metrics-benchyard.collector-default',
+} as const;
+
+/**
+ * How far back (and ahead) a time-series data stream accepts samples, so a spool replayed
+ * after an outage of hours is still taken. With Elasticsearch's data-streams module the
+ * stream's own window is set (`index.look_back_time`); without it (the test distribution)
+ * its one backing index gets explicit, wide bounds.
+ */
+export interface TimeWindow {
+  lookBack: string;
+  /** True when the cluster has the data-streams module (it sets time bounds itself). */
+  managedBounds: boolean;
+}
+
+export const DEFAULT_LOOK_BACK = '7d';
+
 /** A composable template: one shard, no replica (benchmark data is small), every field mapped. */
 function template(pattern: string, properties: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
@@ -22,76 +45,118 @@ function template(pattern: string, properties: Record<string, unknown>, extra: R
   };
 }
 
-export const TEMPLATES = {
-  'benchyard-results': template(`${RESULTS_INDEX}*`, {
-    '@timestamp': date,
-    run: { properties: { id: keyword } },
-    cell: { properties: { id: keyword } },
-    repetition: { type: 'integer' },
-    benchmark: { properties: { name: keyword, version: { type: 'integer' } } },
-    params: { type: 'flattened' },
-    target: { properties: { name: keyword } },
-    provider: keyword,
-    machine: {
-      properties: { id: keyword, instance_type: keyword, hourly_price_usd: { type: 'double' } },
-    },
-    cloud: { properties: { region: keyword } },
-    container: {
-      properties: { id: keyword, image: { properties: { name: keyword, digest: keyword } } },
-    },
-    status: keyword,
-    warmup: { type: 'boolean' },
-    failure: { properties: { class: keyword, reason: { type: 'text' } } },
-    exit_code: { type: 'integer' },
-    scores: {
-      type: 'nested',
-      properties: { name: keyword, value: { type: 'double' }, unit: keyword, direction: keyword },
-    },
-    artifacts: {
-      properties: {
-        path: keyword,
-        location: keyword,
-        bytes: { type: 'long' },
-        truncated: { type: 'boolean' },
-      },
-    },
-    started_at: date,
-    finished_at: date,
-    duration_ms: { type: 'long' },
-    metrics: {
-      properties: {
-        samples: { type: 'integer' },
-        cpu_cores_mean: { type: 'double' },
-        cpu_cores_max: { type: 'double' },
-        memory_bytes_max: { type: 'long' },
-      },
-    },
-  }),
-  'benchyard-runs': template(`${RUNS_INDEX}*`, {
-    '@timestamp': date,
-    run: { properties: { id: keyword, name: keyword, status: keyword } },
-    matrix_path: keyword,
-    started_at: date,
-    finished_at: date,
-    cells: { type: 'integer' },
-    repetitions: { type: 'integer' },
-    passed: { type: 'integer' },
-    failed: { type: 'integer' },
-  }),
-  'metrics-benchyard.container': template(
-    'metrics-benchyard.container-*',
-    {
+export function templates(window: TimeWindow) {
+  return {
+    'benchyard-results': template(`${RESULTS_INDEX}*`, {
       '@timestamp': date,
       run: { properties: { id: keyword } },
       cell: { properties: { id: keyword } },
       repetition: { type: 'integer' },
-      host: { properties: { name: keyword } },
-      container: { properties: { id: keyword } },
-      metric: {
-        properties: { scope: keyword, name: keyword, unit: keyword, value: { type: 'double' } },
+      benchmark: { properties: { name: keyword, version: { type: 'integer' } } },
+      params: { type: 'flattened' },
+      target: { properties: { name: keyword } },
+      provider: keyword,
+      machine: {
+        properties: { id: keyword, instance_type: keyword, hourly_price_usd: { type: 'double' } },
       },
+      cloud: { properties: { region: keyword } },
+      container: {
+        properties: { id: keyword, image: { properties: { name: keyword, digest: keyword } } },
+      },
+      status: keyword,
+      warmup: { type: 'boolean' },
+      failure: { properties: { class: keyword, reason: { type: 'text' } } },
+      exit_code: { type: 'integer' },
+      scores: {
+        type: 'nested',
+        properties: { name: keyword, value: { type: 'double' }, unit: keyword, direction: keyword },
+      },
+      artifacts: {
+        properties: {
+          path: keyword,
+          location: keyword,
+          bytes: { type: 'long' },
+          truncated: { type: 'boolean' },
+        },
+      },
+      started_at: date,
+      finished_at: date,
+      duration_ms: { type: 'long' },
+      metrics: {
+        properties: {
+          samples: { type: 'integer' },
+          cpu_cores_mean: { type: 'double' },
+          cpu_cores_max: { type: 'double' },
+          memory_bytes_max: { type: 'long' },
+        },
+      },
+    }),
+    'benchyard-runs': template(`${RUNS_INDEX}*`, {
+      '@timestamp': date,
+      run: { properties: { id: keyword, name: keyword, status: keyword } },
+      matrix_path: keyword,
+      started_at: date,
+      finished_at: date,
+      cells: { type: 'integer' },
+      repetitions: { type: 'integer' },
+      passed: { type: 'integer' },
+      failed: { type: 'integer' },
+    }),
+    ...Object.fromEntries(
+      Object.entries(METRIC_STREAMS)
+        .filter(([scope]) => scope !== 'app')
+        .map(([scope, stream]) => [stream.replace(/-default$/, ''), metricsTemplate(scope, window)]),
+    ),
+  } as const;
+}
+
+const dimension = { type: 'keyword', time_series_dimension: true } as const;
+
+/**
+ * A time-series data stream: every series (run, cell, repetition, host, container, scope,
+ * name, device) is a distinct set of dimensions, so a sample sent twice is one document
+ * (`409` on the second `create`).
+ */
+function metricsTemplate(scope: string, window: TimeWindow) {
+  const base = template(
+    `metrics-benchyard.${scope}-*`,
+    {
+      '@timestamp': date,
+      run: { properties: { id: dimension } },
+      cell: { properties: { id: dimension } },
+      repetition: { type: 'integer', time_series_dimension: true },
+      host: { properties: { name: dimension } },
+      container: { properties: { id: dimension } },
+      metric: {
+        properties: {
+          scope: dimension,
+          name: dimension,
+          device: dimension,
+          unit: keyword,
+          value: { type: 'double', time_series_metric: 'gauge' },
+        },
+      },
+      ...(scope === 'gpu' ? { gpu: { properties: { uuid: keyword } } } : {}),
       event: { properties: { sequence: { type: 'long' } } },
     },
     { data_stream: {} },
-  ),
-} as const;
+  );
+  const bounds = window.managedBounds
+    ? { 'index.look_back_time': window.lookBack }
+    : {
+        'index.time_series.start_time': '2000-01-01T00:00:00Z',
+        'index.time_series.end_time': '2200-01-01T00:00:00Z',
+      };
+  return {
+    ...base,
+    template: {
+      ...base.template,
+      settings: {
+        ...base.template.settings,
+        'index.mode': 'time_series',
+        'index.routing_path': ['run.id', 'host.name', 'metric.name'],
+        ...bounds,
+      },
+    },
+  };
+}

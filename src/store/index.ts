@@ -4,3 +4,4 @@ export * from './fanout.js';
 export * from './sqlite-store.js';
 export * from './artifact-dir.js';
 export * from './elasticsearch-reader.js';
+export * from './bulk-sink.js';

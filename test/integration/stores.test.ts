@@ -105,10 +105,22 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
     expect(Object.keys(byName).sort()).toEqual([
       'benchyard-results',
       'benchyard-runs',
+      'metrics-benchyard.collector',
       'metrics-benchyard.container',
+      'metrics-benchyard.gpu',
+      'metrics-benchyard.host',
     ]);
     expect(byName['benchyard-results']!.template?.mappings?.dynamic).toBe('strict');
-    expect(byName['metrics-benchyard.container']!.data_stream).toBeDefined();
+    for (const scope of ['container', 'host', 'gpu', 'collector']) {
+      const t = byName[`metrics-benchyard.${scope}`]!;
+      expect(t.data_stream).toBeDefined();
+      // Time-series mode; this test node lacks the data-streams module, so the window is explicit.
+      expect(t.template?.settings?.index).toMatchObject({
+        mode: 'time_series',
+        routing_path: ['run.id', 'host.name', 'metric.name'],
+        time_series: { start_time: '2000-01-01T00:00:00Z' },
+      });
+    }
   });
 
   it('writes runs, results and samples with the documented fields; a re-sent batch stores nothing twice', async () => {
