@@ -19,7 +19,7 @@ export async function buildImage(
   docker: Docker,
   context: string,
   tag: string,
-  opts: { logger: Logger; signal: AbortSignal },
+  opts: { logger: Logger; signal: AbortSignal; buildargs?: Readonly<Record<string, string>> },
 ): Promise<void> {
   const files = await listFiles(context);
   if (!files.includes('Dockerfile'))
@@ -29,6 +29,7 @@ export async function buildImage(
   try {
     stream = await docker.buildImage({ context, src: files }, {
       t: tag,
+      ...(opts.buildargs ? { buildargs: opts.buildargs } : {}),
       rm: true,
       forcerm: true,
       abortSignal: opts.signal,
