@@ -74,6 +74,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('list stored results (default: the latest run)')
     .addOption(stateOption())
     .option('--run <id>', 'run id')
+    .option(
+      '--samples',
+      "the run's metric series instead: n, min, mean, max per series (with --json: every sample)",
+    )
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/results.js')).resultsCommand(opts, io()));
   program

@@ -19,3 +19,9 @@ export const BUILTIN_BENCHMARKS = path.join(PACKAGE_ROOT, 'benchmarks');
 export const VERSION: string = JSON.parse(
   readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'),
 ).version;
+
+/** The metrics agent's image recipe and bundled script (made by `npm run build`). */
+export const AGENT_FILES = {
+  dockerfile: path.join(PACKAGE_ROOT, 'images/agent/Dockerfile'),
+  bundle: path.join(PACKAGE_ROOT, 'dist/agent/agent.cjs'),
+};

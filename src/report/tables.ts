@@ -1,6 +1,6 @@
 /** Terminal tables for plans, run summaries and result listings. */
 import Table from 'cli-table3';
-import type { MatrixCell, RepetitionResult, RunRecord } from '../core/index.js';
+import type { MatrixCell, MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
 import { formatDuration } from '../core/index.js';
 import { formatNumber, formatParams, type CellSummary } from './summary.js';
 
@@ -61,4 +61,40 @@ export function resultsTable(results: readonly RepetitionResult[]): string {
 
 export function runsLine(run: RunRecord): string {
   return `run ${run.id} (${run.name}): ${run.status}, ${run.passed} passed, ${run.failed} failed of ${run.repetitions} repetitions in ${run.cells} cells`;
+}
+
+/** One line per metric series of a run: where, what, how many samples, min / mean / max. */
+export function seriesTable(samples: readonly MetricSample[]): string {
+  const series = new Map<string, { s: MetricSample; n: number; min: number; max: number; sum: number }>();
+  for (const s of samples) {
+    const key = [s.cellId, s.repetition, s.scope, s.name, s.containerId ?? '', s.device ?? ''].join('|');
+    const e = series.get(key);
+    if (!e) series.set(key, { s, n: 1, min: s.value, max: s.value, sum: s.value });
+    else {
+      e.n++;
+      e.min = Math.min(e.min, s.value);
+      e.max = Math.max(e.max, s.value);
+      e.sum += s.value;
+    }
+  }
+  const t = table(['cell', 'rep', 'metric', 'device', 'unit', 'n', 'min', 'mean', 'max']);
+  const rows = [...series.values()].sort(
+    (a, b) =>
+      a.s.cellId.localeCompare(b.s.cellId) ||
+      a.s.repetition - b.s.repetition ||
+      a.s.name.localeCompare(b.s.name),
+  );
+  for (const { s, n, min, max, sum } of rows)
+    t.push([
+      s.cellId || '-',
+      s.repetition || '-',
+      s.name,
+      s.device ?? '',
+      s.unit,
+      n,
+      formatNumber(min),
+      formatNumber(sum / n),
+      formatNumber(max),
+    ]);
+  return t.toString();
 }

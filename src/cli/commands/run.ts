@@ -26,6 +26,7 @@ import {
 } from '../../store/index.js';
 import { LocalProvider } from '../../../providers/local/index.js';
 import type { CliIo } from '../io.js';
+import { machineMonitor } from '../monitors.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 import { createProgress } from '../progress.js';
 
@@ -48,7 +49,16 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     : undefined;
 
   const esUrl = opts.es ?? matrix.elasticsearchUrl;
-  const secondaries: Store[] = esUrl ? [await ElasticsearchStore.connect({ url: esUrl })] : [];
+  const secondaries: Store[] = esUrl
+    ? [
+        await ElasticsearchStore.connect({
+          url: esUrl,
+          ...definedOnly(matrix.elasticsearch ?? {}),
+          spoolRoot: path.join(opts.state, 'spool'),
+          logger: io.logger,
+        }),
+      ]
+    : [];
   const store = new FanoutStore(new SqliteStore(opts.state), secondaries, io.logger);
   const providers = new Map<string, Provider>([['local', new LocalProvider()]]);
   const progress = createProgress(plan.repetitions, { interactive: io.interactive, write: io.stderr });
@@ -59,6 +69,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     ...(process.env.BENCHYARD_SESSION ? { session: process.env.BENCHYARD_SESSION } : {}),
     logger: io.logger,
     onEvent: (e) => progress.onEvent(e),
+    monitor: (machine, sink, m) => machineMonitor(machine, sink, { ...m, logger: io.logger }),
   });
 
   let outcome: RunOutcome;
@@ -131,4 +142,8 @@ async function resolveBaseline(state: string, ref: string, matrixName: string): 
   } finally {
     await store.close();
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,0 +1,40 @@
+/**
+ * Which metrics a machine gets: the collectors in this process where it can read the
+ * machine's cgroups (this machine), else the agent container on the machine; the host
+ * collector and the GPU source as the matrix's `metrics:` block says.
+ */
+import type { Logger, Machine, MetricSink, MetricsPolicy } from '../core/index.js';
+import { AgentMonitor } from '../agent/agent-monitor.js';
+import { NvidiaSmiSource } from '../metrics/gpu/index.js';
+import { HostCollector } from '../metrics/host-collector.js';
+import { MachineMonitor, type Monitor } from '../metrics/index.js';
+import { LABELS } from '../core/index.js';
+import { AGENT_FILES } from './paths.js';
+
+export function machineMonitor(
+  machine: Machine,
+  sink: MetricSink,
+  m: { intervalMs: number; policy: MetricsPolicy; session: string; logger: Logger },
+): Monitor {
+  const { intervalMs, policy, logger } = m;
+  if (policy.collector === 'agent' || !machine.localCgroups)
+    return new AgentMonitor({
+      docker: machine.docker,
+      files: AGENT_FILES,
+      host: machine.hostname,
+      intervalMs,
+      policy,
+      sink,
+      labels: { [LABELS.session]: m.session },
+      logger,
+    });
+  return new MachineMonitor({
+    host: machine.hostname,
+    intervalMs,
+    output: sink,
+    quiet: policy.quiet,
+    collectors: policy.host ? [new HostCollector({ logger })] : [],
+    sources: policy.gpu ? [new NvidiaSmiSource({ intervalMs, logger })] : [],
+    logger,
+  });
+}
