@@ -1,5 +1,5 @@
 // The nvidia-smi source against fake nvidia-smi executables (shell scripts): no GPU here.
-// The data lines are derived from recorded outputs of real GPUs (../shared/fixtures/nvidia-smi/SOURCE.md),
+// The data lines are derived from recorded outputs of real GPUs (test/fixtures/nvidia-smi/SOURCE.md),
 // see test/fixtures/nvidia-smi-csv/README.md.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -267,7 +267,7 @@ describe('NvidiaSmiSource', () => {
 
 describe('inventory()', () => {
   it('runs nvidia-smi -q -x once and parses it', async () => {
-    const xml = path.join(ROOT, '../shared/fixtures/nvidia-smi/tesla-t4.xml');
+    const xml = path.join(ROOT, 'test/fixtures/nvidia-smi/tesla-t4.xml');
     const { command, scratch } = fake(`cat '${xml}'`);
     const inv = await inventory(command);
     expect(calls(scratch)).toEqual(['-q -x']);

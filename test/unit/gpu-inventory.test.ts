@@ -1,11 +1,11 @@
-// Recorded nvidia-smi -q -x outputs of real GPUs: ../shared/fixtures/nvidia-smi/SOURCE.md
+// Recorded nvidia-smi -q -x outputs of real GPUs: test/fixtures/nvidia-smi/SOURCE.md
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseGpuInventoryXml } from '../../src/metrics/gpu/index.js';
 import { ROOT } from '../helpers/catalog.js';
 
-const xml = (name: string) => readFileSync(path.join(ROOT, '../shared/fixtures/nvidia-smi', name), 'utf8');
+const xml = (name: string) => readFileSync(path.join(ROOT, 'test/fixtures/nvidia-smi', name), 'utf8');
 const MIB = 1024 * 1024;
 
 describe('parseGpuInventoryXml against recorded nvidia-smi -q -x', () => {

@@ -1,4 +1,4 @@
-// CSV lines derived from recorded nvidia-smi -q -x outputs of real GPUs (../shared/fixtures/nvidia-smi/SOURCE.md);
+// CSV lines derived from recorded nvidia-smi -q -x outputs of real GPUs (test/fixtures/nvidia-smi/SOURCE.md);
 // how each value was derived: test/fixtures/nvidia-smi-csv/README.md. Inline lines are synthetic.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
