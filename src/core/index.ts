@@ -5,3 +5,4 @@ export * from './model.js';
 export * from './ports.js';
 export * from './redact.js';
 export * from './duration.js';
+export * from './metric-line.js';

@@ -1,7 +1,7 @@
 /** Extracts declared scores from a finished container's output and files. Pure. */
 import { JSONPath } from 'jsonpath-plus';
 import { median } from 'simple-statistics';
-import type { Score, ScoreSpec } from '../core/index.js';
+import { metricLineFields, type Score, type ScoreSpec } from '../core/index.js';
 
 /** What a container left behind: its two streams and the files copied out of it (by container path). */
 export interface ContainerOutput {
@@ -11,8 +11,6 @@ export interface ContainerOutput {
 }
 
 export type ParseOutcome = { ok: true; scores: Score[] } | { ok: false; reason: string };
-
-const METRIC_LINE = /^@benchyard\s+(.*)$/gm;
 
 export function parseScores(specs: readonly ScoreSpec[], output: ContainerOutput): ParseOutcome {
   const scores: Score[] = [];
@@ -92,9 +90,9 @@ function reduce(values: number[], how: NonNullable<ScoreSpec['reduce']>): number
 /** `@benchyard metric=<name> value=<number> [unit=<unit>]`: the last value reported for `name`. */
 function lastMetric(name: string, text: string): number {
   let value = NaN;
-  for (const m of text.matchAll(METRIC_LINE)) {
-    const fields = Object.fromEntries([...m[1]!.matchAll(/(\w+)=(\S+)/g)].map((f) => [f[1], f[2]]));
-    if (fields.metric === name) value = toNumber(fields.value);
+  for (const line of text.split('\n')) {
+    const fields = metricLineFields(line);
+    if (fields?.metric === name) value = toNumber(fields.value);
   }
   return value;
 }

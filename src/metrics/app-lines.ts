@@ -6,15 +6,14 @@
  * `name` is letters, digits, `.`, `_` and `-`. Each line becomes one sample of scope
  * `app` the moment it is printed. The same lines can also be a score (see result-parser).
  */
+import { metricLineFields } from '../core/index.js';
 import type { Reading } from './reading.js';
 
-const LINE = /^@benchyard\s+(.*)$/;
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 export function parseAppLine(line: string, at: number, containerId?: string): Reading | undefined {
-  const m = LINE.exec(line.trimEnd());
-  if (!m) return undefined;
-  const fields = Object.fromEntries([...m[1]!.matchAll(/(\w+)=(\S+)/g)].map((f) => [f[1], f[2]]));
+  const fields = metricLineFields(line.trimEnd());
+  if (!fields) return undefined;
   const value = Number(fields.value);
   if (!fields.metric || !NAME.test(fields.metric) || fields.value === undefined || !Number.isFinite(value))
     return undefined;
