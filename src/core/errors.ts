@@ -51,6 +51,21 @@ export class InfrastructureError extends BenchyardError {
   readonly kind = 'infrastructure' as const;
 }
 
+/**
+ * A provider could not create a machine. The class says what to try next: `CAPACITY`
+ * another zone of the region, `QUOTA` another region; never another instance type.
+ */
+export class ProvisionError extends InfrastructureError {
+  constructor(
+    message: string,
+    readonly failureClass: 'CAPACITY' | 'QUOTA' | 'INFRA',
+    meta: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, meta, options);
+  }
+}
+
 /** The run completed but at least one benchmark repetition failed. */
 export class BenchmarkFailedError extends BenchyardError {
   readonly kind = 'benchmark' as const;

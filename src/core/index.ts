@@ -6,3 +6,4 @@ export * from './ports.js';
 export * from './redact.js';
 export * from './duration.js';
 export * from './metric-line.js';
+export * from './resources.js';

@@ -102,6 +102,8 @@ export interface RepetitionResult {
   machineId: string;
   instanceType: string;
   region?: string;
+  /** Availability zone (EC2) or datacenter (SoftLayer) the machine ran in. */
+  zone?: string;
   hourlyPriceUsd?: number;
   image: string;
   imageDigest: string;

@@ -3,6 +3,7 @@
  * them; only `src/cli` picks the adapters.
  */
 import type Docker from 'dockerode';
+import type { ResourceRef, SshSession } from './resources.js';
 import type {
   MatrixCell,
   MetricSample,
@@ -17,6 +18,15 @@ export interface HardwareFingerprint {
   cpuCores?: number;
   memoryBytes?: number;
   kernel?: string;
+  /** Accelerators by model, e.g. `{ model: 'NVIDIA T4', count: 1, memoryMiB: 16384 }`. */
+  gpus?: readonly AcceleratorInfo[];
+  fpgas?: readonly AcceleratorInfo[];
+}
+
+export interface AcceleratorInfo {
+  model: string;
+  count: number;
+  memoryMiB?: number;
 }
 
 /** A machine whose Docker engine answers. Released machines must not be used again. */
@@ -25,7 +35,10 @@ export interface Machine {
   readonly provider: string;
   readonly instanceType: string;
   readonly region?: string;
+  readonly zone?: string;
   readonly hourlyPriceUsd?: number;
+  /** Whether the price is the spot price. */
+  readonly spot?: boolean;
   /** The machine's host name, recorded on metric samples. */
   readonly hostname: string;
   readonly docker: Docker;
@@ -38,15 +51,31 @@ export interface Machine {
    * get a rule far above any real rate (1 PB/s) on these; empty on cgroup v2.
    */
   readonly ioAccountingDevices?: readonly string[];
+  /** The SSH connection the Docker engine is reached through (remote machines). */
+  readonly ssh?: SshSession;
 }
 
 export interface Provider {
   readonly name: string;
   readonly capabilities: { elastic: boolean; spot: boolean; selfTerminate: boolean };
+  /** How many machines of the target a run uses at once (ssh: its hosts; clouds: `count`). @default 1 */
+  capacity?(target: TargetSpec): number;
   /** Provision or lease a machine for the target; resolves once its Docker engine answers. */
   acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine>;
-  /** Give the machine back. Idempotent. */
+  /** Give the machine back (terminate, cancel or return the lease). Idempotent. */
   release(machine: Machine, signal: AbortSignal): Promise<void>;
+  /**
+   * Resources of this provider that benchyard created and that still exist, found by tag or
+   * name (all sessions unless one is given), for `gc`. `hints` are open ledger entries: they
+   * say which regions/endpoints to look in.
+   */
+  discover?(opts: {
+    session?: string;
+    hints: readonly ResourceRef[];
+    signal: AbortSignal;
+  }): Promise<ResourceRef[]>;
+  /** Deletes a discovered resource and resolves once the provider confirms it is gone. */
+  destroy?(ref: ResourceRef, signal: AbortSignal): Promise<void>;
 }
 
 /** Write side of result storage. */
