@@ -29,6 +29,7 @@ import {
   type SampleContext,
 } from '../metrics/index.js';
 import { ensureAgentImage, type AgentFiles } from './image.js';
+import { shipImage } from '../engine/index.js';
 import { lineReader, PROTOCOL_VERSION, type Command, type Reply } from './protocol.js';
 
 export interface AgentMonitorOptions {
@@ -40,6 +41,11 @@ export interface AgentMonitorOptions {
   sink: MetricSink;
   /** Labels for the agent container (session, expiry). */
   labels: Readonly<Record<string, string>>;
+  /**
+   * The controller's Docker engine: where given, the agent image is built there and shipped
+   * to the machine (remote machines often cannot pull or build from the internet).
+   */
+  imageSource?: Docker;
   /** @default 60_000 */
   readyTimeoutMs?: number;
   clock?: Clock;
@@ -65,7 +71,9 @@ export class AgentMonitor implements Monitor {
   async start(runId: string): Promise<void> {
     const { docker } = this.o;
     const signal = AbortSignal.timeout(this.o.readyTimeoutMs ?? 600_000);
-    const image = await ensureAgentImage(docker, this.o.files, { logger: this.logger, signal });
+    const source = this.o.imageSource;
+    const image = await ensureAgentImage(source ?? docker, this.o.files, { logger: this.logger, signal });
+    if (source) await shipImage(source, docker, image, this.o.host, { signal });
     const args = ['--interval', String(this.o.intervalMs), '--host', this.o.host];
     if (this.o.policy.quiet) args.push('--quiet');
     if (!this.o.policy.host) args.push('--no-host');

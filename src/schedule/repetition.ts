@@ -59,6 +59,7 @@ export async function runRepetition(
     machineId: machine.id,
     instanceType: machine.instanceType,
     ...(machine.region ? { region: machine.region } : {}),
+    ...(machine.zone ? { zone: machine.zone } : {}),
     ...(machine.hourlyPriceUsd !== undefined ? { hourlyPriceUsd: machine.hourlyPriceUsd } : {}),
     image: cell.image,
     imageDigest: ctx.image.digest,
@@ -95,7 +96,7 @@ export async function runRepetition(
       },
     );
   } catch (err) {
-    await watch?.finish();
+    await finishWatch(watch, ctx.logger);
     if (!(err instanceof InfrastructureError)) throw err;
     const now = new Date(clock.now()).toISOString();
     return {
@@ -111,7 +112,7 @@ export async function runRepetition(
       artifacts: [],
     };
   }
-  const metrics = (await watch?.finish()) ?? { samples: 0 };
+  const metrics = (await finishWatch(watch, ctx.logger)) ?? { samples: 0 };
   const artifacts: StoredArtifact[] = [];
   for (const path of cell.artifacts) {
     const file = outcome.files.get(path);
@@ -153,4 +154,17 @@ export async function runRepetition(
   const parsed = parseScores(cell.scores, { stdout: outcome.stdout, stderr: outcome.stderr, files });
   if (!parsed.ok) return failed('PARSE_FAILED', parsed.reason);
   return { ...base, ...timing, status: 'passed', scores: parsed.scores };
+}
+
+/**
+ * The repetition's metrics summary. Losing it (the agent's machine went away) loses the
+ * summary only: the samples already sent are stored, and the result still counts.
+ */
+async function finishWatch(watch: ContainerWatch | undefined, logger: Logger) {
+  try {
+    return await watch?.finish();
+  } catch (err) {
+    logger.warn(`metrics of the repetition are incomplete: ${errorMessage(err)}`);
+    return undefined;
+  }
 }

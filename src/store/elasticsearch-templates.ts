@@ -59,7 +59,7 @@ export function templates(window: TimeWindow) {
       machine: {
         properties: { id: keyword, instance_type: keyword, hourly_price_usd: { type: 'double' } },
       },
-      cloud: { properties: { region: keyword } },
+      cloud: { properties: { region: keyword, availability_zone: keyword } },
       container: {
         properties: { id: keyword, image: { properties: { name: keyword, digest: keyword } } },
       },

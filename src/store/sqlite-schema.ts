@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -104,3 +104,6 @@ INSERT INTO metric_samples_v4
 DROP TABLE metric_samples;
 ALTER TABLE metric_samples_v4 RENAME TO metric_samples;
 `;
+
+/** v5: the availability zone / datacenter a repetition ran in. */
+export const SCHEMA_V5 = `ALTER TABLE results ADD COLUMN zone TEXT;`;

@@ -13,7 +13,7 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_VERSION } from './sqlite-schema.js';
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_VERSION } from './sqlite-schema.js';
 
 export const DB_FILE = 'benchyard.db';
 
@@ -46,6 +46,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (version < 2) this.db.exec(SCHEMA_V2);
     if (version < 3) this.db.exec(SCHEMA_V3);
     if (version < 4) this.db.transaction(() => this.db.exec(SCHEMA_V4))();
+    if (version < 5) this.db.exec(SCHEMA_V5);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -93,11 +94,12 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
           @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
           @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics,
-          @artifacts, @warmup)`,
+          @artifacts, @warmup, @zone)`,
       )
       .run({
         ...r,
         region: r.region ?? null,
+        zone: r.zone ?? null,
         hourlyPriceUsd: r.hourlyPriceUsd ?? null,
         containerId: r.containerId ?? null,
         failureClass: r.failureClass ?? null,
@@ -229,6 +231,7 @@ function toResult(r: ResultRow): RepetitionResult {
     machineId: String(r.machine_id),
     instanceType: String(r.instance_type),
     region: opt(r.region) as string | undefined,
+    zone: opt(r.zone) as string | undefined,
     hourlyPriceUsd: opt(r.hourly_price_usd) as number | undefined,
     image: String(r.image),
     imageDigest: String(r.image_digest),
