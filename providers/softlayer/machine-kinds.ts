@@ -1,0 +1,209 @@
+/**
+ * The two kinds of SoftLayer machine behind one interface: how each is ordered, found, polled,
+ * tagged and cancelled. Reference pages:
+ * - virtual guests: https://sldn.softlayer.com/reference/services/SoftLayer_Virtual_Guest/createObject/
+ *   (poll getObject with `provisionDate` masked), …/deleteObject/ ("cancel a computing instance
+ *   effective immediately"; hourly charges stop when it returns).
+ * - bare metal: https://sldn.softlayer.com/reference/services/SoftLayer_Hardware/createObject/
+ *   (the reply has `id: null` and a `globalIdentifier`), and the SLDN blog "Ordering Bare
+ *   Metal Servers Using the SoftLayer API" (query `SoftLayer_Account::getHardware` by host name
+ *   and domain until it appears). Active transactions live on `SoftLayer_Hardware_Server`, the
+ *   service softlayer-python's HardwareManager polls; cancellation is
+ *   https://sldn.softlayer.com/reference/services/SoftLayer_Billing_Item/cancelItem/ with
+ *   `(cancelImmediately, cancelAssociatedBillingItems, reason, customerNote)`, refused by
+ *   softlayer-python while a transaction runs (`cancel_hardware`), so it waits for none.
+ */
+import type { SoftlayerClient } from './client.js';
+import { isNotFound } from './errors.js';
+
+export type KindName = 'virtual-guest' | 'hardware';
+
+/** What a poll of the machine says. */
+export interface MachineStatus {
+  id: number;
+  globalIdentifier?: string;
+  hostname?: string;
+  provisionDate?: string;
+  /** Name of the running transaction (`activeTransaction.transactionStatus.name`). */
+  activeTransaction?: string;
+  publicIp?: string;
+  privateIp?: string;
+  billingItemId?: number;
+}
+
+export interface Ordered {
+  /** Known at once for guests; for hardware only after the order is processed. */
+  id?: number;
+  globalIdentifier?: string;
+}
+
+export interface MachineKind {
+  readonly name: KindName;
+  /** The service whose createObject orders it. */
+  readonly service: string;
+  order(client: SoftlayerClient, template: Record<string, unknown>, signal: AbortSignal): Promise<Ordered>;
+  /** The machine of that host name and domain, once the account lists it. */
+  find(
+    client: SoftlayerClient,
+    hostname: string,
+    domain: string,
+    signal: AbortSignal,
+  ): Promise<Ordered | undefined>;
+  /** The machine's state; `gone` once the API answers ObjectNotFound. */
+  status(client: SoftlayerClient, id: number, signal: AbortSignal): Promise<MachineStatus | 'gone'>;
+  setTags(client: SoftlayerClient, id: number, tags: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Starts the cancellation once it may start; `wait` sleeps one poll interval. Resolves
+   * without doing anything when the machine is gone or already cancelled.
+   */
+  cancel(client: SoftlayerClient, id: number, wait: () => Promise<void>, signal: AbortSignal): Promise<void>;
+  /** Whether the cancellation is confirmed (see each kind). */
+  isCancelled(status: MachineStatus | 'gone'): boolean;
+}
+
+export const STATUS_MASK =
+  'id,globalIdentifier,hostname,provisionDate,activeTransaction[id,transactionStatus[name]],' +
+  'primaryIpAddress,primaryBackendIpAddress,billingItem[id]';
+
+interface RawMachine {
+  id?: number | null;
+  globalIdentifier?: string;
+  hostname?: string;
+  provisionDate?: string | null;
+  activeTransaction?: { id?: number; transactionStatus?: { name?: string } };
+  primaryIpAddress?: string;
+  primaryBackendIpAddress?: string;
+  billingItem?: { id?: number };
+}
+
+function toStatus(raw: RawMachine): MachineStatus {
+  return {
+    id: raw.id ?? 0,
+    ...(raw.globalIdentifier ? { globalIdentifier: raw.globalIdentifier } : {}),
+    ...(raw.hostname ? { hostname: raw.hostname } : {}),
+    ...(raw.provisionDate ? { provisionDate: raw.provisionDate } : {}),
+    ...(raw.activeTransaction
+      ? {
+          activeTransaction:
+            raw.activeTransaction.transactionStatus?.name ?? `transaction ${raw.activeTransaction.id}`,
+        }
+      : {}),
+    ...(raw.primaryIpAddress ? { publicIp: raw.primaryIpAddress } : {}),
+    ...(raw.primaryBackendIpAddress ? { privateIp: raw.primaryBackendIpAddress } : {}),
+    ...(raw.billingItem?.id ? { billingItemId: raw.billingItem.id } : {}),
+  };
+}
+
+async function getStatus(client: SoftlayerClient, service: string, id: number, signal: AbortSignal) {
+  try {
+    return toStatus(await client.call<RawMachine>(service, 'getObject', { id, mask: STATUS_MASK, signal }));
+  } catch (err) {
+    if (isNotFound(err)) return 'gone' as const;
+    throw err;
+  }
+}
+
+async function findIn(
+  client: SoftlayerClient,
+  method: 'getVirtualGuests' | 'getHardware',
+  root: 'virtualGuests' | 'hardware',
+  hostname: string,
+  domain: string,
+  signal: AbortSignal,
+): Promise<Ordered | undefined> {
+  const found = await client.call<RawMachine[]>('SoftLayer_Account', method, {
+    mask: 'id,globalIdentifier,hostname',
+    filter: { [root]: { hostname: { operation: hostname }, domain: { operation: domain } } },
+    signal,
+  });
+  const hit = found.find((m) => m.id);
+  return hit
+    ? { id: hit.id!, ...(hit.globalIdentifier ? { globalIdentifier: hit.globalIdentifier } : {}) }
+    : undefined;
+}
+
+export const virtualGuest: MachineKind = {
+  name: 'virtual-guest',
+  service: 'SoftLayer_Virtual_Guest',
+  async order(client, template, signal) {
+    const reply = await client.call<RawMachine>('SoftLayer_Virtual_Guest', 'createObject', {
+      params: [template],
+      signal,
+    });
+    return {
+      ...(reply.id ? { id: reply.id } : {}),
+      ...(reply.globalIdentifier ? { globalIdentifier: reply.globalIdentifier } : {}),
+    };
+  },
+  find: (client, hostname, domain, signal) =>
+    findIn(client, 'getVirtualGuests', 'virtualGuests', hostname, domain, signal),
+  status: (client, id, signal) => getStatus(client, 'SoftLayer_Virtual_Guest', id, signal),
+  async setTags(client, id, tags, signal) {
+    await client.call('SoftLayer_Virtual_Guest', 'setTags', { id, params: [tags], idempotent: true, signal });
+  },
+  async cancel(client, id, wait, signal) {
+    let retriedIdle = false;
+    for (;;) {
+      try {
+        await client.call('SoftLayer_Virtual_Guest', 'deleteObject', { id, idempotent: true, signal });
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        // Refused: because a cancellation already runs (no billing item left), or, as
+        // terraform-provider-softlayer assumes, because a transaction still runs: wait for it.
+        const now = await getStatus(client, 'SoftLayer_Virtual_Guest', id, signal);
+        if (now === 'gone' || !now.billingItemId) return;
+        if (now.activeTransaction) {
+          retriedIdle = false;
+          await wait();
+        } else if (retriedIdle) throw err;
+        else retriedIdle = true; // the transaction may have ended just now: once more
+      }
+    }
+  },
+  // Confirmed only when the guest itself is gone: its billing item disappears first, but
+  // the record (and its IP addresses) stay until the reclaim finishes.
+  isCancelled: (status) => status === 'gone',
+};
+
+export const hardware: MachineKind = {
+  name: 'hardware',
+  service: 'SoftLayer_Hardware',
+  async order(client, template, signal) {
+    const reply = await client.call<RawMachine>('SoftLayer_Hardware', 'createObject', {
+      params: [template],
+      signal,
+    });
+    return {
+      ...(reply.id ? { id: reply.id } : {}),
+      ...(reply.globalIdentifier ? { globalIdentifier: reply.globalIdentifier } : {}),
+    };
+  },
+  find: (client, hostname, domain, signal) =>
+    findIn(client, 'getHardware', 'hardware', hostname, domain, signal),
+  status: (client, id, signal) => getStatus(client, 'SoftLayer_Hardware_Server', id, signal),
+  async setTags(client, id, tags, signal) {
+    await client.call('SoftLayer_Hardware', 'setTags', { id, params: [tags], idempotent: true, signal });
+  },
+  async cancel(client, id, wait, signal) {
+    for (;;) {
+      const now = await getStatus(client, 'SoftLayer_Hardware_Server', id, signal);
+      if (now === 'gone' || !now.billingItemId) return; // gone, or cancelled already
+      if (!now.activeTransaction) {
+        await client.call('SoftLayer_Billing_Item', 'cancelItem', {
+          id: now.billingItemId,
+          params: [true, false, 'No longer needed', 'benchyard teardown'],
+          signal,
+        });
+        return;
+      }
+      await wait();
+    }
+  },
+  // Bare metal reclaim (wiping disks) takes hours, but billing stops with the cancellation:
+  // once the billing item is gone (softlayer-python: "The server may already be cancelled")
+  // nothing is charged any more, which is what release has to guarantee.
+  isCancelled: (status) => status === 'gone' || !status.billingItemId,
+};
+
+export const KINDS: Record<KindName, MachineKind> = { 'virtual-guest': virtualGuest, hardware };

@@ -1,0 +1,312 @@
+/**
+ * IBM SoftLayer (classic infrastructure): hourly virtual guests and hourly bare metal.
+ *
+ * `acquire` writes the ledger entry before the create call and names the machine after it
+ * (`by-<key>`), orders it in the first datacenter with capacity, tags it, polls until it is
+ * provisioned and connects over SSH. Anything that fails after the order cancels the machine
+ * before the error is rethrown. `release` cancels and waits until SoftLayer confirms it;
+ * `discover` / `destroy` do the same for what `gc` finds.
+ */
+import {
+  InfrastructureError,
+  InputError,
+  ProvisionError,
+  errorMessage,
+  formatDuration,
+  sshEndpoint,
+  type Machine,
+  type Provider,
+  type ProviderContext,
+  type ResourceRef,
+  type TargetSpec,
+} from '../../src/core/index.js';
+import type { SoftlayerTargetOptions } from '../../src/config/targets/softlayer.js';
+import type { SoftlayerClient } from './client.js';
+import { ClientPool, type ClientPoolOptions } from './clients.js';
+import { discoverAt } from './discover.js';
+import { classifyCreateFailure, isDefiniteRefusal } from './errors.js';
+import { KINDS, type KindName, type MachineKind, type MachineStatus } from './machine-kinds.js';
+import { DEFAULTS, orderTemplate, pollUntil, timings } from './order.js';
+import { hostnameFor, tagString } from './tags.js';
+import { cancelAndConfirm, type CancelTarget } from './teardown.js';
+
+export interface SoftlayerProviderOptions extends ClientPoolOptions {
+  /** Poll interval and time limit of `destroy`, which has no target options. */
+  teardown?: { pollIntervalMs?: number; timeoutMs?: number };
+}
+
+/** What release needs of a machine this provider handed out. */
+interface Tracked extends CancelTarget {
+  releasing?: Promise<void>;
+}
+
+export class SoftlayerProvider implements Provider {
+  readonly name = 'softlayer';
+  readonly capabilities = { elastic: true, spot: false, selfTerminate: false };
+  private readonly machines = new Map<string, Tracked>();
+  private readonly clients: ClientPool;
+
+  constructor(
+    private readonly ctx: ProviderContext,
+    private readonly opts: SoftlayerProviderOptions = {},
+  ) {
+    this.clients = new ClientPool(opts, ctx);
+  }
+
+  async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
+    const options = target.options as SoftlayerTargetOptions;
+    const client = await this.clients.get(await this.clients.endpoint(options.endpoint));
+    const skipped: string[] = [];
+    for (const datacenter of options.datacenters) {
+      signal.throwIfAborted();
+      try {
+        return await this.acquireIn(target.name, options, datacenter, client, signal);
+      } catch (err) {
+        if (!(err instanceof ProvisionError) || err.failureClass !== 'CAPACITY' || signal.aborted) throw err;
+        this.ctx.logger.warn(`softlayer: ${errorMessage(err)}; trying the next datacenter`, { datacenter });
+        skipped.push(`${datacenter}: ${errorMessage(err)}`);
+      }
+    }
+    throw new ProvisionError(
+      `no SoftLayer datacenter had capacity for ${options.flavor ?? options.preset} (${skipped.join('; ')})`,
+      'CAPACITY',
+      { target: target.name, datacenters: options.datacenters },
+    );
+  }
+
+  private async acquireIn(
+    targetName: string,
+    options: SoftlayerTargetOptions,
+    datacenter: string,
+    client: SoftlayerClient,
+    signal: AbortSignal,
+  ): Promise<Machine> {
+    const { ledger, clock, logger } = this.ctx;
+    const kind = KINDS[options.kind === 'hardware' ? 'hardware' : 'virtual-guest'];
+    const instanceType = (options.flavor ?? options.preset)!;
+    const entry = ledger.intend(
+      {
+        provider: this.name,
+        kind: kind.name,
+        target: targetName,
+        region: datacenter,
+        details: {
+          endpoint: client.endpoint,
+          [options.kind === 'hardware' ? 'preset' : 'flavor']: instanceType,
+        },
+      },
+      new Date(clock.now() + this.ctx.maxLifetimeMs),
+    );
+    const hostname = hostnameFor(entry.key);
+    ledger.update(entry.key, { details: { hostname, domain: options.domain } });
+    const t = timings(options);
+    const tracked: Tracked = {
+      key: entry.key,
+      kind: kind.name,
+      endpoint: client.endpoint,
+      hostname,
+      domain: options.domain,
+      ...t,
+    };
+    const where = { datacenter, instanceType, endpoint: client.endpoint };
+    const orderedAt = clock.now();
+    const deadline = orderedAt + t.deadlineMs;
+
+    logger.info(`softlayer: ordering ${instanceType} in ${datacenter} as ${hostname}`, { key: entry.key });
+    try {
+      const ordered = await kind.order(client, orderTemplate(options, { hostname, datacenter }), signal);
+      tracked.id = ordered.id;
+      const resourceId = ordered.id ?? ordered.globalIdentifier;
+      ledger.update(entry.key, {
+        ...(resourceId !== undefined ? { resourceId: String(resourceId) } : {}),
+        status: 'active',
+        ...(ordered.globalIdentifier ? { details: { globalIdentifier: ordered.globalIdentifier } } : {}),
+      });
+    } catch (err) {
+      if (isDefiniteRefusal(err)) {
+        const failure = classifyCreateFailure(err, where);
+        ledger.close(entry.key, 'failed', errorMessage(failure));
+        throw failure;
+      }
+      // No answer: the order may have gone through. Cancel whatever carries our host name.
+      await this.cleanUp(client, tracked, err);
+      throw signal.aborted ? signal.reason : classifyCreateFailure(err, where);
+    }
+
+    try {
+      const poll = { intervalMs: t.pollIntervalMs, deadline, clock, signal };
+      if (tracked.id === undefined) {
+        const found = await pollUntil(() => kind.find(client, hostname, options.domain, signal), poll);
+        if (!found?.id) throw notReady(`was not listed in the account`, t.deadlineMs, where);
+        tracked.id = found.id;
+        ledger.update(entry.key, { resourceId: String(found.id) });
+      }
+      const id = tracked.id;
+      await this.tag(client, kind, id, entry.key, signal);
+      let last = 'ordered';
+      const ready = await pollUntil(async () => {
+        const s = await kind.status(client, id, signal);
+        if (s === 'gone')
+          throw new ProvisionError(`${kind.name} ${id} disappeared while provisioning`, 'INFRA', where);
+        if (isReady(s)) return s;
+        last = s.activeTransaction ?? (s.provisionDate ? 'waiting for an IP address' : 'not provisioned yet');
+        logger.debug(`softlayer ${kind.name} ${id}: ${last}`);
+        return undefined;
+      }, poll);
+      if (!ready) throw notReady(`was not ready (last: ${last})`, t.deadlineMs, where);
+
+      const publicIp = ready.publicIp;
+      const privateIp = ready.privateIp;
+      const host =
+        this.ctx.resolveAddress?.({ key: entry.key, publicIp, privateIp }) ?? publicIp ?? privateIp!;
+      logger.info(`softlayer ${kind.name} ${id} is provisioned; connecting to ${host}`, { key: entry.key });
+      const session = await this.ctx.connector.connect(
+        sshEndpoint(host, options.ssh, { user: 'root' }),
+        signal,
+      );
+      const machine: Machine = {
+        id: `softlayer:${id}`,
+        provider: this.name,
+        instanceType,
+        region: datacenter,
+        hourlyPriceUsd: this.ctx.price?.({
+          provider: this.name,
+          instanceType,
+          region: datacenter,
+          spot: false,
+        })?.usd,
+        hostname,
+        docker: session.docker,
+        ssh: session,
+        localCgroups: false,
+      };
+      this.machines.set(machine.id, tracked);
+      return machine;
+    } catch (err) {
+      await this.cleanUp(client, tracked, err);
+      throw err;
+    }
+  }
+
+  async release(machine: Machine, signal: AbortSignal): Promise<void> {
+    const tracked = this.machines.get(machine.id);
+    if (!tracked) return; // released already, or never ours
+    tracked.releasing ??= (async () => {
+      await machine.ssh?.close().catch((err: unknown) => {
+        this.ctx.logger.warn(`softlayer: closing SSH to ${machine.hostname} failed: ${errorMessage(err)}`);
+      });
+      await this.teardown(await this.clients.get(tracked.endpoint), tracked, signal);
+      this.machines.delete(machine.id);
+    })().finally(() => {
+      tracked.releasing = undefined;
+    });
+    return tracked.releasing;
+  }
+
+  /** Looks where the ledger's entries were created (each records its endpoint), nowhere else. */
+  async discover(opts: { session?: string; hints: readonly ResourceRef[]; signal: AbortSignal }) {
+    const endpoints = new Set<string>();
+    for (const hint of opts.hints) {
+      const endpoint = hint.details?.endpoint;
+      if (hint.provider === this.name && typeof endpoint === 'string')
+        endpoints.add(await this.clients.endpoint(endpoint));
+    }
+    const refs: ResourceRef[] = [];
+    for (const endpoint of endpoints)
+      refs.push(...(await discoverAt(await this.clients.get(endpoint), opts)));
+    return refs;
+  }
+
+  async destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
+    const kind = KINDS[ref.kind as KindName];
+    if (!kind) throw new InputError(`softlayer cannot destroy a resource of kind '${ref.kind}'`, { ...ref });
+    const endpoint = await this.clients.endpoint(
+      typeof ref.details?.endpoint === 'string' ? ref.details.endpoint : undefined,
+    );
+    const client = await this.clients.get(endpoint);
+    const d = DEFAULTS[kind.name === 'hardware' ? 'hardware' : 'virtual'];
+    const tracked: Tracked = {
+      key: ref.ledgerKey ?? '',
+      kind: kind.name,
+      endpoint,
+      id: /^\d+$/.test(ref.id) ? Number(ref.id) : undefined,
+      hostname: typeof ref.details?.hostname === 'string' ? ref.details.hostname : '',
+      domain: typeof ref.details?.domain === 'string' ? ref.details.domain : '',
+      pollIntervalMs: this.opts.teardown?.pollIntervalMs ?? d.pollIntervalMs,
+      teardownMs: this.opts.teardown?.timeoutMs ?? d.teardownMs,
+    };
+    await this.teardown(client, tracked, signal, {
+      ledger: Boolean(ref.ledgerKey && this.ctx.ledger.get(ref.ledgerKey)),
+    });
+  }
+
+  /** Cancels and confirms (teardown.ts), keeping the ledger entry in step. Idempotent. */
+  private async teardown(client: SoftlayerClient, t: Tracked, signal: AbortSignal, o = { ledger: true }) {
+    const { ledger } = this.ctx;
+    if (o.ledger) ledger.update(t.key, { status: 'releasing' });
+    let outcome: 'cancelled' | 'never-created';
+    try {
+      outcome = await cancelAndConfirm(client, t, this.ctx, signal);
+    } catch (err) {
+      const message = `releasing softlayer ${t.kind} ${t.id ?? t.hostname} failed: ${errorMessage(err)}`;
+      if (o.ledger) ledger.update(t.key, { error: message });
+      throw signal.aborted
+        ? err
+        : new InfrastructureError(message, { key: t.key, endpoint: t.endpoint }, { cause: err });
+    }
+    if (!o.ledger) return;
+    if (outcome === 'cancelled') ledger.close(t.key, 'released');
+    else ledger.close(t.key, 'failed', `${t.hostname} was never created`);
+  }
+
+  /** After a failed acquire: cancel what was created (with its own time limit), log a failure once. */
+  private async cleanUp(client: SoftlayerClient, t: Tracked, cause: unknown): Promise<void> {
+    try {
+      await this.teardown(client, t, AbortSignal.timeout(t.teardownMs));
+    } catch (err) {
+      this.ctx.logger.error(
+        `softlayer: could not cancel ${t.hostname} after a failed acquire; gc will retry`,
+        {
+          key: t.key,
+          error: errorMessage(err),
+          cause: errorMessage(cause),
+        },
+      );
+    }
+  }
+
+  private async tag(
+    client: SoftlayerClient,
+    kind: MachineKind,
+    id: number,
+    key: string,
+    signal: AbortSignal,
+  ) {
+    const entry = this.ctx.ledger.get(key)!;
+    const tags = tagString({
+      session: entry.session,
+      owner: entry.owner,
+      expiresAt: entry.expiresAt,
+      ledgerKey: key,
+    });
+    try {
+      await kind.setTags(client, id, tags, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // The host name still links the machine to its ledger entry; a missing tag is not worth the machine.
+      this.ctx.logger.warn(`softlayer: tagging ${kind.name} ${id} failed: ${errorMessage(err)}`, { key });
+    }
+  }
+}
+
+function isReady(s: MachineStatus): boolean {
+  return Boolean(s.provisionDate) && !s.activeTransaction && Boolean(s.publicIp ?? s.privateIp);
+}
+
+function notReady(what: string, deadlineMs: number, where: { datacenter: string; instanceType: string }) {
+  return new ProvisionError(
+    `${where.instanceType} in ${where.datacenter} ${what} within ${formatDuration(deadlineMs)}`,
+    'INFRA',
+    where,
+  );
+}
