@@ -66,9 +66,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--baseline <run>', "gate against a stored run: its id, or 'latest-passing' (same matrix name)")
     .option('--max-regression <pct>', 'with --baseline: exit 1 on a significant regression beyond this', '5%')
     .option('--json', 'print the run summary and results as JSON')
+    .option(
+      '--max-lifetime <duration>',
+      'cloud machines terminate themselves this long after creation, even if this process dies',
+      '6h',
+    )
+    .option('--prices <file...>', 'price tables whose entries replace the built-in providers/prices.yaml')
     .action(async (matrix: string, opts) =>
       (await import('./commands/run.js')).runCommand(matrix, opts, io()),
     );
+  program
+    .command('gc')
+    .description(
+      'terminate what crashed runs left behind (ledger entries, tagged cloud instances, containers on ssh hosts) and confirm it is gone',
+    )
+    .addOption(stateOption())
+    .option('--dry-run', 'only list what would be destroyed')
+    .option('--session <id>', 'only this session (also tagged resources this ledger does not know)')
+    .option('--all', 'also tagged resources of other controllers that have not expired yet')
+    .option('--force', 'also resources of a controller that is still running on this host')
+    .option('--json', 'print as JSON')
+    .action(async (opts) => (await import('./commands/gc.js')).gcCommand(opts, io()));
   program
     .command('results')
     .description('list stored results (default: the latest run)')

@@ -3,6 +3,7 @@
  * machine's cgroups (this machine), else the agent container on the machine; the host
  * collector and the GPU source as the matrix's `metrics:` block says.
  */
+import type Docker from 'dockerode';
 import type { Logger, Machine, MetricSink, MetricsPolicy } from '../core/index.js';
 import { AgentMonitor } from '../agent/agent-monitor.js';
 import { NvidiaSmiSource } from '../metrics/gpu/index.js';
@@ -14,7 +15,7 @@ import { AGENT_FILES } from './paths.js';
 export function machineMonitor(
   machine: Machine,
   sink: MetricSink,
-  m: { intervalMs: number; policy: MetricsPolicy; session: string; logger: Logger },
+  m: { intervalMs: number; policy: MetricsPolicy; session: string; logger: Logger; imageSource?: Docker },
 ): Monitor {
   const { intervalMs, policy, logger } = m;
   if (policy.collector === 'agent' || !machine.localCgroups)
@@ -26,6 +27,8 @@ export function machineMonitor(
       policy,
       sink,
       labels: { [LABELS.session]: m.session },
+      // Remote machines get the agent image from the controller's engine.
+      ...(machine.ssh && m.imageSource ? { imageSource: m.imageSource } : {}),
       logger,
     });
   return new MachineMonitor({

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { benchmarkSchema } from './benchmark-schema.js';
 import { byteSize, duration, NAME } from './common-schema.js';
+import { awsTarget } from './targets/aws.js';
+import { sshHostsTarget } from './targets/ssh-hosts.js';
+import { softlayerTarget } from './targets/softlayer.js';
 
 /** `adaptive: true` or its settings: extend a cell's repetitions until its results are steady. */
 const adaptive = z
@@ -28,22 +31,40 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a parameter value must be a string, number or boolean (or a list of them)',
 });
 
-export const PROVIDERS = ['local'] as const;
+export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer'] as const;
 
-const target = z.strictObject({
-  name: NAME,
-  provider: z.enum(PROVIDERS, {
-    error: (iss) => `unsupported provider ${JSON.stringify(iss.input)} (supported: ${PROVIDERS.join(', ')})`,
-  }),
-  docker: z
-    .strictObject({
-      socketPath: z
-        .string()
-        .min(1)
-        .describe('Docker engine socket (default /var/run/docker.sock or DOCKER_HOST)'),
-    })
-    .optional(),
-});
+const targetBase = { name: NAME };
+
+/**
+ * A target: where cells run. The provider picks the shape of the rest; each provider's
+ * options live in `targets/<provider>.ts`.
+ */
+const target = z.discriminatedUnion(
+  'provider',
+  [
+    z.strictObject({
+      ...targetBase,
+      provider: z.literal('local'),
+      docker: z
+        .strictObject({
+          socketPath: z
+            .string()
+            .min(1)
+            .describe('Docker engine socket (default /var/run/docker.sock or DOCKER_HOST)'),
+        })
+        .optional(),
+    }),
+    sshHostsTarget.extend({ ...targetBase, provider: z.literal('ssh') }),
+    awsTarget.extend({ ...targetBase, provider: z.literal('aws') }),
+    softlayerTarget.extend({ ...targetBase, provider: z.literal('softlayer') }),
+  ],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union' && iss.note === 'No matching discriminator'
+        ? `unsupported provider ${JSON.stringify((iss.input as { provider?: unknown })?.provider)} (supported: ${PROVIDERS.join(', ')})`
+        : undefined,
+  },
+);
 
 const benchmarkEntry = z.strictObject({
   benchmark: z

@@ -121,6 +121,8 @@ benchmarks:
     expect(schema.code).toBe(0);
     const json = JSON.parse(schema.stdout);
     expect(json.required).toEqual(expect.arrayContaining(['name', 'targets', 'benchmarks']));
-    expect(json.properties.targets.items.properties.provider.enum).toEqual(['local']);
+    // One shape per provider, told apart by `provider`, so editors complete each one's options.
+    const shapes = json.properties.targets.items.oneOf as { properties: { provider: { const: string } } }[];
+    expect(shapes.map((t) => t.properties.provider.const)).toEqual(['local', 'ssh', 'aws', 'softlayer']);
   });
 });

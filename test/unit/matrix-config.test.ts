@@ -73,7 +73,7 @@ describe('matrix loading', () => {
     const lines = await problems(`name: x
 targets:
   - name: here
-    provider: aws
+    provider: gcp
   - name: here
     provider: local
 benchmarks:
@@ -84,13 +84,35 @@ benchmarks:
 extra: 1
 `);
     expect(lines).toEqual([
-      'm.yaml:4:15: unsupported provider "aws" (supported: local) (at targets[0].provider)',
+      'm.yaml:4:15: unsupported provider "gcp" (supported: local, ssh, aws, softlayer) (at targets[0].provider)',
       "m.yaml:5:5: duplicate target name 'here' (first at line 3) (at targets[1])",
       "m.yaml:9:25: parameter 'threads': 0 is below the minimum 1 (at benchmarks[0].params.threads[0])",
       "m.yaml:9:32: parameter 'bogus' is not declared by benchmark 'sysbench-cpu' (declared: threads, time, max_prime) (at benchmarks[0].params.bogus)",
       "m.yaml:10:5: unknown key 'colour' (at benchmarks[0].colour)",
       "m.yaml:11:16: unknown benchmark 'nope' (known: fio, sysbench-cpu, sysbench-memory) (at benchmarks[1].benchmark)",
       "m.yaml:12:1: unknown key 'extra' (at extra)",
+    ]);
+  });
+
+  it("checks each provider's target options, naming what is missing or wrong", async () => {
+    const lines = await problems(`name: x
+targets:
+  - name: gpu
+    provider: aws
+    regions: [us-east-1]
+    ami: ubuntu
+  - name: lab
+    provider: ssh
+    hosts: []
+    ssh: { hostKeyCheck: maybe }
+benchmarks:
+  - benchmark: fio
+`);
+    expect(lines).toEqual([
+      "m.yaml:3:5: missing required key 'instanceType' (at targets[0])",
+      'm.yaml:6:10: an AMI id (ami-…), or a map of region → AMI id (at targets[0].ami)',
+      expect.stringMatching(/^m\.yaml:9:12: .*(at least 1|>=1|too small).* \(at targets\[1\]\.hosts\)$/i),
+      'm.yaml:10:26: Invalid option: expected one of "strict"|"off" (at targets[1].ssh.hostKeyCheck)',
     ]);
   });
 

@@ -24,7 +24,9 @@ import {
   SqliteStore,
   type Store,
 } from '../../store/index.js';
-import { LocalProvider } from '../../../providers/local/index.js';
+import Docker from 'dockerode';
+import { parseDuration } from '../../core/index.js';
+import { providerSet } from '../providers.js';
 import type { CliIo } from '../io.js';
 import { machineMonitor } from '../monitors.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
@@ -37,6 +39,8 @@ export interface RunOptions {
   junit?: string;
   baseline?: string;
   maxRegression: string;
+  maxLifetime: string;
+  prices?: string[];
 }
 
 export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo): Promise<void> {
@@ -60,16 +64,29 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
       ]
     : [];
   const store = new FanoutStore(new SqliteStore(opts.state), secondaries, io.logger);
-  const providers = new Map<string, Provider>([['local', new LocalProvider()]]);
+  const maxLifetimeMs = parseDuration(opts.maxLifetime);
+  if (maxLifetimeMs === undefined || maxLifetimeMs < 60_000)
+    throw new InputError(`--max-lifetime: '${opts.maxLifetime}' is not a duration of at least 1m (e.g. 6h)`);
+  const set = await providerSet({
+    state: opts.state,
+    logger: io.logger,
+    maxLifetimeMs,
+    ...(opts.prices ? { prices: opts.prices } : {}),
+  });
+  const providers: ReadonlyMap<string, Provider> = set.providers;
+  // Images and the metrics agent reach remote machines from this engine.
+  const controllerDocker = new Docker();
   const progress = createProgress(plan.repetitions, { interactive: io.interactive, write: io.stderr });
   const scheduler = new Scheduler({
     providers,
     store,
     artifacts: new ArtifactDir(path.join(opts.state, 'artifacts')),
-    ...(process.env.BENCHYARD_SESSION ? { session: process.env.BENCHYARD_SESSION } : {}),
+    session: set.session,
+    imageSource: controllerDocker,
     logger: io.logger,
     onEvent: (e) => progress.onEvent(e),
-    monitor: (machine, sink, m) => machineMonitor(machine, sink, { ...m, logger: io.logger }),
+    monitor: (machine, sink, m) =>
+      machineMonitor(machine, sink, { ...m, logger: io.logger, imageSource: controllerDocker }),
   });
 
   let outcome: RunOutcome;
@@ -77,10 +94,12 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     outcome = await scheduler.run(plan, { runId: newRunId(systemClock.now()), signal: io.signal });
   } catch (err) {
     progress.stop();
+    set.close();
     await store.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
     throw err;
   }
   progress.stop();
+  set.close();
   await store.close();
 
   const summaries = summarize(outcome.results, plan.cells);

@@ -1,0 +1,79 @@
+/**
+ * Builds the providers a command needs, with the ledger, the SSH connector, the price
+ * table and the run's machine lifetime. Only the composition root knows the concrete
+ * provider classes.
+ */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { systemClock, type Logger, type Provider, type ProviderContext } from '../core/index.js';
+import { loadPriceTable } from '../config/prices.js';
+import { SqliteLedger } from '../ledger/index.js';
+import { AwsProvider } from '../../providers/aws/index.js';
+import { LocalProvider } from '../../providers/local/index.js';
+import { SoftlayerProvider } from '../../providers/softlayer/index.js';
+import { Ssh2Connector, SshHostsProvider } from '../../providers/ssh/index.js';
+import { PACKAGE_ROOT } from './paths.js';
+
+export const PRICE_TABLE = path.join(PACKAGE_ROOT, 'providers/prices.yaml');
+
+export interface ProviderSetOptions {
+  state: string;
+  logger: Logger;
+  /** Cloud machines switch themselves off this long after they are created. */
+  maxLifetimeMs: number;
+  /** Price files whose entries replace the built-in table's. */
+  prices?: readonly string[];
+}
+
+export interface ProviderSet {
+  session: string;
+  ledger: SqliteLedger;
+  providers: Map<string, Provider>;
+  close(): void;
+}
+
+/** A session id for everything one controller process creates (BENCHYARD_SESSION overrides). */
+export function newSession(): string {
+  return process.env.BENCHYARD_SESSION ?? `s-${randomBytes(6).toString('hex')}`;
+}
+
+export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet> {
+  const session = newSession();
+  const ledger = new SqliteLedger(opts.state, session);
+  const ctx: ProviderContext = {
+    ledger,
+    connector: new Ssh2Connector({ logger: opts.logger }),
+    maxLifetimeMs: opts.maxLifetimeMs,
+    clock: systemClock,
+    logger: opts.logger,
+    price: await loadPriceTable([PRICE_TABLE, ...(opts.prices ?? [])]),
+    ...testAddresses(),
+  };
+  const providers = new Map<string, Provider>([
+    ['local', new LocalProvider()],
+    ['ssh', new SshHostsProvider(ctx)],
+    ['aws', new AwsProvider(ctx, pollOverride())],
+    ['softlayer', new SoftlayerProvider(ctx)],
+  ]);
+  return { session, ledger, providers, close: () => ledger.dispose() };
+}
+
+/**
+ * Test hook: `BENCHYARD_TEST_ADDRESSES=10.250.1.2,10.250.2.2` makes every provisioned cloud
+ * machine reachable at the next of these addresses instead of the IP the (emulated) cloud
+ * reports, so a run against moto or the SoftLayer fake still goes through real SSH hosts.
+ */
+function testAddresses(): Pick<ProviderContext, 'resolveAddress'> {
+  const list = process.env.BENCHYARD_TEST_ADDRESSES?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  if (!list?.length) return {};
+  let next = 0;
+  return { resolveAddress: () => list[next++ % list.length]! };
+}
+
+/** Test hook: `BENCHYARD_TEST_POLL_MS` polls instance state faster than the default 5 s. */
+function pollOverride(): { pollMs?: number } {
+  const ms = Number(process.env.BENCHYARD_TEST_POLL_MS);
+  return Number.isFinite(ms) && ms > 0 ? { pollMs: ms } : {};
+}
