@@ -1,0 +1,23 @@
+/** Every example matrix the README shows is valid: planning it gives cells and no problem. */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog, loadMatrix } from '../../src/config/index.js';
+import { planMatrix } from '../../src/plan/index.js';
+import { ROOT } from '../helpers/catalog.js';
+
+const examples = readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml'));
+
+describe('examples/', () => {
+  it.each(examples)('%s validates and plans', async (file) => {
+    const catalog = await loadCatalog([path.join(ROOT, 'benchmarks')]);
+    const matrix = await loadMatrix(path.join(ROOT, 'examples', file), catalog);
+    expect(planMatrix(matrix, catalog).cells.length).toBeGreaterThan(0);
+  });
+
+  it('has one per provider', () => {
+    expect(examples).toEqual(
+      expect.arrayContaining(['local.yaml', 'ssh-pool.yaml', 'aws.yaml', 'softlayer.yaml']),
+    );
+  });
+});
