@@ -128,6 +128,11 @@ export class Scheduler {
     try {
       await this.place(plan, placed, opts.signal);
       return await this.execute(plan, placed, opts);
+    } catch (err) {
+      // Whatever an interrupted acquire or build threw, the run was cancelled.
+      if (opts.signal.aborted && !(err instanceof CancelledError))
+        throw new CancelledError(`run ${opts.runId} cancelled`, { runId: opts.runId });
+      throw err;
     } finally {
       await this.releaseAll(placed);
     }
