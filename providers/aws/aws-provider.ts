@@ -180,9 +180,10 @@ export class AwsProvider implements Provider {
         const found = await this.findByLedgerKey(ec2, entry.key).catch(() => undefined);
         if (found?.InstanceId) {
           ledger.update(entry.key, { resourceId: found.InstanceId, status: 'active' });
+          // A fresh signal: this cleanup must run even when the run was just cancelled.
           await this.terminate(
             { key: entry.key, instanceId: found.InstanceId, region, ...endpointOf(o) },
-            signal,
+            AbortSignal.timeout(this.opts.stateTimeoutMs ?? 900_000),
           );
         }
         // Not found: left open, so `benchyard gc` looks again by tag later.

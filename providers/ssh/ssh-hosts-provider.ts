@@ -80,7 +80,7 @@ export class SshHostsProvider implements Provider {
       }
     }
     throw new ProvisionError(
-      `no free host in target '${target.name}'${problems.length ? `: ${problems.join('; ')}` : ' (all leased)'}`,
+      `no free host in target '${target.name}'${problems.length ? `: ${problems.join('; ')}` : " (all leased; leases of a controller that died are returned by 'benchyard gc')"}`,
       'CAPACITY',
       { target: target.name },
     );
