@@ -6,7 +6,8 @@
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import Docker from 'dockerode';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -172,7 +173,9 @@ describe('remote machines through the CLI', () => {
     async () => {
       const session = `s-e2e-kill-${Date.now()}`;
       const [h1, h2] = hosts as [DevSshHost, DevSshHost];
-      const sl = await startSoftlayerFake();
+      const slKey = randomBytes(32).toString('hex');
+      const awsSecret = `wJalrXUtnFEMI/K7MDENG/${randomBytes(9).toString('base64')}`;
+      const sl = await startSoftlayerFake({ apiKey: slKey });
       // Instances in moto and the SoftLayer guest stand on h1 (BENCHYARD_TEST_ADDRESSES); the ssh target leases h2.
       const matrix = `name: kill\nrepetitions: 3\ntargets:\n  - name: k80\n    provider: softlayer\n    datacenters: [dal10]\n    flavor: AC1_8X60X25\n    sshKeyIds: [1]\n    endpoint: ${sl.url}\n    pollInterval: 100ms\n    ssh: {user: root, keyFile: ${h1.keyFile}, knownHosts: ${h1.knownHostsFile}, dockerSocket: ${h1.dockerSocket}, connectTimeout: 20s}\n  - name: gpu\n    provider: aws\n    regions: [us-east-1]\n    instanceType: g4dn.xlarge\n    ami: ami-12c6146b\n    count: 2\n    endpoint: ${moto}\n    ssh: {user: root, keyFile: ${h1.keyFile}, knownHosts: ${h1.knownHostsFile}, dockerSocket: ${h1.dockerSocket}, connectTimeout: 20s}\n  - name: lab\n    provider: ssh\n    hosts: [{host: ${h2.address}, dockerSocket: ${h2.dockerSocket}}]\n    ssh: ${sshBlock()}\nbenchmarks:\n  - benchmark: sysbench-cpu\n    params: {time: 5, threads: [1, 2]}\n`;
       const { dir, file } = workdir('aws.yaml', matrix);
@@ -181,10 +184,10 @@ describe('remote machines through the CLI', () => {
         BENCHYARD_TEST_ADDRESSES: h1.address,
         BENCHYARD_TEST_POLL_MS: '200',
         AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_SECRET_ACCESS_KEY: awsSecret,
         AWS_REGION: 'us-east-1',
         SL_USERNAME: 'SL123456',
-        SL_API_KEY: 'a'.repeat(64),
+        SL_API_KEY: slKey,
       };
       const proc = start(['run', file], dir, env);
       const onBoth = async () => {
@@ -238,6 +241,21 @@ describe('remote machines through the CLI', () => {
       expect((await containersOf(session)).filter((c) => c.host === h2)).toEqual([]);
       for (const c of await containersOf(session))
         await engine(c.host).getContainer(c.id).remove({ force: true });
+
+      // Credentials and the private key appear nowhere: output, errors, the store and ledger.
+      const keyBody = readFileSync(h1.keyFile, 'utf8').split('\n')[1]!;
+      const said = [proc.out().stdout, proc.out().stderr, dry.stdout, dry.stderr, gc.stdout, gc.stderr].join(
+        '\n',
+      );
+      const stored = readdirSync(path.join(dir, '.benchyard'))
+        .filter((f) => f.startsWith('benchyard.db'))
+        .map((f) => readFileSync(path.join(dir, '.benchyard', f)).toString('latin1'))
+        .join('\n');
+      for (const secret of [slKey, awsSecret, keyBody]) {
+        expect(said).not.toContain(secret);
+        expect(stored).not.toContain(secret);
+      }
+      expect(stored).toContain(session); // the scan reads the real files
     },
   );
 });
