@@ -43,6 +43,10 @@ interface Tracked extends CancelTarget {
 export class SoftlayerProvider implements Provider {
   readonly name = 'softlayer';
   readonly capabilities = { elastic: true, spot: false, selfTerminate: false };
+
+  capacity(target: TargetSpec): number {
+    return (target.options as SoftlayerTargetOptions).count;
+  }
   private readonly machines = new Map<string, Tracked>();
   private readonly clients: ClientPool;
 

@@ -19,6 +19,7 @@ export const softlayerTarget = z
       .enum(['virtual', 'hardware'])
       .default('virtual')
       .describe('virtual: an hourly virtual server (flavor); hardware: hourly bare metal (preset)'),
+    count: z.int().min(1).max(64).default(1).describe('Machines to order; cells are spread over them'),
     datacenters: z
       .array(z.string().regex(/^[a-z]{3}\d{2}$/, 'a datacenter name such as dal10 or fra02'))
       .min(1)
