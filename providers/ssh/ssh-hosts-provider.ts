@@ -2,7 +2,8 @@
  * Machines that exist already (bare-metal FPGA boxes, lab GPUs), reached over SSH.
  * Nothing is provisioned: `acquire` leases the next free host of the target (a ledger
  * entry of kind `lease`, so two controllers never share a host), `release` removes the
- * containers this session started there and returns the lease.
+ * containers this session started there and returns the lease. A target's hosts are a
+ * fixed list, or the active members of a named pool, read again at every `acquire`.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import {
   errorMessage,
   sshEndpoint,
   type Machine,
+  type PoolMember,
   type Provider,
   type ProviderContext,
   type ResourceRef,
@@ -22,11 +24,13 @@ import {
   type SshLoginOptions,
   type TargetSpec,
 } from '../../src/core/index.js';
-import type { SshHostsTargetOptions } from '../../src/config/targets/ssh-hosts.js';
+import type { SshHostEntry, SshHostsTargetOptions } from '../../src/config/targets/ssh-hosts.js';
 
 interface Lease {
   key: string;
   hostId: string;
+  /** The pool member the machine is, for a `pool:` target. */
+  member?: { pool: string; host: string; port: number | undefined };
 }
 
 export class SshHostsProvider implements Provider {
@@ -36,15 +40,19 @@ export class SshHostsProvider implements Provider {
 
   constructor(private readonly ctx: ProviderContext) {}
 
-  /** Every host of the target can be in use at once. */
+  /** Every host of the target can be in use at once: the list, or the pool's active members now. */
   capacity(target: TargetSpec): number {
-    return (target.options as SshHostsTargetOptions).hosts.length;
+    const options = target.options as SshHostsTargetOptions;
+    return options.hosts ? options.hosts.length : this.activeMembers(options.pool).length;
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
     const options = target.options as SshHostsTargetOptions;
+    const candidates: { entry: SshHostEntry; member?: PoolMember }[] = options.hosts
+      ? options.hosts.map((entry) => ({ entry }))
+      : this.activeMembers(options.pool).map((member) => ({ entry: memberEntry(member), member }));
     const problems: string[] = [];
-    for (const entry of options.hosts) {
+    for (const { entry, member } of candidates) {
       signal.throwIfAborted();
       const endpoint = resolveHost(entry, options.ssh);
       const hostId = `${endpoint.user}@${endpoint.host}:${endpoint.port}`;
@@ -70,7 +78,11 @@ export class SshHostsProvider implements Provider {
           ssh: session,
           localCgroups: false,
         };
-        this.leases.set(machine.id, { key: lease.key, hostId });
+        this.leases.set(machine.id, {
+          key: lease.key,
+          hostId,
+          ...(member ? { member: { pool: member.pool, host: member.host, port: member.port } } : {}),
+        });
         return machine;
       } catch (err) {
         this.ctx.ledger.close(lease.key, 'failed', errorMessage(err));
@@ -79,11 +91,26 @@ export class SshHostsProvider implements Provider {
         this.ctx.logger.warn(`ssh host ${hostId} is not usable: ${errorMessage(err)}`);
       }
     }
+    const none =
+      options.pool !== undefined && candidates.length === 0
+        ? ` (pool '${options.pool}' has no active member: 'benchyard pool add ${options.pool} <host>')`
+        : ' (all leased)';
     throw new ProvisionError(
-      `no free host in target '${target.name}'${problems.length ? `: ${problems.join('; ')}` : " (all leased; leases of a controller that died are returned by 'benchyard gc')"}`,
+      `no free host in target '${target.name}'${problems.length ? `: ${problems.join('; ')}` : none}`,
       'CAPACITY',
       { target: target.name },
     );
+  }
+
+  /** Whether the machine's pool member was drained or removed since it was leased. */
+  withdrawn(machine: Machine): 'drain' | 'now' | undefined {
+    const member = this.leases.get(machine.id)?.member;
+    if (!member) return undefined;
+    const current = this.pools()
+      .members(member.pool)
+      .find((m) => m.host === member.host && m.port === member.port);
+    if (!current || current.state === 'removed') return current?.now ? 'now' : 'drain';
+    return current.state === 'draining' ? 'drain' : undefined;
   }
 
   async release(machine: Machine, signal: AbortSignal): Promise<void> {
@@ -122,6 +149,18 @@ export class SshHostsProvider implements Provider {
     }
   }
 
+  private activeMembers(pool: string): PoolMember[] {
+    return this.pools()
+      .members(pool)
+      .filter((m) => m.state === 'active');
+  }
+
+  private pools() {
+    if (!this.ctx.pools)
+      throw new InfrastructureError('ssh targets with a pool need the pool store (ProviderContext.pools)');
+    return this.ctx.pools;
+  }
+
   private isLeased(hostId: string): boolean {
     const now = this.ctx.clock.now();
     return this.ctx.ledger
@@ -131,10 +170,7 @@ export class SshHostsProvider implements Provider {
 }
 
 /** A host entry of the target, with `~/.ssh/config` (HostName, Port, User, IdentityFile) applied. */
-export function resolveHost(
-  entry: SshHostsTargetOptions['hosts'][number],
-  login: SshLoginOptions,
-): SshEndpoint {
+export function resolveHost(entry: SshHostEntry, login: SshLoginOptions): SshEndpoint {
   const spec = typeof entry === 'string' ? { host: entry } : entry;
   const fromConfig = sshConfigFor(spec.host);
   const merged: SshLoginOptions = {
@@ -147,6 +183,16 @@ export function resolveHost(
     ...(spec.dockerSocket ? { dockerSocket: spec.dockerSocket } : {}),
   };
   return sshEndpoint(fromConfig.hostName ?? spec.host, merged, { user: 'root' });
+}
+
+/** A pool member as a host entry: its own port, user and socket override the target's `ssh:`. */
+function memberEntry(m: PoolMember): SshHostEntry {
+  return {
+    host: m.host,
+    ...(m.port !== undefined ? { port: m.port } : {}),
+    ...(m.user !== undefined ? { user: m.user } : {}),
+    ...(m.dockerSocket !== undefined ? { dockerSocket: m.dockerSocket } : {}),
+  };
 }
 
 function sshConfigFor(alias: string): { hostName?: string; port?: number; user?: string; keyFile?: string } {

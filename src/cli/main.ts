@@ -87,6 +87,51 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--force', 'also resources of a controller that is still running on this host')
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/gc.js')).gcCommand(opts, io()));
+  const pool = program
+    .command('pool')
+    .description('named pools of SSH machines (targets with `pool: <name>`); changes reach running runs');
+  pool
+    .command('add')
+    .description('add machines to a pool (made by its first member); a running run starts using them')
+    .argument('<pool>', 'pool name')
+    .argument('<host...>', 'addresses or ~/.ssh/config aliases')
+    .addOption(stateOption())
+    .option('--port <n>', "SSH port (default: the target's ssh.port, else 22)")
+    .option('--user <user>', "login user (default: the target's ssh.user)")
+    .option('--docker-socket <path>', "the Docker engine's socket on the machine (default: the target's)")
+    .action(async (name: string, hosts: string[], opts) =>
+      (await import('./commands/pool.js')).poolAddCommand(name, hosts, opts, io()),
+    );
+  pool
+    .command('remove')
+    .description(
+      'take a machine out of a pool: a run using it finishes its current cell there (--now: stops it)',
+    )
+    .argument('<pool>', 'pool name')
+    .argument('<host>', 'the member to remove')
+    .addOption(stateOption())
+    .option('--port <n>', 'which member, where the pool has the host more than once')
+    .option('--now', 'stop what runs there now; it runs again on another member')
+    .action(async (name: string, host: string, opts) =>
+      (await import('./commands/pool.js')).poolRemoveCommand(name, host, opts, io()),
+    );
+  pool
+    .command('drain')
+    .description('every member stops taking work; what runs on them finishes')
+    .argument('<pool>', 'pool name')
+    .addOption(stateOption())
+    .action(async (name: string, opts) =>
+      (await import('./commands/pool.js')).poolDrainCommand(name, opts, io()),
+    );
+  pool
+    .command('list')
+    .description("members of the pools (or one), their state, and which session's run holds each")
+    .argument('[pool]', 'only this pool')
+    .addOption(stateOption())
+    .option('--json', 'print as JSON')
+    .action(async (name: string | undefined, opts) =>
+      (await import('./commands/pool.js')).poolListCommand(name, opts, io()),
+    );
   program
     .command('results')
     .description('list stored results (default: the latest run)')

@@ -1,6 +1,6 @@
 /**
- * Builds the providers a command needs, with the ledger, the SSH connector, the price
- * table and the run's machine lifetime. Only the composition root knows the concrete
+ * Builds the providers a command needs, with the ledger, the pools, the SSH connector, the
+ * price table and the run's machine lifetime. Only the composition root knows the concrete
  * provider classes.
  */
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { systemClock, type Logger, type Provider, type ProviderContext } from '../core/index.js';
 import { loadPriceTable } from '../config/prices.js';
 import { SqliteLedger } from '../ledger/index.js';
+import { SqlitePoolStore } from '../pool/index.js';
 import { AwsProvider } from '../../providers/aws/index.js';
 import { LocalProvider } from '../../providers/local/index.js';
 import { SoftlayerProvider } from '../../providers/softlayer/index.js';
@@ -28,6 +29,7 @@ export interface ProviderSetOptions {
 export interface ProviderSet {
   session: string;
   ledger: SqliteLedger;
+  pools: SqlitePoolStore;
   providers: Map<string, Provider>;
   close(): void;
 }
@@ -40,8 +42,10 @@ export function newSession(): string {
 export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet> {
   const session = newSession();
   const ledger = new SqliteLedger(opts.state, session);
+  const pools = new SqlitePoolStore(opts.state);
   const ctx: ProviderContext = {
     ledger,
+    pools,
     connector: new Ssh2Connector({ logger: opts.logger }),
     maxLifetimeMs: opts.maxLifetimeMs,
     clock: systemClock,
@@ -55,7 +59,16 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     ['aws', new AwsProvider(ctx, pollOverride())],
     ['softlayer', new SoftlayerProvider(ctx)],
   ]);
-  return { session, ledger, providers, close: () => ledger.dispose() };
+  return {
+    session,
+    ledger,
+    pools,
+    providers,
+    close: () => {
+      pools.dispose();
+      ledger.dispose();
+    },
+  };
 }
 
 /**

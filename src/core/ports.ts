@@ -65,6 +65,12 @@ export interface Provider {
   /** Give the machine back (terminate, cancel or return the lease). Idempotent. */
   release(machine: Machine, signal: AbortSignal): Promise<void>;
   /**
+   * Whether the machine left its pool while a run uses it: `'drain'` finish the current
+   * cell and take no other, `'now'` stop its running repetitions (they run again on another
+   * machine); `undefined` while it is still a member. Asked about once a second: keep it cheap.
+   */
+  withdrawn?(machine: Machine): 'drain' | 'now' | undefined;
+  /**
    * Resources of this provider that benchyard created and that still exist, found by tag or
    * name (all sessions unless one is given), for `gc`. `hints` are open ledger entries: they
    * say which regions/endpoints to look in.

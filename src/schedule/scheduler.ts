@@ -5,6 +5,11 @@
  * (`concurrency` at once per machine, a cell's repetitions back to back). A repetition
  * that fails because its machine broke (INFRA) is retried on another machine of the
  * target. Machines are released whatever happens.
+ *
+ * Targets can gain and lose machines while the run goes (pool members added, drained or
+ * removed): a membership tick adds a machine where the provider's capacity grew, and
+ * withdraws the machines their provider says left (they finish their cell, or with `now`
+ * stop it; the cell runs again on another machine), releasing each as soon as it is idle.
  */
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
@@ -36,6 +41,10 @@ export type RunEvent =
   | { type: 'run-started'; run: RunRecord }
   | { type: 'machine-ready'; target: string; machine: Machine }
   | { type: 'machine-lost'; target: string; machine: Machine; reason: string }
+  /** A machine joined the running run: the target's capacity grew, or it replaces a lost one. */
+  | { type: 'machine-joined'; target: string; machine: Machine; replaces?: string }
+  /** The machine left its pool: `drain` finishes its current cells, `now` stops them (they run elsewhere). */
+  | { type: 'machine-withdrawn'; target: string; machine: Machine; how: 'drain' | 'now' }
   | { type: 'image-build'; target: string; image: string; context: string }
   | { type: 'repetition-started'; cell: MatrixCell; repetition: number }
   | { type: 'repetitions-extended'; cell: MatrixCell; measured: number }
@@ -65,6 +74,12 @@ export interface SchedulerDeps {
     sink: MetricSink,
     opts: { intervalMs: number; policy: MetricsPolicy; session: string },
   ) => Monitor;
+  /**
+   * How often a running run asks the providers whether its targets gained machines
+   * (`capacity`) or lost them (`withdrawn`).
+   * @default 1000
+   */
+  membershipTickMs?: number;
 }
 
 export interface RunOutcome {
@@ -81,6 +96,16 @@ interface Placed {
   monitor?: Monitor;
   /** Set once the machine broke: it takes no more work and is released early. */
   lost?: string;
+  /** Set once it left its pool: it takes no more work and is released once its workers are done. */
+  withdrawn?: 'drain' | 'now';
+  /** Aborted when it is withdrawn: its workers take no new cell. */
+  draining: AbortController;
+  /** Aborted when it is withdrawn `now`: its running repetitions stop. */
+  stopping: AbortController;
+  /** Its workers still running. */
+  workers: number;
+  /** Its metrics stopped (once: an early release and the run's end both ask). */
+  monitorStopped?: Promise<void>;
   released?: Promise<void>;
 }
 
@@ -104,10 +129,28 @@ interface RunShared {
   signal: AbortSignal;
   /** Starts the workers of a machine that joins the run. */
   spawn: (p: Placed) => void;
+  /**
+   * Adds a machine to the target (or waits for the one being added); `undefined` when the
+   * provider has none to give.
+   */
+  join: (target: string, replaces?: Machine) => Promise<Placed | undefined>;
+}
+
+/** The membership of a run's targets, while it executes. */
+interface Membership {
+  /** Adds machines where a target's capacity grew; withdraws the machines that left. */
+  tick(): Promise<void>;
+  join: RunShared['join'];
+  /** Joins in flight for targets that still have queued cells. */
+  wanted(): Promise<unknown>[];
+  /** Stops the tick and the joins in flight; resolves once they have settled. */
+  stop(): Promise<void>;
 }
 
 /** A repetition that failed because its machine broke is retried elsewhere this many times. */
 const MAX_INFRA_RETRIES = 2;
+/** A target whose provider had no machine to add is asked again after this long. */
+const JOIN_RETRY_MS = 5_000;
 
 export function newRunId(now: number): string {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -165,7 +208,7 @@ export class Scheduler {
             acquiring.add(async () => {
               signal.throwIfAborted();
               const machine = await provider.acquire(spec, signal);
-              const entry: Placed = { target, provider, machine, images: new Map() };
+              const entry = placedOn(target, provider, machine);
               placed.push(entry);
               await this.prepareImages(entry, cells, signal);
               this.deps.onEvent?.({ type: 'machine-ready', target, machine });
@@ -254,41 +297,67 @@ export class Scheduler {
       // kills their containers) and are recorded as cancelled.
       const onAbort = () => queues.forEach((q) => q.close());
       opts.signal.addEventListener('abort', onAbort, { once: true });
-      // Each machine runs `concurrency` workers; a replacement machine adds its own while
+      // Each machine runs `concurrency` workers; a machine that joins adds its own while
       // the others run, so the list grows as it is awaited.
       const workers: Promise<void>[] = [];
-      const spawn = (p: Placed) => {
-        for (let i = 0; i < plan.concurrency; i++)
-          workers.push(
-            this.worker(p, queues.get(p.target)!, {
-              placed,
-              run,
-              results,
-              plan,
-              signal: opts.signal,
-              spawn,
-            }).catch((err: unknown) => {
-              errors.push(err);
-              queues.forEach((q) => q.close());
-            }),
-          );
+      const shared: RunShared = {
+        placed,
+        run,
+        results,
+        plan,
+        signal: opts.signal,
+        spawn: (p: Placed) => {
+          for (let i = 0; i < plan.concurrency; i++) {
+            p.workers++;
+            workers.push(
+              this.worker(p, queues.get(p.target)!, shared)
+                .catch((err: unknown) => {
+                  errors.push(err);
+                  queues.forEach((q) => q.close());
+                })
+                .finally(() => {
+                  // A machine that left its pool goes back as soon as it is idle.
+                  if (--p.workers === 0 && p.withdrawn && !p.lost) p.released ??= this.releaseOne(p);
+                }),
+            );
+          }
+        },
+        join: (target, replaces) => membership.join(target, replaces),
       };
+      const membership = this.membership(queues, shared);
       try {
-        for (const p of placed) if (!p.lost) spawn(p);
+        for (const p of placed) if (!p.lost) shared.spawn(p);
+        const timer = setInterval(() => void membership.tick(), this.deps.membershipTickMs ?? 1000);
+        timer.unref();
+        try {
+          for (;;) {
+            for (let i = 0; i < workers.length; i++) await workers[i];
+            // Every worker is done: cells still queued wait for a machine being added.
+            await membership.tick();
+            const wanted = membership.wanted();
+            if (wanted.length === 0) break;
+            await Promise.all(wanted);
+          }
+        } finally {
+          clearInterval(timer);
+          await membership.stop();
+        }
         for (let i = 0; i < workers.length; i++) await workers[i];
       } finally {
         opts.signal.removeEventListener('abort', onAbort);
       }
+      for (const [target, queue] of queues)
+        if (queue.pending > 0 && !opts.signal.aborted)
+          errors.push(
+            new InfrastructureError(
+              `target '${target}': ${queue.pending} cells were not run: no machine of the target was left to run them (lost, or withdrawn from its pool)`,
+              { target },
+            ),
+          );
     } catch (err) {
       errors.push(err);
     } finally {
-      await Promise.all(
-        placed.map((p) =>
-          p.monitor
-            ?.stop()
-            .catch((err: unknown) => logger.warn(`stopping metrics on ${p.machine.id}: ${String(err)}`)),
-        ),
-      );
+      await Promise.all(placed.map((p) => this.stopMonitor(p)));
       run.finishedAt = new Date(this.clock.now()).toISOString();
       run.status = opts.signal.aborted
         ? 'cancelled'
@@ -305,12 +374,111 @@ export class Scheduler {
     return { run, results };
   }
 
-  /** Takes the target's cells one after the other until none is left or the machine is lost. */
+  /**
+   * Watches the targets' membership while the run executes: where a target with queued
+   * cells has fewer usable machines than its provider's capacity, one more is acquired
+   * (one at a time per target, a failed try repeated after JOIN_RETRY_MS); machines their
+   * provider says left are withdrawn.
+   */
+  private membership(queues: ReadonlyMap<string, WorkQueue<Work>>, ctx: RunShared): Membership {
+    const { logger } = this.deps;
+    const joining = new Map<string, Promise<Placed | undefined>>();
+    const retryAt = new Map<string, number>();
+    const lastProblem = new Map<string, string>();
+    const stopped = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, stopped.signal]);
+    const specs = new Map(ctx.plan.cells.map((c) => [c.target.name, c.target]));
+    let ticking: Promise<void> | undefined;
+
+    const join = (target: string, replaces?: Machine): Promise<Placed | undefined> => {
+      const inFlight = joining.get(target);
+      if (inFlight) return inFlight;
+      const spec = specs.get(target)!;
+      const provider = this.deps.providers.get(spec.provider)!;
+      const attempt = this.join(target, provider, ctx, signal, replaces).then(
+        (p) => {
+          lastProblem.delete(target);
+          return p;
+        },
+        (err: unknown) => {
+          retryAt.set(target, this.clock.now() + JOIN_RETRY_MS);
+          const problem = String(err);
+          const what = replaces ? `no replacement for ${replaces.id}` : 'could not add a machine';
+          // The same answer every few seconds (a pool with every member leased) is a warning once.
+          const message = `target '${target}': ${what}: ${problem}`;
+          if (signal.aborted) logger.debug(message);
+          else if (lastProblem.get(target) === problem) logger.debug(message);
+          else logger.warn(message);
+          lastProblem.set(target, problem);
+          return undefined;
+        },
+      );
+      joining.set(target, attempt);
+      void attempt.finally(() => joining.delete(target));
+      return attempt;
+    };
+
+    const once = (): void => {
+      // Only machines that run (a joining one has no monitor yet) and are not gone already.
+      for (const p of ctx.placed) if (p.monitor && !p.lost && !p.released) this.checkWithdrawn(p);
+      for (const [target, queue] of queues) {
+        if (queue.pending === 0 || joining.has(target) || signal.aborted) continue;
+        if (this.clock.now() < (retryAt.get(target) ?? 0)) continue;
+        const spec = specs.get(target)!;
+        const capacity = this.deps.providers.get(spec.provider)?.capacity?.(spec);
+        const usable = ctx.placed.filter((p) => p.target === target && !p.lost && !p.withdrawn).length;
+        if (capacity !== undefined && capacity > usable) void join(target);
+      }
+    };
+
+    return {
+      tick: () =>
+        (ticking ??= Promise.resolve()
+          .then(once)
+          .catch((err: unknown) => logger.warn(`checking the targets' machines: ${String(err)}`))
+          .finally(() => (ticking = undefined))),
+      join,
+      wanted: () =>
+        [...joining].filter(([target]) => (queues.get(target)?.pending ?? 0) > 0).map(([, p]) => p),
+      stop: async () => {
+        stopped.abort();
+        await ticking;
+        await Promise.all(joining.values());
+      },
+    };
+  }
+
+  /** Asks the machine's provider whether it left its pool; withdraws it if so. */
+  private checkWithdrawn(p: Placed): void {
+    const how = p.provider.withdrawn?.(p.machine);
+    if (!how || p.withdrawn === how || p.withdrawn === 'now') return;
+    p.withdrawn = how;
+    p.draining.abort();
+    if (how === 'now')
+      p.stopping.abort(new CancelledError(`machine ${p.machine.id} was withdrawn from its pool`));
+    this.deps.onEvent?.({ type: 'machine-withdrawn', target: p.target, machine: p.machine, how });
+    this.deps.logger.info(
+      how === 'now'
+        ? `machine ${p.machine.id} left target '${p.target}': stopping what runs there, it runs again on another machine`
+        : `machine ${p.machine.id} left target '${p.target}': it finishes its current cells and takes no other`,
+    );
+    if (p.workers === 0) p.released ??= this.releaseOne(p);
+  }
+
+  /**
+   * Takes the target's cells one after the other until none is left or the machine is
+   * lost or withdrawn.
+   */
   private async worker(p: Placed, queue: WorkQueue<Work>, shared: RunShared): Promise<void> {
+    const taking = AbortSignal.any([shared.signal, p.draining.signal]);
     for (;;) {
-      if (p.lost) return;
-      const work = await queue.take(shared.signal);
+      if (p.lost || p.withdrawn) return;
+      const work = await queue.take(taking);
       if (!work) return;
+      if (p.lost || p.withdrawn) {
+        queue.giveBack(work);
+        return;
+      }
       let next: Work | undefined;
       try {
         next = await this.runCell(work, p, shared);
@@ -325,13 +493,17 @@ export class Scheduler {
 
   /**
    * A cell's repetitions from `work.fromRep`, back to back, each recorded as soon as it
-   * ends. Answers the work to give back when this machine broke and another can take it.
+   * ends. Answers the work to give back when this machine broke or was withdrawn `now` and
+   * another can take it.
    */
   private async runCell(work: Work, self: Placed, ctx: RunShared): Promise<Work | undefined> {
     const { store, logger, onEvent } = this.deps;
     const { cell } = work;
+    // The run's signal, and the machine's own: withdrawn `now`, its repetitions stop.
+    const signal = AbortSignal.any([ctx.signal, self.stopping.signal]);
     work.startedAt ??= this.clock.now();
     for (let rep = work.fromRep; rep <= work.planned && !ctx.signal.aborted; rep++) {
+      if (self.stopping.signal.aborted) return { ...work, fromRep: rep };
       onEvent?.({ type: 'repetition-started', cell, repetition: rep });
       const result = await runRepetition(
         {
@@ -343,18 +515,33 @@ export class Scheduler {
           artifacts: this.deps.artifacts,
           clock: this.clock,
           logger,
-          signal: ctx.signal,
+          signal,
         },
         cell,
         rep,
         rep <= cell.warmup,
       );
       await store.recordResult(result);
+      if (self.stopping.signal.aborted && result.status === 'failed' && !ctx.signal.aborted) {
+        // Stopped because its machine left the pool: not a failure of the run; it runs again.
+        onEvent?.({
+          type: 'repetition-retried',
+          cell,
+          repetition: rep,
+          from: self.machine.id,
+          reason: 'its machine was withdrawn from its pool',
+        });
+        logger.info(
+          `repetition ${rep} of ${cell.id} was stopped on ${self.machine.id} (withdrawn from its pool); it runs again on another machine`,
+        );
+        return { ...work, fromRep: rep };
+      }
       if (result.failureClass === 'INFRA' && !ctx.signal.aborted && (await this.machineBroke(self, result))) {
         const retry = work.infraRetries < MAX_INFRA_RETRIES;
         const other =
           retry &&
-          (ctx.placed.some((p) => p.target === self.target && !p.lost) || (await this.replace(self, ctx)));
+          (ctx.placed.some((p) => p.target === self.target && !p.lost && !p.withdrawn) ||
+            (await ctx.join(self.target, self.machine)) !== undefined);
         if (other) {
           onEvent?.({
             type: 'repetition-retried',
@@ -382,39 +569,50 @@ export class Scheduler {
         ctx.run.repetitions++;
         onEvent?.({ type: 'repetitions-extended', cell, measured: work.measured.length + 1 });
       }
-      if (self.lost) return rep < work.planned ? { ...work, fromRep: rep + 1 } : undefined;
+      if (self.lost || self.stopping.signal.aborted)
+        return rep < work.planned ? { ...work, fromRep: rep + 1 } : undefined;
     }
     return undefined;
   }
 
   /**
-   * A lost machine whose target has no other: ask its provider for another (the next free
-   * pool member, a new instance), prepare it and let it take the target's work.
+   * Adds a machine to a running run: a lost machine's replacement (the next free pool
+   * member, a new instance) or one more where the target's capacity grew. Acquires it,
+   * makes the images present, starts its metrics and its workers, which take the target's
+   * queued cells at once. A machine that cannot be prepared is released again.
    */
-  private async replace(lost: Placed, ctx: RunShared): Promise<boolean> {
-    const cells = ctx.plan.cells.filter((c) => c.target.name === lost.target);
-    const spec = cells[0]!.target;
+  private async join(
+    target: string,
+    provider: Provider,
+    ctx: RunShared,
+    signal: AbortSignal,
+    replaces?: Machine,
+  ): Promise<Placed> {
+    const cells = ctx.plan.cells.filter((c) => c.target.name === target);
+    const machine = await provider.acquire(cells[0]!.target, signal);
+    const entry = placedOn(target, provider, machine);
+    ctx.placed.push(entry);
     try {
-      const machine = await lost.provider.acquire(spec, ctx.signal);
-      const entry: Placed = { target: lost.target, provider: lost.provider, machine, images: new Map() };
-      ctx.placed.push(entry);
-      try {
-        await this.prepareImages(entry, cells, ctx.signal);
-        entry.monitor = this.monitorFor(machine, ctx.plan);
-        await entry.monitor.start(ctx.run.id);
-      } catch (err) {
-        entry.lost = `not prepared: ${String(err)}`;
-        throw err;
-      }
-      this.deps.onEvent?.({ type: 'machine-ready', target: lost.target, machine });
-      ctx.spawn(entry);
-      return true;
+      await this.prepareImages(entry, cells, signal);
+      entry.monitor = this.monitorFor(machine, ctx.plan);
+      await entry.monitor.start(ctx.run.id);
     } catch (err) {
-      this.deps.logger.warn(
-        `no replacement for ${lost.machine.id} in target '${lost.target}': ${String(err)}`,
-      );
-      return false;
+      entry.lost = `not prepared: ${String(err)}`;
+      entry.released ??= this.releaseOne(entry);
+      throw err;
     }
+    this.deps.onEvent?.({ type: 'machine-ready', target, machine });
+    this.deps.onEvent?.({
+      type: 'machine-joined',
+      target,
+      machine,
+      ...(replaces ? { replaces: replaces.id } : {}),
+    });
+    this.deps.logger.info(
+      `machine ${machine.id} joined target '${target}'${replaces ? ` in place of ${replaces.id}` : ''}`,
+    );
+    ctx.spawn(entry);
+    return entry;
   }
 
   /**
@@ -457,6 +655,13 @@ export class Scheduler {
     });
   }
 
+  /** Stops the machine's metrics once, whoever asks first (the run's end, an early release). */
+  private stopMonitor(p: Placed): Promise<void> {
+    return (p.monitorStopped ??= (p.monitor?.stop() ?? Promise.resolve()).catch((err: unknown) =>
+      this.deps.logger.warn(`stopping metrics on ${p.machine.id}: ${String(err)}`),
+    ));
+  }
+
   private async releaseAll(placed: Placed[]): Promise<void> {
     await Promise.all(placed.map((p) => (p.released ??= this.releaseOne(p))));
   }
@@ -469,6 +674,8 @@ export class Scheduler {
         p.monitor?.stop().catch(() => {}),
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
+    // Released before the run ends: what its metrics hold is handed over first.
+    else if (p.withdrawn) await this.stopMonitor(p);
     try {
       await p.provider.release(p.machine, signal);
     } catch (err) {
@@ -477,6 +684,18 @@ export class Scheduler {
       });
     }
   }
+}
+
+function placedOn(target: string, provider: Provider, machine: Machine): Placed {
+  return {
+    target,
+    provider,
+    machine,
+    images: new Map(),
+    draining: new AbortController(),
+    stopping: new AbortController(),
+    workers: 0,
+  };
 }
 
 function groupByTarget(cells: readonly MatrixCell[]): Map<string, MatrixCell[]> {

@@ -1,0 +1,156 @@
+/**
+ * `benchyard pool`: named pools of SSH machines (`pool: <name>` targets). Members can be
+ * added, removed and drained at any time, also while a run uses the pool: the run picks
+ * the change up within a second or so.
+ */
+import Table from 'cli-table3';
+import { InputError, type LedgerEntry, type PoolMember } from '../../core/index.js';
+import { SqliteLedger } from '../../ledger/index.js';
+import { memberLabel, SqlitePoolStore } from '../../pool/index.js';
+import type { CliIo } from '../io.js';
+
+export interface PoolAddOptions {
+  state: string;
+  port?: string;
+  user?: string;
+  dockerSocket?: string;
+}
+
+export interface PoolRemoveOptions {
+  state: string;
+  port?: string;
+  now?: boolean;
+}
+
+export interface PoolListOptions {
+  state: string;
+  json?: boolean;
+}
+
+/** A member as `pool list --json` prints it: with the lease that holds it, if any. */
+export interface PoolListRow extends PoolMember {
+  heldBy?: { session: string; owner: string; since: string; target?: string };
+}
+
+export function poolAddCommand(pool: string, hosts: string[], opts: PoolAddOptions, io: CliIo): void {
+  const port = parsePort(opts.port);
+  withPools(opts.state, (pools) => {
+    for (const host of hosts) {
+      const m = pools.add(pool, {
+        host,
+        port,
+        ...(opts.user !== undefined ? { user: opts.user } : {}),
+        ...(opts.dockerSocket !== undefined ? { dockerSocket: opts.dockerSocket } : {}),
+      });
+      io.stdout(`pool '${pool}': ${memberLabel(m)} is active\n`);
+    }
+  });
+}
+
+export function poolRemoveCommand(pool: string, host: string, opts: PoolRemoveOptions, io: CliIo): void {
+  const port = parsePort(opts.port);
+  withPools(opts.state, (pools) => {
+    const m = pools.remove(pool, host, { now: Boolean(opts.now), ...(port !== undefined ? { port } : {}) });
+    io.stdout(
+      `pool '${pool}': ${memberLabel(m)} removed; ${
+        m.now
+          ? 'a run using it stops what runs there now (it runs again on another member)'
+          : 'a run using it finishes its current cell there and takes no other'
+      }\n`,
+    );
+  });
+}
+
+export function poolDrainCommand(pool: string, opts: { state: string }, io: CliIo): void {
+  withPools(opts.state, (pools) => {
+    const draining = pools.drain(pool).filter((m) => m.state === 'draining');
+    io.stdout(
+      `pool '${pool}': ${draining.length} members draining (${draining.map(memberLabel).join(', ') || 'none'}); runs finish their current cells there and take no other\n`,
+    );
+  });
+}
+
+export function poolListCommand(pool: string | undefined, opts: PoolListOptions, io: CliIo): void {
+  const rows = withPools(opts.state, (pools) => {
+    if (pool !== undefined && !pools.pools().includes(pool)) {
+      const known = pools.pools();
+      throw new InputError(
+        `no pool '${pool}' (${known.length ? `pools: ${known.join(', ')}` : 'none yet'})`,
+        {
+          pool,
+        },
+      );
+    }
+    const members = pool === undefined ? pools.list() : pools.members(pool);
+    const ledger = new SqliteLedger(opts.state, 'pool-list');
+    try {
+      const leases = ledger.open({ provider: 'ssh' }).filter((e) => e.kind === 'lease');
+      return members.map((m): PoolListRow => {
+        const lease = holderOf(m, members, leases);
+        return lease
+          ? {
+              ...m,
+              heldBy: {
+                session: lease.session,
+                owner: lease.owner,
+                since: lease.createdAt,
+                ...(lease.target ? { target: lease.target } : {}),
+              },
+            }
+          : m;
+      });
+    } finally {
+      ledger.dispose();
+    }
+  });
+  if (opts.json) return io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+  if (rows.length === 0) return io.stdout("no pools yet: 'benchyard pool add <pool> <host...>' makes one\n");
+  const table = new Table({ head: ['pool', 'member', 'user', 'docker socket', 'state', 'held by'] });
+  for (const r of rows)
+    table.push([
+      r.pool,
+      memberLabel(r),
+      r.user ?? '',
+      r.dockerSocket ?? '',
+      r.state === 'removed' && r.now ? 'removed (now)' : r.state,
+      r.heldBy ? `${r.heldBy.session} (${r.heldBy.owner}) since ${r.heldBy.since}` : '',
+    ]);
+  io.stdout(`${table.toString()}\n`);
+}
+
+function withPools<T>(state: string, use: (pools: SqlitePoolStore) => T): T {
+  const pools = new SqlitePoolStore(state);
+  try {
+    return use(pools);
+  } finally {
+    pools.dispose();
+  }
+}
+
+function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535)
+    throw new InputError(`--port: '${text}' is not a port (1-65535)`);
+  return port;
+}
+
+/**
+ * The open lease on the member's machine (`user@host:port`). A member without its own port
+ * matches any port of its host that no other member of the pool names.
+ */
+function holderOf(
+  m: PoolMember,
+  members: readonly PoolMember[],
+  leases: readonly LedgerEntry[],
+): LedgerEntry | undefined {
+  const named = new Set(
+    members.filter((o) => o.pool === m.pool && o.host === m.host && o.port !== undefined).map((o) => o.port),
+  );
+  return leases.find((e) => {
+    const at = /@([^@]+):(\d+)$/.exec(e.resourceId ?? '');
+    if (!at || at[1] !== m.host) return false;
+    const port = Number(at[2]);
+    return m.port !== undefined ? port === m.port : !named.has(port);
+  });
+}

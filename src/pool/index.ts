@@ -1,0 +1,1 @@
+export * from './pool-store.js';
