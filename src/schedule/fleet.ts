@@ -1,0 +1,291 @@
+/**
+ * The machines of one run: acquiring every target's machines and making their images
+ * present, adding one while the run goes (a replacement, or a new pool member), noticing
+ * that one broke or left its pool, their metrics monitors, and releasing each exactly once,
+ * early where it is no longer needed.
+ */
+import type Docker from 'dockerode';
+import PQueue from 'p-queue';
+import {
+  CancelledError,
+  InfrastructureError,
+  type Clock,
+  type Logger,
+  type Machine,
+  type MatrixCell,
+  type MetricSink,
+  type MetricsPolicy,
+  type Provider,
+  type RepetitionResult,
+  type ResultStore,
+} from '../core/index.js';
+import { buildImage, inspectImage, shipImage, type ImageInfo } from '../engine/index.js';
+import { MachineMonitor, type Monitor } from '../metrics/index.js';
+import type { Plan } from '../plan/index.js';
+import type { RunEvent } from './events.js';
+
+/** One machine of a target, with what it needs to run cells. */
+export interface Placed {
+  target: string;
+  provider: Provider;
+  machine: Machine;
+  images: Map<string, ImageInfo>;
+  monitor?: Monitor;
+  /** Set once the machine broke: it takes no more work and is released early. */
+  lost?: string;
+  /** Set once it left its pool: it takes no more work and is released once its workers are done. */
+  withdrawn?: 'drain' | 'now';
+  /** Aborted when it is withdrawn: its workers take no new cell. */
+  draining: AbortController;
+  /** Aborted when it is withdrawn `now`: its running repetitions stop. */
+  stopping: AbortController;
+  /** Its workers still running. */
+  workers: number;
+  /** Its metrics stopped (once: an early release and the run's end both ask). */
+  monitorStopped?: Promise<void>;
+  released?: Promise<void>;
+}
+
+export interface FleetDeps {
+  providers: ReadonlyMap<string, Provider>;
+  store: ResultStore & MetricSink;
+  logger: Logger;
+  clock: Clock;
+  session: string;
+  onEvent?: (event: RunEvent) => void;
+  imageSource?: Docker;
+  monitor?: (
+    machine: Machine,
+    sink: MetricSink,
+    opts: { intervalMs: number; policy: MetricsPolicy; session: string },
+  ) => Monitor;
+}
+
+export class Fleet {
+  /** Every machine of the run (grows when one joins). */
+  readonly placed: Placed[] = [];
+  private readonly clock: Clock;
+  private readonly session: string;
+
+  constructor(private readonly deps: FleetDeps) {
+    this.clock = deps.clock;
+    this.session = deps.session;
+  }
+
+  /**
+   * Acquires the machines of every target and makes its images present. A target with at
+   * least one usable machine runs; one with none stops the run before it starts.
+   */
+  async place(plan: Plan, signal: AbortSignal): Promise<void> {
+    const placed = this.placed;
+    const byTarget = groupByTarget(plan.cells);
+    // Provisioning is slow and rate-limited by the clouds: a few at a time.
+    const acquiring = new PQueue({ concurrency: 8 });
+    const failures = new Map<string, unknown>();
+    await Promise.all(
+      [...byTarget].map(async ([target, cells]) => {
+        const spec = cells[0]!.target;
+        const provider = this.deps.providers.get(spec.provider);
+        if (!provider) {
+          failures.set(
+            target,
+            new InfrastructureError(`no provider '${spec.provider}' for target '${target}'`),
+          );
+          return;
+        }
+        const want = Math.max(1, Math.min(provider.capacity?.(spec) ?? 1, cells.length));
+        // allSettled, not all: every acquired machine must be in `placed` before teardown runs.
+        const settled = await Promise.allSettled(
+          Array.from({ length: want }, () =>
+            acquiring.add(async () => {
+              signal.throwIfAborted();
+              const machine = await provider.acquire(spec, signal);
+              const entry = placedOn(target, provider, machine);
+              placed.push(entry);
+              await this.prepareImages(entry, cells, signal);
+              this.deps.onEvent?.({ type: 'machine-ready', target, machine });
+              return entry;
+            }),
+          ),
+        );
+        const ok = settled.filter((s) => s.status === 'fulfilled').length;
+        const firstError = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
+        if (ok === 0) failures.set(target, firstError);
+        else if (firstError)
+          this.deps.logger.warn(
+            `target '${target}': ${want - ok} of ${want} machines unavailable (${String(firstError)}); running on ${ok}`,
+          );
+      }),
+    );
+    signal.throwIfAborted();
+    const failed = [...failures.values()][0];
+    if (failures.size > 0) throw failed;
+    // Machines whose images could not be prepared take no work.
+    for (const p of placed) if (p.images.size === 0 && p.lost === undefined) p.lost = 'not prepared';
+  }
+
+  private async prepareImages(
+    entry: Placed,
+    cells: readonly MatrixCell[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { machine, target } = entry;
+    const images = new Map<string, ImageInfo>();
+    for (const [ref, build] of new Map(cells.map((c) => [c.image, c.build]))) {
+      if (build !== undefined) {
+        this.deps.onEvent?.({ type: 'image-build', target, image: ref, context: build });
+        await buildImage(machine.docker, build, ref, { logger: this.deps.logger, signal });
+      } else if (machine.ssh && this.deps.imageSource) {
+        const how = await shipImage(this.deps.imageSource, machine.docker, ref, machine.id, { signal });
+        if (how === 'shipped') this.deps.logger.info(`shipped image ${ref} to ${machine.id}`);
+      }
+      images.set(ref, await inspectImage(machine.docker, ref, machine.id));
+    }
+    for (const [ref, info] of images) entry.images.set(ref, info);
+  }
+
+  /** Asks the machine's provider whether it left its pool; withdraws it if so. */
+  checkWithdrawn(p: Placed): void {
+    const how = p.provider.withdrawn?.(p.machine);
+    if (!how || p.withdrawn === how || p.withdrawn === 'now') return;
+    p.withdrawn = how;
+    p.draining.abort();
+    if (how === 'now')
+      p.stopping.abort(new CancelledError(`machine ${p.machine.id} was withdrawn from its pool`));
+    this.deps.onEvent?.({ type: 'machine-withdrawn', target: p.target, machine: p.machine, how });
+    this.deps.logger.info(
+      how === 'now'
+        ? `machine ${p.machine.id} left target '${p.target}': stopping what runs there, it runs again on another machine`
+        : `machine ${p.machine.id} left target '${p.target}': it finishes its current cells and takes no other`,
+    );
+    if (p.workers === 0) p.released ??= this.releaseOne(p);
+  }
+
+  /**
+   * Adds a machine to a running run: a lost machine's replacement (the next free pool
+   * member, a new instance) or one more where the target's capacity grew. Acquires it,
+   * makes the images present, starts its metrics and its workers, which take the target's
+   * queued cells at once. A machine that cannot be prepared is released again.
+   */
+  async join(
+    target: string,
+    provider: Provider,
+    ctx: { plan: Plan; runId: string; spawn: (p: Placed) => void },
+    signal: AbortSignal,
+    replaces?: Machine,
+  ): Promise<Placed> {
+    const cells = ctx.plan.cells.filter((c) => c.target.name === target);
+    const machine = await provider.acquire(cells[0]!.target, signal);
+    const entry = placedOn(target, provider, machine);
+    this.placed.push(entry);
+    try {
+      await this.prepareImages(entry, cells, signal);
+      entry.monitor = this.monitorFor(machine, ctx.plan);
+      await entry.monitor.start(ctx.runId);
+    } catch (err) {
+      entry.lost = `not prepared: ${String(err)}`;
+      entry.released ??= this.releaseOne(entry);
+      throw err;
+    }
+    this.deps.onEvent?.({ type: 'machine-ready', target, machine });
+    this.deps.onEvent?.({
+      type: 'machine-joined',
+      target,
+      machine,
+      ...(replaces ? { replaces: replaces.id } : {}),
+    });
+    this.deps.logger.info(
+      `machine ${machine.id} joined target '${target}'${replaces ? ` in place of ${replaces.id}` : ''}`,
+    );
+    ctx.spawn(entry);
+    return entry;
+  }
+
+  /**
+   * After an INFRA failure: is the machine itself gone (its connection closed, its engine
+   * not answering)? Then it takes no more work and is released now.
+   */
+  async machineBroke(p: Placed, result: RepetitionResult): Promise<boolean> {
+    if (p.lost) return true;
+    const alive = await Promise.race([
+      p.machine.docker.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
+    ]);
+    if (alive) return false;
+    p.lost = result.failureReason ?? 'machine not answering';
+    this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason: p.lost });
+    this.deps.logger.warn(`machine ${p.machine.id} of target '${p.target}' is lost: ${p.lost}`);
+    p.released = this.releaseOne(p);
+    return true;
+  }
+
+  monitorFor(machine: Machine, plan: Plan): Monitor {
+    const intervalMs = plan.metricsIntervalMs;
+    if (this.deps.monitor)
+      return this.deps.monitor(machine, this.deps.store, {
+        intervalMs,
+        policy: plan.metrics,
+        session: this.session,
+      });
+    return new MachineMonitor({
+      host: machine.hostname,
+      intervalMs,
+      quiet: plan.metrics.quiet,
+      output: this.deps.store,
+      containers: machine.localCgroups,
+      clock: this.clock,
+      logger: this.deps.logger,
+    });
+  }
+
+  /** Stops the machine's metrics once, whoever asks first (the run's end, an early release). */
+  stopMonitor(p: Placed): Promise<void> {
+    return (p.monitorStopped ??= (p.monitor?.stop() ?? Promise.resolve()).catch((err: unknown) =>
+      this.deps.logger.warn(`stopping metrics on ${p.machine.id}: ${String(err)}`),
+    ));
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all(this.placed.map((p) => (p.released ??= this.releaseOne(p))));
+  }
+
+  async releaseOne(p: Placed): Promise<void> {
+    // A fresh signal: teardown must finish even when the run was cancelled.
+    const signal = AbortSignal.timeout(15 * 60_000);
+    if (p.lost)
+      await Promise.race([
+        p.monitor?.stop().catch(() => {}),
+        new Promise((r) => setTimeout(r, 5_000).unref()),
+      ]);
+    // Released before the run ends: what its metrics hold is handed over first.
+    else if (p.withdrawn) await this.stopMonitor(p);
+    try {
+      await p.provider.release(p.machine, signal);
+    } catch (err) {
+      this.deps.logger.error(`releasing machine ${p.machine.id} failed: ${String(err)}; run 'benchyard gc'`, {
+        target: p.target,
+      });
+    }
+  }
+}
+
+export function placedOn(target: string, provider: Provider, machine: Machine): Placed {
+  return {
+    target,
+    provider,
+    machine,
+    images: new Map(),
+    draining: new AbortController(),
+    stopping: new AbortController(),
+    workers: 0,
+  };
+}
+
+export function groupByTarget(cells: readonly MatrixCell[]): Map<string, MatrixCell[]> {
+  const byTarget = new Map<string, MatrixCell[]>();
+  for (const c of cells) byTarget.set(c.target.name, [...(byTarget.get(c.target.name) ?? []), c]);
+  return byTarget;
+}
