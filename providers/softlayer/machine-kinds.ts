@@ -122,25 +122,38 @@ async function findIn(
     : undefined;
 }
 
+/** createObject on the kind's service: the id (none yet for bare metal) and the globalIdentifier. */
+async function orderOn(
+  client: SoftlayerClient,
+  service: string,
+  template: unknown,
+  signal: AbortSignal,
+): Promise<Ordered> {
+  const reply = await client.call<RawMachine>(service, 'createObject', { params: [template], signal });
+  return {
+    ...(reply.id ? { id: reply.id } : {}),
+    ...(reply.globalIdentifier ? { globalIdentifier: reply.globalIdentifier } : {}),
+  };
+}
+
+async function setTagsOn(
+  client: SoftlayerClient,
+  service: string,
+  id: number,
+  tags: string,
+  signal: AbortSignal,
+): Promise<void> {
+  await client.call(service, 'setTags', { id, params: [tags], idempotent: true, signal });
+}
+
 export const virtualGuest: MachineKind = {
   name: 'virtual-guest',
   service: 'SoftLayer_Virtual_Guest',
-  async order(client, template, signal) {
-    const reply = await client.call<RawMachine>('SoftLayer_Virtual_Guest', 'createObject', {
-      params: [template],
-      signal,
-    });
-    return {
-      ...(reply.id ? { id: reply.id } : {}),
-      ...(reply.globalIdentifier ? { globalIdentifier: reply.globalIdentifier } : {}),
-    };
-  },
+  order: (client, template, signal) => orderOn(client, 'SoftLayer_Virtual_Guest', template, signal),
   find: (client, hostname, domain, signal) =>
     findIn(client, 'getVirtualGuests', 'virtualGuests', hostname, domain, signal),
   status: (client, id, signal) => getStatus(client, 'SoftLayer_Virtual_Guest', id, signal),
-  async setTags(client, id, tags, signal) {
-    await client.call('SoftLayer_Virtual_Guest', 'setTags', { id, params: [tags], idempotent: true, signal });
-  },
+  setTags: (client, id, tags, signal) => setTagsOn(client, 'SoftLayer_Virtual_Guest', id, tags, signal),
   async cancel(client, id, wait, signal) {
     let retriedIdle = false;
     for (;;) {
@@ -169,22 +182,11 @@ export const virtualGuest: MachineKind = {
 export const hardware: MachineKind = {
   name: 'hardware',
   service: 'SoftLayer_Hardware',
-  async order(client, template, signal) {
-    const reply = await client.call<RawMachine>('SoftLayer_Hardware', 'createObject', {
-      params: [template],
-      signal,
-    });
-    return {
-      ...(reply.id ? { id: reply.id } : {}),
-      ...(reply.globalIdentifier ? { globalIdentifier: reply.globalIdentifier } : {}),
-    };
-  },
+  order: (client, template, signal) => orderOn(client, 'SoftLayer_Hardware', template, signal),
   find: (client, hostname, domain, signal) =>
     findIn(client, 'getHardware', 'hardware', hostname, domain, signal),
   status: (client, id, signal) => getStatus(client, 'SoftLayer_Hardware_Server', id, signal),
-  async setTags(client, id, tags, signal) {
-    await client.call('SoftLayer_Hardware', 'setTags', { id, params: [tags], idempotent: true, signal });
-  },
+  setTags: (client, id, tags, signal) => setTagsOn(client, 'SoftLayer_Hardware', id, tags, signal),
   async cancel(client, id, wait, signal) {
     for (;;) {
       const now = await getStatus(client, 'SoftLayer_Hardware_Server', id, signal);

@@ -1,1 +1,2 @@
 export * from './sqlite-ledger.js';
+export * from './state-db.js';

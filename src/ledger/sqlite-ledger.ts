@@ -4,13 +4,10 @@
  * `intend` is on disk before the create call it precedes, so a controller killed between
  * the call and its answer still leaves a record for `benchyard gc`.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import {
-  InputError,
   redactValue,
   systemClock,
   type Clock,
@@ -19,8 +16,7 @@ import {
   type LedgerIntent,
   type LedgerStatus,
 } from '../core/index.js';
-
-const DB_FILE = 'benchyard.db';
+import { openStateDb } from './state-db.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_entries (
@@ -81,20 +77,7 @@ export class SqliteLedger implements Ledger {
     readonly owner: string = defaultOwner(),
     private readonly clock: Clock = systemClock,
   ) {
-    try {
-      mkdirSync(stateDir, { recursive: true });
-      this.db = new Database(path.join(stateDir, DB_FILE));
-    } catch (err) {
-      throw new InputError(
-        `cannot open the ledger in '${stateDir}': ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = openStateDb(stateDir, 'ledger', SCHEMA);
   }
 
   intend(intent: LedgerIntent, expiresAt: Date): LedgerEntry {

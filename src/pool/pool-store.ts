@@ -5,13 +5,10 @@
  * kept (state `removed`) so `benchyard pool list` can still show it and re-adding it is
  * an update.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { openStateDb } from '../ledger/state-db.js';
 import { InputError, systemClock, type Clock, type PoolDirectory, type PoolMember } from '../core/index.js';
 import { NAME } from '../config/common-schema.js';
-
-const DB_FILE = 'benchyard.db';
 
 /** `port` 0: none given (the target's `ssh.port` applies); a key column cannot be NULL. */
 const SCHEMA = `
@@ -59,20 +56,7 @@ export class SqlitePoolStore implements PoolDirectory {
     stateDir: string,
     private readonly clock: Clock = systemClock,
   ) {
-    try {
-      mkdirSync(stateDir, { recursive: true });
-      this.db = new Database(path.join(stateDir, DB_FILE));
-    } catch (err) {
-      throw new InputError(
-        `cannot open the pools in '${stateDir}': ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = openStateDb(stateDir, 'pools', SCHEMA);
   }
 
   /**

@@ -3,15 +3,13 @@
  * added from another shell joins the running run, a removed one finishes its cell and goes
  * back, one removed with --now has its cell stopped and re-run on the other member.
  */
-import Docker from 'dockerode';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../src/ledger/index.js';
-import { BIN, cli } from '../helpers/cli.js';
-import { requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
+import { cli, startCli, until, type BackgroundCli } from '../helpers/cli.js';
+import { hostEngine, requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
 
 let h1: DevSshHost;
 let h2: DevSshHost;
@@ -20,7 +18,9 @@ beforeAll(async () => {
   [h1, h2] = (await requireSshHosts()) as [DevSshHost, DevSshHost];
 });
 
-const engine = (h: DevSshHost) => new Docker({ socketPath: h.dockerSocket });
+/** Every 50 ms: the join latency is measured with it. */
+const poll = <T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string) =>
+  until(probe, timeoutMs, what, 50);
 const machineOf = (h: DevSshHost) => `ssh:${h.user}@${h.address}:${h.port}`;
 
 interface Found {
@@ -36,7 +36,7 @@ async function containersOf(session: string): Promise<Found[]> {
   const all = await Promise.all(
     [h1, h2].map(async (host) =>
       (
-        await engine(host).listContainers({
+        await hostEngine(host).listContainers({
           all: true,
           filters: { label: [`io.benchyard.session=${session}`] },
         })
@@ -70,28 +70,6 @@ function workdir(name: string, time: number, cells: number): { dir: string; file
 const addToPool = (dir: string, h: DevSshHost) =>
   cli(['pool', 'add', 'lab', h.address, '--docker-socket', h.dockerSocket], { cwd: dir });
 
-function start(args: string[], cwd: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))),
-  );
-  return { child, exited, out: () => ({ stdout, stderr }) };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 interface RunJson {
   run: { status: string };
   results: { cellId: string; machineId: string; status: string; startedAt: string; finishedAt: string }[];
@@ -123,7 +101,7 @@ const openEntries = (dir: string) => {
 async function withRun(
   name: string,
   opts: { members: DevSshHost[]; time: number; cells: number },
-  body: (run: ReturnType<typeof start>, ctx: { dir: string; session: string }) => Promise<void>,
+  body: (run: BackgroundCli, ctx: { dir: string; session: string }) => Promise<void>,
 ): Promise<void> {
   const { dir, file } = workdir(name, opts.time, opts.cells);
   const session = `s-e2e-${name}-${Date.now()}`;
@@ -131,7 +109,7 @@ async function withRun(
     const added = await addToPool(dir, h);
     expect(added.code, added.stderr).toBe(0);
   }
-  const run = start(['-v', 'run', file, '--json'], dir, { BENCHYARD_SESSION: session });
+  const run = startCli(['-v', 'run', file, '--json'], dir, { BENCHYARD_SESSION: session });
   try {
     await body(run, { dir, session });
   } catch (err) {
@@ -152,14 +130,14 @@ describe('pools of SSH machines that change while a run goes', () => {
     { timeout: 180_000 },
     () =>
       withRun('join', { members: [h1], time: 4, cells: 10 }, async (run, { dir, session }) => {
-        await until(
+        await poll(
           async () => ((await benchmarksOn(session, h1)).some((c) => c.running) ? true : undefined),
           90_000,
           'a benchmark container on h1',
         );
         expect(await benchmarksOn(session, h2)).toEqual([]);
         // Joining ships the images a host lacks first: that time is part of what is measured.
-        const hadImage = await engine(h2)
+        const hadImage = await hostEngine(h2)
           .getImage('benchyard/bench-tools:1')
           .inspect()
           .then(
@@ -169,7 +147,7 @@ describe('pools of SSH machines that change while a run goes', () => {
         const added = await addToPool(dir, h2);
         expect(added.code, added.stderr).toBe(0);
         const addedAt = Date.now();
-        await until(
+        await poll(
           async () => ((await benchmarksOn(session, h2)).length > 0 ? true : undefined),
           120_000,
           'a benchmark container on h2',
@@ -198,14 +176,14 @@ describe('pools of SSH machines that change while a run goes', () => {
           const running = (await containersOf(session)).filter((c) => c.cell !== undefined && c.running);
           return new Set(running.map((c) => c.host)).size === 2 ? running : undefined;
         };
-        const running = await until(onBoth, 90_000, 'benchmark containers on both hosts');
+        const running = await poll(onBoth, 90_000, 'benchmark containers on both hosts');
         const removed = await cli(['pool', 'remove', 'lab', h2.address], { cwd: dir });
         expect(removed.code, removed.stderr).toBe(0);
         const removedAt = Date.now();
         const cellOnH2 = running.find((c) => c.host === h2)!.cell!;
 
         // h2's lease goes back while h1 still works through the queue.
-        await until(
+        await poll(
           async () =>
             openEntries(dir).some((e) => e.resourceId?.endsWith(`@${h2.address}:22`)) ? undefined : true,
           60_000,
@@ -247,7 +225,7 @@ describe('pools of SSH machines that change while a run goes', () => {
           const running = (await containersOf(session)).filter((c) => c.cell !== undefined && c.running);
           if (!running.some((c) => c.host === h1)) return undefined;
           for (const c of running.filter((r) => r.host === h2)) {
-            const info = await engine(h2)
+            const info = await hostEngine(h2)
               .getContainer(c.id)
               .inspect()
               .catch(() => undefined);
@@ -255,7 +233,7 @@ describe('pools of SSH machines that change while a run goes', () => {
           }
           return undefined;
         };
-        const stopped = await until(fresh, 90_000, 'a cell starting on h2');
+        const stopped = await poll(fresh, 90_000, 'a cell starting on h2');
         const removed = await cli(['pool', 'remove', 'lab', h2.address, '--now'], { cwd: dir });
         expect(removed.code, removed.stderr).toBe(0);
 

@@ -4,18 +4,17 @@
  * middle of a repetition, and a controller killed mid-run followed by `benchyard gc`.
  */
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import Docker from 'dockerode';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../../src/ledger/index.js';
-import { BIN, cli } from '../helpers/cli.js';
+import { cli, startCli, until } from '../helpers/cli.js';
 import { startSoftlayerFake } from '../helpers/softlayer-fake.js';
 import {
   cutNetwork,
+  hostEngine,
   requireMoto,
   requireSshHosts,
   restoreNetwork,
@@ -31,13 +30,12 @@ beforeAll(async () => {
 });
 
 /** Each host's engine, straight through its socket (the test runs on the same machine). */
-const engine = (h: DevSshHost) => new Docker({ socketPath: h.dockerSocket });
 
 async function containersOf(session: string): Promise<{ host: DevSshHost; id: string }[]> {
   const all = await Promise.all(
     hosts.map(async (host) =>
       (
-        await engine(host).listContainers({
+        await hostEngine(host).listContainers({
           all: true,
           filters: { label: [`io.benchyard.session=${session}`] },
         })
@@ -61,28 +59,6 @@ function workdir(file: string, text: string): { dir: string; file: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'by-remote-'));
   writeFileSync(path.join(dir, file), text);
   return { dir, file: path.join(dir, file) };
-}
-
-function start(args: string[], cwd: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))),
-  );
-  return { child, exited, out: () => ({ stdout, stderr }) };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('remote machines through the CLI', () => {
@@ -120,14 +96,14 @@ describe('remote machines through the CLI', () => {
     async () => {
       const { dir, file } = workdir('cut.yaml', poolMatrix('cut', '{time: 8}', 2));
       const session = `s-e2e-cut-${Date.now()}`;
-      const proc = start(['run', file, '--json'], dir, { BENCHYARD_SESSION: session });
+      const proc = startCli(['run', file, '--json'], dir, { BENCHYARD_SESSION: session });
       let cut: DevSshHost | undefined;
       let cutContainer: string | undefined;
       try {
         const first = await until(async () => {
           const running = (await containersOf(session)).filter((c) => !c.id.startsWith('agent'));
           for (const c of running) {
-            const info = await engine(c.host).getContainer(c.id).inspect();
+            const info = await hostEngine(c.host).getContainer(c.id).inspect();
             if (info.Config.Labels['io.benchyard.cell'] && info.State.Running) return c;
           }
           return undefined;
@@ -189,7 +165,7 @@ describe('remote machines through the CLI', () => {
         SL_USERNAME: 'SL123456',
         SL_API_KEY: slKey,
       };
-      const proc = start(['run', file], dir, env);
+      const proc = startCli(['run', file], dir, env);
       const onBoth = async () => {
         const hostsWithWork = new Set((await containersOf(session)).map((c) => c.host.name));
         return hostsWithWork.size === 2 ? true : undefined;
@@ -240,7 +216,7 @@ describe('remote machines through the CLI', () => {
       // termination destroys; moto cannot reach h1, so the test does that part.
       expect((await containersOf(session)).filter((c) => c.host === h2)).toEqual([]);
       for (const c of await containersOf(session))
-        await engine(c.host).getContainer(c.id).remove({ force: true });
+        await hostEngine(c.host).getContainer(c.id).remove({ force: true });
 
       // Credentials and the private key appear nowhere: output, errors, the store and ledger.
       const keyBody = readFileSync(h1.keyFile, 'utf8').split('\n')[1]!;

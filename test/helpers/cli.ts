@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './catalog.js';
@@ -29,4 +29,40 @@ export function cli(
       },
     );
   });
+}
+
+export interface BackgroundCli {
+  child: ChildProcess;
+  /** The exit code, or -1 when a signal ended it. */
+  exited: Promise<number | null>;
+  out(): { stdout: string; stderr: string };
+}
+
+/** Starts the built CLI in the background (a run to interrupt, cut off or change under it). */
+export function startCli(args: string[], cwd: string, env: Record<string, string> = {}): BackgroundCli {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))),
+  );
+  return { child, exited, out: () => ({ stdout, stderr }) };
+}
+
+/** Polls `probe` until it answers something other than `undefined`. */
+export async function until<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what = 'a condition',
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

@@ -10,6 +10,7 @@
  * Like the other services, tests fail (never skip) when these are missing: CI must exercise
  * them. `requireSshHosts()` / `requireMoto()` fail fast with the command that fixes it.
  */
+import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -139,4 +140,9 @@ export async function requireMoto(): Promise<string> {
     throw new Error(`${MOTO_ENDPOINT} answers, but not as moto's EC2 API; ${fix}`);
   }
   return MOTO_ENDPOINT;
+}
+
+/** A test host's Docker engine, straight through its socket (tests run on the same machine). */
+export function hostEngine(host: DevSshHost): Docker {
+  return new Docker({ socketPath: host.dockerSocket });
 }

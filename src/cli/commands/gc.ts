@@ -37,7 +37,13 @@ export async function gcCommand(opts: GcOptions, io: CliIo): Promise<void> {
   try {
     const now = Date.now();
     const entries = set.ledger.open(opts.session ? { session: opts.session } : {});
-    const live = (e: LedgerEntry) => controllerAlive(e) && !opts.force && Date.parse(e.expiresAt) > now;
+    // Entries of a controller still running here (and not expired) are left alone.
+    const keep = new Set(
+      entries
+        .filter((e) => controllerAlive(e) && !opts.force && Date.parse(e.expiresAt) > now)
+        .map((e) => e.key),
+    );
+    const live = (e: LedgerEntry) => keep.has(e.key);
     for (const e of entries.filter(live))
       rows.push(
         row(
@@ -79,7 +85,6 @@ export async function gcCommand(opts: GcOptions, io: CliIo): Promise<void> {
           );
         continue;
       }
-      const keep = new Set(entries.filter(live).map((e) => e.key));
       const ours = new Map(mine.map((e) => [e.key, e]));
       for (const ref of found) {
         const entry = ref.ledgerKey ? ours.get(ref.ledgerKey) : undefined;
