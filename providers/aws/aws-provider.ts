@@ -28,6 +28,8 @@ import {
   type Provider,
   type ProviderContext,
   type ResourceRef,
+  machineCountOf,
+  type MachineCount,
   type TargetSpec,
 } from '../../src/core/index.js';
 import type { AwsTargetOptions } from '../../src/config/targets/aws.js';
@@ -62,8 +64,8 @@ export class AwsProvider implements Provider {
     private readonly opts: AwsProviderOptions = {},
   ) {}
 
-  capacity(target: TargetSpec): number {
-    return (target.options as AwsTargetOptions).count;
+  capacity(target: TargetSpec): MachineCount {
+    return machineCountOf((target.options as AwsTargetOptions).count);
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {

@@ -18,6 +18,8 @@ import {
   type Provider,
   type ProviderContext,
   type ResourceRef,
+  machineCountOf,
+  type MachineCount,
   type TargetSpec,
 } from '../../src/core/index.js';
 import type { SoftlayerTargetOptions } from '../../src/config/targets/softlayer.js';
@@ -44,8 +46,8 @@ export class SoftlayerProvider implements Provider {
   readonly name = 'softlayer';
   readonly capabilities = { elastic: true, spot: false, selfTerminate: false };
 
-  capacity(target: TargetSpec): number {
-    return (target.options as SoftlayerTargetOptions).count;
+  capacity(target: TargetSpec): MachineCount {
+    return machineCountOf((target.options as SoftlayerTargetOptions).count);
   }
   private readonly machines = new Map<string, Tracked>();
   private readonly clients: ClientPool;

@@ -22,6 +22,7 @@ import {
   type ResourceRef,
   type SshEndpoint,
   type SshLoginOptions,
+  type MachineCount,
   type TargetSpec,
 } from '../../src/core/index.js';
 import type { SshHostEntry, SshHostsTargetOptions } from '../../src/config/targets/ssh-hosts.js';
@@ -41,9 +42,10 @@ export class SshHostsProvider implements Provider {
   constructor(private readonly ctx: ProviderContext) {}
 
   /** Every host of the target can be in use at once: the list, or the pool's active members now. */
-  capacity(target: TargetSpec): number {
+  capacity(target: TargetSpec): MachineCount {
     const options = target.options as SshHostsTargetOptions;
-    return options.hosts ? options.hosts.length : this.activeMembers(options.pool).length;
+    const n = options.hosts ? options.hosts.length : this.activeMembers(options.pool).length;
+    return { min: n, max: n };
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {

@@ -129,7 +129,12 @@ export function validateMatrix(
       host: doc.metrics.host,
       gpu: doc.metrics.gpu,
     },
-    targets: doc.targets.map(({ name, provider, ...options }) => ({ name, provider, options })),
+    targets: doc.targets.map(({ name, provider, idleRelease, ...options }) => ({
+      name,
+      provider,
+      options,
+      ...(idleRelease !== undefined ? { idleReleaseMs: idleRelease } : {}),
+    })),
     entries: doc.benchmarks.map((e) => ({
       name: e.name ?? nameOf(e.benchmark),
       benchmark: nameOf(e.benchmark),

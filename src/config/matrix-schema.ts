@@ -33,7 +33,14 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
 
 export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer'] as const;
 
-const targetBase = { name: NAME };
+const targetBase = {
+  name: NAME,
+  idleRelease: duration(0, 7 * 24 * 3_600_000)
+    .optional()
+    .describe(
+      'Release a machine above the minimum once it had no cell to run for this long (default 60s); every machine is released as soon as its target has nothing left',
+    ),
+};
 
 /**
  * A target: where cells run. The provider picks the shape of the rest; each provider's

@@ -6,6 +6,12 @@ export interface TargetSpec {
   provider: string;
   /** Provider-specific settings, passed through unchanged. */
   options: Readonly<Record<string, unknown>>;
+  /**
+   * A machine above the target's minimum that had no cell to run for this long (while
+   * others of the target still run theirs) is released. Every machine is released as soon
+   * as its target has nothing left to run. @default 60000
+   */
+  idleReleaseMs?: number;
 }
 
 /** One point of the matrix: a benchmark with concrete params on one target. */

@@ -55,11 +55,28 @@ export interface Machine {
   readonly ssh?: SshSession;
 }
 
+/** A target's number of machines: fixed (`min` = `max`) or elastic. */
+export interface MachineCount {
+  min: number;
+  max: number;
+}
+
+/** The range a target's `count` option (a number, or `{ min, max }`) stands for. */
+export function machineCountOf(count: number | MachineCount): MachineCount {
+  return typeof count === 'number' ? { min: count, max: count } : { min: count.min, max: count.max };
+}
+
 export interface Provider {
   readonly name: string;
   readonly capabilities: { elastic: boolean; spot: boolean; selfTerminate: boolean };
-  /** How many machines of the target a run uses at once (ssh: its hosts; clouds: `count`). @default 1 */
-  capacity?(target: TargetSpec): number;
+  /**
+   * How many machines of the target a run uses at once. A run starts with `min` (at least
+   * one), adds machines up to `max` while cells wait in the target's queue, and releases
+   * machines above `min` that stayed idle for the target's `idleRelease` (ssh: its hosts,
+   * min = max; clouds: `count`, a number or `{ min, max }`).
+   * @default { min: 1, max: 1 }
+   */
+  capacity?(target: TargetSpec): MachineCount;
   /** Provision or lease a machine for the target; resolves once its Docker engine answers. */
   acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine>;
   /** Give the machine back (terminate, cancel or return the lease). Idempotent. */

@@ -37,7 +37,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           argv,
           params,
           network: def.network,
-          target: { name: target.name, provider: target.provider, options: target.options },
+          target: { name: target.name, provider: target.provider, options: identityOptions(target.options) },
         };
         cells.push({
           id: cellId(identity),
@@ -88,4 +88,13 @@ function* product(
   if (axes.length === 0) return yield {};
   const [[name, values], ...rest] = axes as [readonly [string, readonly ParamValue[]], ...typeof axes];
   for (const value of values) for (const tail of product(rest)) yield { [name]: value, ...tail };
+}
+
+/**
+ * The target options that say what a cell measures. How many machines run the target's
+ * cells (`count`) does not: the same cell on 2 or 8 instances is the same cell.
+ */
+function identityOptions(options: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { count: _count, ...rest } = options;
+  return rest;
 }

@@ -9,6 +9,8 @@ export type RunEvent =
   | { type: 'machine-joined'; target: string; machine: Machine; replaces?: string }
   /** The machine left its pool: `drain` finishes its current cells, `now` stops them (they run elsewhere). */
   | { type: 'machine-withdrawn'; target: string; machine: Machine; how: 'drain' | 'now' }
+  /** The machine had nothing to run for its target's idle time and is released (elastic targets). */
+  | { type: 'machine-idle'; target: string; machine: Machine }
   | { type: 'image-build'; target: string; image: string; context: string }
   | { type: 'repetition-started'; cell: MatrixCell; repetition: number }
   | { type: 'repetitions-extended'; cell: MatrixCell; measured: number }

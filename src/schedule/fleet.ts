@@ -1,8 +1,8 @@
 /**
  * The machines of one run: acquiring every target's machines and making their images
- * present, adding one while the run goes (a replacement, or a new pool member), noticing
- * that one broke or left its pool, their metrics monitors, and releasing each exactly once,
- * early where it is no longer needed.
+ * present, adding one while the run goes (a replacement, a new pool member, one more of an
+ * elastic target), noticing that one broke, left its pool or stayed idle, their metrics
+ * monitors, and releasing each exactly once, early where it is no longer needed.
  */
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
@@ -12,6 +12,7 @@ import {
   type Clock,
   type Logger,
   type Machine,
+  type MachineCount,
   type MatrixCell,
   type MetricSink,
   type MetricsPolicy,
@@ -39,8 +40,12 @@ export interface Placed {
   draining: AbortController;
   /** Aborted when it is withdrawn `now`: its running repetitions stop. */
   stopping: AbortController;
+  /** Set once it had nothing to run for the target's idle time: released, takes no more work. */
+  idle?: true;
   /** Its workers still running. */
   workers: number;
+  /** Its workers running a cell now. */
+  busy: number;
   /** Its metrics stopped (once: an early release and the run's end both ask). */
   monitorStopped?: Promise<void>;
   released?: Promise<void>;
@@ -64,6 +69,8 @@ export interface FleetDeps {
 export class Fleet {
   /** Every machine of the run (grows when one joins). */
   readonly placed: Placed[] = [];
+  /** Each target's spec, by name. */
+  private readonly specs = new Map<string, MatrixCell['target']>();
   private readonly clock: Clock;
   private readonly session: string;
 
@@ -79,6 +86,7 @@ export class Fleet {
   async place(plan: Plan, signal: AbortSignal): Promise<void> {
     const placed = this.placed;
     const byTarget = groupByTarget(plan.cells);
+    for (const [target, cells] of byTarget) this.specs.set(target, cells[0]!.target);
     // Provisioning is slow and rate-limited by the clouds: a few at a time.
     const acquiring = new PQueue({ concurrency: 8 });
     const failures = new Map<string, unknown>();
@@ -93,7 +101,7 @@ export class Fleet {
           );
           return;
         }
-        const want = Math.max(1, Math.min(provider.capacity?.(spec) ?? 1, cells.length));
+        const want = Math.max(1, Math.min(capacityOf(provider, spec).min, cells.length));
         // allSettled, not all: every acquired machine must be in `placed` before teardown runs.
         const settled = await Promise.allSettled(
           Array.from({ length: want }, () =>
@@ -202,6 +210,30 @@ export class Fleet {
   }
 
   /**
+   * A worker of `p` waited the target's idle time without a cell. The machine is released
+   * when none of its workers runs a cell and the target keeps more than its minimum
+   * (at least one) without it; its other workers then stop taking cells.
+   */
+  retireIfIdle(p: Placed): boolean {
+    if (p.busy > 0 || !isActive(p)) return false;
+    const { min } = capacityOf(p.provider, this.specs.get(p.target)!);
+    const active = this.active(p.target).length;
+    if (active <= Math.max(1, min)) return false;
+    p.idle = true;
+    p.draining.abort();
+    this.deps.onEvent?.({ type: 'machine-idle', target: p.target, machine: p.machine });
+    this.deps.logger.info(
+      `machine ${p.machine.id} of target '${p.target}' had nothing to run: releasing it (${active - 1} left)`,
+    );
+    return true;
+  }
+
+  /** The machines of the target that take cells now. */
+  active(target: string): Placed[] {
+    return this.placed.filter((p) => p.target === target && isActive(p));
+  }
+
+  /**
    * After an INFRA failure: is the machine itself gone (its connection closed, its engine
    * not answering)? Then it takes no more work and is released now.
    */
@@ -260,8 +292,8 @@ export class Fleet {
         p.monitor?.stop().catch(() => {}),
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
-    // Released before the run ends: what its metrics hold is handed over first.
-    else if (p.withdrawn) await this.stopMonitor(p);
+    // Released before the run ends too: what its metrics hold is handed over first.
+    else await this.stopMonitor(p);
     try {
       await p.provider.release(p.machine, signal);
     } catch (err) {
@@ -281,7 +313,18 @@ export function placedOn(target: string, provider: Provider, machine: Machine): 
     draining: new AbortController(),
     stopping: new AbortController(),
     workers: 0,
+    busy: 0,
   };
+}
+
+/** Takes cells: not lost, not withdrawn from its pool, not released for idleness. */
+export function isActive(p: Placed): boolean {
+  return !p.lost && !p.withdrawn && !p.idle;
+}
+
+/** The provider's number of machines for the target (one when it says nothing). */
+export function capacityOf(provider: Provider, spec: MatrixCell['target']): MachineCount {
+  return provider.capacity?.(spec) ?? { min: 1, max: 1 };
 }
 
 export function groupByTarget(cells: readonly MatrixCell[]): Map<string, MatrixCell[]> {

@@ -1,8 +1,9 @@
 /**
  * The targets' membership while a run executes: where a target with queued cells has fewer
- * usable machines than its provider's capacity (a pool member was added, an instance is
- * missing), one more joins — one at a time per target, a failed try repeated after
- * JOIN_RETRY_MS; machines their provider says left their pool are withdrawn.
+ * machines than its provider's maximum (a pool member was added, an elastic target can
+ * grow, an instance is missing), machines join — as many as the waiting cells need, a
+ * failed try repeated after JOIN_RETRY_MS; machines their provider says left their pool
+ * are withdrawn.
  */
 import type { Clock, Logger, Machine, Provider } from '../core/index.js';
 import type { Plan } from '../plan/index.js';
@@ -11,7 +12,7 @@ import type { WorkQueue } from './work-queue.js';
 
 /** The membership of a run's targets, while it executes. */
 export interface Membership {
-  /** Adds machines where a target's capacity grew; withdraws the machines that left. */
+  /** Adds machines where a target has room and cells wait; withdraws the machines that left. */
   tick(): Promise<void>;
   join: (target: string, replaces?: Machine) => Promise<Placed | undefined>;
   /** Joins in flight for targets that still have queued cells. */
@@ -34,10 +35,7 @@ export interface MembershipContext {
 }
 
 /**
- * Watches the targets' membership while the run executes: where a target with queued
- * cells has fewer usable machines than its provider's capacity, one more is acquired
- * (one at a time per target, a failed try repeated after JOIN_RETRY_MS); machines their
- * provider says left are withdrawn.
+ * Watches the targets' membership while the run executes (see the top of this file).
  */
 export function watchMembership(
   fleet: Fleet,
@@ -45,17 +43,17 @@ export function watchMembership(
   ctx: MembershipContext,
 ): Membership {
   const { logger, providers, clock } = ctx;
-  const joining = new Map<string, Promise<Placed | undefined>>();
+  /** Joins in flight, per target. */
+  const joining = new Map<string, Set<Promise<Placed | undefined>>>();
   const retryAt = new Map<string, number>();
   const lastProblem = new Map<string, string>();
   const stopped = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stopped.signal]);
   const specs = new Map(ctx.plan.cells.map((c) => [c.target.name, c.target]));
   let ticking: Promise<void> | undefined;
+  const inFlight = (target: string) => joining.get(target) ?? new Set<Promise<Placed | undefined>>();
 
-  const join = (target: string, replaces?: Machine): Promise<Placed | undefined> => {
-    const inFlight = joining.get(target);
-    if (inFlight) return inFlight;
+  const start = (target: string, replaces?: Machine): Promise<Placed | undefined> => {
     const spec = specs.get(target)!;
     const provider = providers.get(spec.provider)!;
     const attempt = fleet.join(target, provider, ctx, signal, replaces).then(
@@ -76,21 +74,32 @@ export function watchMembership(
         return undefined;
       },
     );
-    joining.set(target, attempt);
-    void attempt.finally(() => joining.delete(target));
+    const set = inFlight(target);
+    set.add(attempt);
+    joining.set(target, set);
+    void attempt.finally(() => set.delete(attempt));
     return attempt;
   };
+
+  /** A replacement waits for a machine already being added to the target, if any. */
+  const join = (target: string, replaces?: Machine): Promise<Placed | undefined> =>
+    [...inFlight(target)][0] ?? start(target, replaces);
 
   const once = (): void => {
     // Only machines that run (a joining one has no monitor yet) and are not gone already.
     for (const p of fleet.placed) if (p.monitor && !p.lost && !p.released) fleet.checkWithdrawn(p);
     for (const [target, queue] of queues) {
-      if (queue.pending === 0 || joining.has(target) || signal.aborted) continue;
+      if (queue.pending === 0 || signal.aborted) continue;
       if (clock.now() < (retryAt.get(target) ?? 0)) continue;
       const spec = specs.get(target)!;
-      const capacity = providers.get(spec.provider)?.capacity?.(spec);
-      const usable = fleet.placed.filter((p) => p.target === target && !p.lost && !p.withdrawn).length;
-      if (capacity !== undefined && capacity > usable) void join(target);
+      const provider = providers.get(spec.provider);
+      if (!provider?.capacity) continue;
+      const { max } = provider.capacity(spec);
+      const adding = inFlight(target).size;
+      // Enough machines for the cells waiting (each takes `concurrency`), up to the maximum.
+      const needed = Math.ceil(queue.pending / ctx.plan.concurrency) - adding;
+      const room = max - fleet.active(target).length - adding;
+      for (let i = 0; i < Math.min(needed, room); i++) void start(target);
     }
   };
 
@@ -101,11 +110,14 @@ export function watchMembership(
         .catch((err: unknown) => logger.warn(`checking the targets' machines: ${String(err)}`))
         .finally(() => (ticking = undefined))),
     join,
-    wanted: () => [...joining].filter(([target]) => (queues.get(target)?.pending ?? 0) > 0).map(([, p]) => p),
+    wanted: () =>
+      [...joining]
+        .filter(([target]) => (queues.get(target)?.pending ?? 0) > 0)
+        .flatMap(([, set]) => [...set]),
     stop: async () => {
       stopped.abort();
       await ticking;
-      await Promise.all(joining.values());
+      await Promise.all([...joining.values()].flatMap((set) => [...set]));
     },
   };
 }

@@ -36,8 +36,8 @@ import type { Monitor } from '../metrics/index.js';
 import type { Plan } from '../plan/index.js';
 import { wantsAnotherRepetition } from './adaptive.js';
 import { runRepetition } from './repetition.js';
-import { WorkQueue } from './work-queue.js';
-import { Fleet, groupByTarget, type Placed } from './fleet.js';
+import { IDLE, WorkQueue } from './work-queue.js';
+import { Fleet, groupByTarget, isActive, type Placed } from './fleet.js';
 import { watchMembership } from './membership.js';
 
 import type { RunEvent } from './events.js';
@@ -106,6 +106,9 @@ interface RunShared {
    */
   join: (target: string, replaces?: Machine) => Promise<Placed | undefined>;
 }
+
+/** A machine above its target's minimum with no cell to run for this long is released. */
+const DEFAULT_IDLE_RELEASE_MS = 60_000;
 
 /** A repetition that failed because its machine broke is retried elsewhere this many times. */
 const MAX_INFRA_RETRIES = 2;
@@ -203,8 +206,9 @@ export class Scheduler {
                   queues.forEach((q) => q.close());
                 })
                 .finally(() => {
-                  // A machine that left its pool goes back as soon as it is idle.
-                  if (--p.workers === 0 && p.withdrawn && !p.lost) p.released ??= fleet.releaseOne(p);
+                  // Its target has nothing left for it (done, or it left its pool, or it
+                  // stayed idle): it goes back now, not when the run ends.
+                  if (--p.workers === 0 && !p.lost) p.released ??= fleet.releaseOne(p);
                 }),
             );
           }
@@ -275,20 +279,29 @@ export class Scheduler {
    */
   private async worker(p: Placed, queue: WorkQueue<Work>, shared: RunShared): Promise<void> {
     const taking = AbortSignal.any([shared.signal, p.draining.signal]);
+    const spec = shared.plan.cells.find((c) => c.target.name === p.target)?.target;
+    const idleMs = spec?.idleReleaseMs ?? DEFAULT_IDLE_RELEASE_MS;
     for (;;) {
-      if (p.lost || p.withdrawn) return;
-      const work = await queue.take(taking);
+      if (!isActive(p)) return;
+      const work = await queue.take(taking, idleMs);
+      if (work === IDLE) {
+        if (shared.fleet.retireIfIdle(p)) return;
+        continue;
+      }
       if (!work) return;
-      if (p.lost || p.withdrawn) {
+      if (!isActive(p)) {
         queue.giveBack(work);
         return;
       }
       let next: Work | undefined;
+      p.busy++;
       try {
         next = await this.runCell(work, p, shared);
       } catch (err) {
         queue.done();
         throw err;
+      } finally {
+        p.busy--;
       }
       if (next) queue.giveBack(next);
       else queue.done();
@@ -348,7 +361,7 @@ export class Scheduler {
         const retry = work.infraRetries < MAX_INFRA_RETRIES;
         const other =
           retry &&
-          (ctx.fleet.placed.some((p) => p.target === self.target && !p.lost && !p.withdrawn) ||
+          (ctx.fleet.active(self.target).length > 0 ||
             (await ctx.join(self.target, self.machine)) !== undefined);
         if (other) {
           onEvent?.({

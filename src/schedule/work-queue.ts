@@ -1,3 +1,6 @@
+/** What `take` answers when it waited its idle time without an item. */
+export const IDLE = Symbol('idle');
+
 /**
  * The cells of one target, shared by every machine of that target. A machine takes the
  * next item when it has a free slot; an item can come back (its machine broke) and is
@@ -14,7 +17,12 @@ export class WorkQueue<T> {
     this.items.push(...items);
   }
 
-  async take(signal: AbortSignal): Promise<T | undefined> {
+  /**
+   * The next item; `undefined` once nothing is queued and nothing is out (or on abort or
+   * close); `IDLE` when `idleMs` passed while waiting for items that are out to come back.
+   */
+  async take(signal: AbortSignal, idleMs?: number): Promise<T | undefined | typeof IDLE> {
+    const idleAt = idleMs === undefined ? Infinity : Date.now() + idleMs;
     for (;;) {
       if (signal.aborted || this.closed) return undefined;
       const item = this.items.shift();
@@ -23,11 +31,16 @@ export class WorkQueue<T> {
         return item;
       }
       if (this.out === 0) return undefined;
+      const left = idleAt - Date.now();
+      if (left <= 0) return IDLE;
       await new Promise<void>((resolve) => {
         const wake = () => {
+          clearTimeout(timer);
           signal.removeEventListener('abort', wake);
+          this.waiters = this.waiters.filter((w) => w !== wake);
           resolve();
         };
+        const timer = Number.isFinite(left) ? setTimeout(wake, left) : undefined;
         this.waiters.push(wake);
         signal.addEventListener('abort', wake, { once: true });
       });

@@ -85,7 +85,7 @@ interface ListRow {
 async function poolList(dir: string): Promise<ListRow[]> {
   const list = await cli(['pool', 'list', 'lab', '--json'], { cwd: dir });
   expect(list.code, list.stderr).toBe(0);
-  return JSON.parse(list.stdout) as ListRow[];
+  return (JSON.parse(list.stdout) as { members: ListRow[] }).members;
 }
 
 const openEntries = (dir: string) => {

@@ -116,6 +116,31 @@ benchmarks:
     ]);
   });
 
+  it('takes a cloud target count as a number or an elastic { min, max } with an idle release time', async () => {
+    const aws = (count: string) => `name: x
+targets:
+  - name: gpu
+    provider: aws
+    regions: [us-east-1]
+    instanceType: g4dn.xlarge
+    ami: ami-0123456789abcdef0
+    count: ${count}
+    idleRelease: 90s
+benchmarks:
+  - benchmark: fio
+`;
+    const elastic = (await load(aws('{min: 1, max: 4}'))).targets[0]!;
+    expect(elastic.options.count).toEqual({ min: 1, max: 4 });
+    expect(elastic.idleReleaseMs).toBe(90_000);
+    expect((await load(aws('2'))).targets[0]!.options.count).toBe(2);
+    expect(await problems(aws('{min: 3, max: 2}'))).toEqual([
+      'm.yaml:8:18: min must not exceed max (at targets[0].count.min)',
+    ]);
+    expect(await problems(aws('lots'))).toEqual([
+      'm.yaml:8:12: a number of machines (1-256) or { min, max } (at targets[0].count)',
+    ]);
+  });
+
   it.each([
     ['YAML syntax', 'name: [unclosed\n', /^m\.yaml:2:1: YAML: Flow sequence/],
     ['duplicate YAML key', 'name: a\nname: b\n', /^m\.yaml:2:1: YAML: duplicate key 'name'/],

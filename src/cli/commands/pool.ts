@@ -1,7 +1,8 @@
 /**
  * `benchyard pool`: named pools of SSH machines (`pool: <name>` targets). Members can be
  * added, removed and drained at any time, also while a run uses the pool: the run picks
- * the change up within a second or so.
+ * the change up within a second or so. `pool list` also shows the machines of cloud
+ * targets (elastic pools: `count: { min, max }`) that runs hold.
  */
 import Table from 'cli-table3';
 import { InputError, type LedgerEntry, type PoolMember } from '../../core/index.js';
@@ -71,7 +72,7 @@ export function poolDrainCommand(pool: string, opts: { state: string }, io: CliI
 }
 
 export function poolListCommand(pool: string | undefined, opts: PoolListOptions, io: CliIo): void {
-  const rows = withPools(opts.state, (pools) => {
+  const { members, machines } = withPools(opts.state, (pools) => {
     if (pool !== undefined && !pools.pools().includes(pool)) {
       const known = pools.pools();
       throw new InputError(
@@ -84,38 +85,90 @@ export function poolListCommand(pool: string | undefined, opts: PoolListOptions,
     const members = pool === undefined ? pools.list() : pools.members(pool);
     const ledger = new SqliteLedger(opts.state, 'pool-list');
     try {
-      const leases = ledger.open({ provider: 'ssh' }).filter((e) => e.kind === 'lease');
-      return members.map((m): PoolListRow => {
-        const lease = holderOf(m, members, leases);
-        return lease
-          ? {
-              ...m,
-              heldBy: {
-                session: lease.session,
-                owner: lease.owner,
-                since: lease.createdAt,
-                ...(lease.target ? { target: lease.target } : {}),
-              },
-            }
-          : m;
-      });
+      const open = ledger.open();
+      const leases = open.filter((e) => e.provider === 'ssh' && e.kind === 'lease');
+      return {
+        members: members.map((m): PoolListRow => {
+          const lease = holderOf(m, members, leases);
+          return lease ? { ...m, heldBy: holder(lease) } : m;
+        }),
+        // The machines of elastic (cloud) targets that runs hold now: one table with the pools.
+        machines: pool === undefined ? open.filter((e) => e.provider !== 'ssh').map(machineRow) : [],
+      };
     } finally {
       ledger.dispose();
     }
   });
-  if (opts.json) return io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-  if (rows.length === 0) return io.stdout("no pools yet: 'benchyard pool add <pool> <host...>' makes one\n");
-  const table = new Table({ head: ['pool', 'member', 'user', 'docker socket', 'state', 'held by'] });
-  for (const r of rows)
-    table.push([
-      r.pool,
-      memberLabel(r),
-      r.user ?? '',
-      r.dockerSocket ?? '',
-      r.state === 'removed' && r.now ? 'removed (now)' : r.state,
-      r.heldBy ? `${r.heldBy.session} (${r.heldBy.owner}) since ${r.heldBy.since}` : '',
-    ]);
-  io.stdout(`${table.toString()}\n`);
+  if (opts.json) return io.stdout(`${JSON.stringify({ members, machines }, null, 2)}\n`);
+  if (members.length === 0 && machines.length === 0)
+    return io.stdout("no pools yet: 'benchyard pool add <pool> <host...>' makes one\n");
+  if (members.length > 0) {
+    const table = new Table({ head: ['pool', 'member', 'user', 'docker socket', 'state', 'held by'] });
+    for (const r of members)
+      table.push([
+        r.pool,
+        memberLabel(r),
+        r.user ?? '',
+        r.dockerSocket ?? '',
+        r.state === 'removed' && r.now ? 'removed (now)' : r.state,
+        r.heldBy ? heldByText(r.heldBy) : '',
+      ]);
+    io.stdout(`${table.toString()}\n`);
+  }
+  if (machines.length > 0) {
+    const table = new Table({
+      head: ['target', 'provider', 'machine', 'where', 'status', 'held by', 'expires'],
+    });
+    for (const m of machines)
+      table.push([
+        m.target ?? '',
+        m.provider,
+        m.machine,
+        m.where,
+        m.status,
+        heldByText(m.heldBy),
+        m.expiresAt,
+      ]);
+    io.stdout(`machines of cloud targets held by runs:\n${table.toString()}\n`);
+  }
+}
+
+/** A cloud machine (or one being created) that a run holds, as `pool list` shows it. */
+export interface HeldMachineRow {
+  target?: string;
+  provider: string;
+  kind: string;
+  machine: string;
+  where: string;
+  status: string;
+  heldBy: NonNullable<PoolListRow['heldBy']>;
+  expiresAt: string;
+}
+
+function machineRow(e: LedgerEntry): HeldMachineRow {
+  return {
+    ...(e.target ? { target: e.target } : {}),
+    provider: e.provider,
+    kind: e.kind,
+    machine: e.resourceId ?? `(being created: ${e.key})`,
+    where: e.zone ?? e.region ?? '',
+    status: e.status,
+    heldBy: holder(e),
+    expiresAt: e.expiresAt,
+  };
+}
+
+function holder(e: LedgerEntry): NonNullable<PoolListRow['heldBy']> {
+  return {
+    session: e.session,
+    owner: e.owner,
+    since: e.createdAt,
+    ...(e.target ? { target: e.target } : {}),
+  };
+}
+
+function heldByText(h: NonNullable<PoolListRow['heldBy']>): string {
+  return `${h.session} (${h.owner}) since ${h.since}`;
 }
 
 function withPools<T>(state: string, use: (pools: SqlitePoolStore) => T): T {

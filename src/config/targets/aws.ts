@@ -1,6 +1,7 @@
 /** Target options of `provider: aws` (EC2). */
 import { z } from 'zod';
 import { duration } from '../common-schema.js';
+import { machineCount } from './count.js';
 import { sshLogin, DEFAULT_SSH_LOGIN } from './ssh.js';
 
 const REGION = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as us-east-1');
@@ -28,7 +29,7 @@ export const awsTarget = z.strictObject({
       error: AMI_MESSAGE,
     })
     .describe('AMI id, or a map region → AMI id'),
-  count: z.int().min(1).max(256).default(1).describe('Machines to provision; cells are spread over them'),
+  count: machineCount(256),
   keyName: z.string().min(1).optional().describe('EC2 key pair whose private key is ssh.keyFile'),
   securityGroupIds: z.array(z.string().min(1)).optional(),
   subnetId: z.string().min(1).optional().describe('Pins the zone: no zone fallback'),

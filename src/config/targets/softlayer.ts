@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { duration } from '../common-schema.js';
+import { machineCount } from './count.js';
 import { DEFAULT_SSH_LOGIN, sshLogin } from './ssh.js';
 
 const KEY_NAME = /^[A-Z0-9][A-Z0-9_]*$/;
@@ -19,7 +20,7 @@ export const softlayerTarget = z
       .enum(['virtual', 'hardware'])
       .default('virtual')
       .describe('virtual: an hourly virtual server (flavor); hardware: hourly bare metal (preset)'),
-    count: z.int().min(1).max(64).default(1).describe('Machines to order; cells are spread over them'),
+    count: machineCount(64),
     datacenters: z
       .array(z.string().regex(/^[a-z]{3}\d{2}$/, 'a datacenter name such as dal10 or fra02'))
       .min(1)
