@@ -30,6 +30,7 @@ import {
   type ResourceRef,
   machineCountOf,
   type MachineCount,
+  type TargetFacts,
   type TargetSpec,
 } from '../../src/core/index.js';
 import type { AwsTargetOptions } from '../../src/config/targets/aws.js';
@@ -66,6 +67,17 @@ export class AwsProvider implements Provider {
 
   capacity(target: TargetSpec): MachineCount {
     return machineCountOf((target.options as AwsTargetOptions).count);
+  }
+
+  /** The instance type's GPUs and FPGAs (DescribeInstanceTypes in the first region); unknown if EC2 does not say. */
+  async describe(target: TargetSpec, signal: AbortSignal): Promise<TargetFacts> {
+    signal.throwIfAborted();
+    const o = target.options as AwsTargetOptions;
+    const ec2 = await this.client(o.regions[0]!, o.endpoint);
+    const facts = await this.describeType(ec2, o.instanceType);
+    if (!facts) return {};
+    const hw = fingerprintOf(facts);
+    return { gpus: hw.gpus ?? [], fpgas: hw.fpgas ?? [] };
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {

@@ -3,21 +3,27 @@
  * Docker engine answers and fingerprints the host; `release` only forgets it.
  */
 import Docker from 'dockerode';
+import { existsSync } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import si from 'systeminformation';
 import {
   InfrastructureError,
+  type AcceleratorInfo,
   type HardwareFingerprint,
   type Machine,
   type Provider,
+  type TargetFacts,
   type TargetSpec,
 } from '../../src/core/index.js';
+import type { GpuInventory } from '../../src/metrics/gpu/index.js';
 
 export interface LocalProviderOptions {
   /** Docker socket; default from DOCKER_HOST (unix://) or /var/run/docker.sock. */
   socketPath?: string;
+  /** This machine's NVIDIA GPUs (`nvidia-smi -q -x`); without it, GPUs are not known. */
+  gpuInventory?: () => Promise<GpuInventory | undefined>;
 }
 
 export class LocalProvider implements Provider {
@@ -53,6 +59,24 @@ export class LocalProvider implements Provider {
       localCgroups: true,
       hardware: await this.fingerprint,
       ioAccountingDevices: await this.ioDevices,
+    };
+  }
+
+  /** This machine, looked at: its NVIDIA GPUs (none without nvidia-smi), runtime and device nodes. */
+  async describe(target: TargetSpec, signal: AbortSignal): Promise<TargetFacts> {
+    signal.throwIfAborted();
+    const docker = new Docker({ socketPath: socketFor(target, this.options) });
+    const [gpus, runtimes] = await Promise.all([
+      this.options.gpuInventory?.(),
+      docker.info().then(
+        (info: { Runtimes?: Record<string, unknown> }) => Object.keys(info.Runtimes ?? {}),
+        () => undefined,
+      ),
+    ]);
+    return {
+      ...(this.options.gpuInventory ? { gpus: gpuList(gpus) } : {}),
+      ...(runtimes ? { nvidiaRuntime: runtimes.includes('nvidia') } : {}),
+      hasDevice: (p) => existsSync(p),
     };
   }
 
@@ -102,4 +126,21 @@ async function ioAccountingDevices(docker: Docker): Promise<string[]> {
   } catch {
     return []; // overlay on a virtual filesystem, or no /sys: I/O is then not attributed per container
   }
+}
+
+/** GPUs by model, as placement compares them; none when nvidia-smi gave nothing. */
+export function gpuList(inv: GpuInventory | undefined): AcceleratorInfo[] {
+  const byModel = new Map<string, AcceleratorInfo>();
+  for (const g of inv?.gpus ?? []) {
+    const seen = byModel.get(g.name);
+    if (seen) seen.count++;
+    else
+      byModel.set(g.name, {
+        model: g.name,
+        count: 1,
+        driver: inv!.driverVersion,
+        ...(g.memoryTotalBytes ? { memoryMiB: Math.round(g.memoryTotalBytes / 2 ** 20) } : {}),
+      });
+  }
+  return [...byModel.values()];
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Logger, type Provider, type ProviderContext } from '../core/index.js';
 import { loadPriceTable } from '../config/prices.js';
+import { inventory } from '../metrics/gpu/index.js';
 import { SqliteLedger } from '../ledger/index.js';
 import { SqlitePoolStore } from '../pool/index.js';
 import { AwsProvider } from '../../providers/aws/index.js';
@@ -54,7 +55,7 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     ...testAddresses(),
   };
   const providers = new Map<string, Provider>([
-    ['local', new LocalProvider()],
+    ['local', new LocalProvider({ gpuInventory: () => inventory() })],
     ['ssh', new SshHostsProvider(ctx)],
     ['aws', new AwsProvider(ctx, pollOverride())],
     ['softlayer', new SoftlayerProvider(ctx)],

@@ -1,6 +1,7 @@
 /** Schema of `benchmarks/<name>/benchmark.yaml`. */
 import { z } from 'zod';
 import { duration, NAME } from './common-schema.js';
+import { requiresSchema } from './requires-schema.js';
 
 const paramSpec = z
   .strictObject({
@@ -85,6 +86,9 @@ export const benchmarkSchema = z
     scores: z.array(scoreSpec).default([]).describe('Empty: the exit code alone says pass or fail'),
     timeout: duration(1000, 7 * 24 * 3_600_000).default(600_000),
     network: z.enum(['none', 'bridge']).default('bridge'),
+    requires: requiresSchema
+      .default({ devices: [], deviceCgroupRules: [], privileged: false })
+      .describe('GPUs, FPGA cards and device nodes the benchmark needs'),
   })
   .refine((d) => d.image !== undefined || d.build !== undefined, {
     message: "a benchmark needs 'image', 'build', or both",

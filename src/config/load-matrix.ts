@@ -1,6 +1,6 @@
 /** matrix.yaml → validated `Matrix`, reporting every problem in one pass. */
 import path from 'node:path';
-import type { MetricsPolicy } from '../core/index.js';
+import type { MetricsPolicy, Requirements } from '../core/index.js';
 import {
   ConfigError,
   errorMessage,
@@ -31,6 +31,8 @@ export interface MatrixEntry {
   inputs?: string;
   /** Target names this entry runs on. */
   targets: readonly string[];
+  /** Replaces the benchmark's `requires`. */
+  requires?: Requirements;
 }
 
 export interface Matrix {
@@ -147,6 +149,7 @@ export function validateMatrix(
       timeoutMs: e.timeout,
       ...(e.inputs !== undefined ? { inputs: path.resolve(dir, e.inputs) } : {}),
       targets: e.targets ?? allTargets,
+      ...(e.requires ? { requires: e.requires } : {}),
     })),
     inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,

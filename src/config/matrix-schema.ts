@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { benchmarkSchema } from './benchmark-schema.js';
+import { requiresSchema } from './requires-schema.js';
 import { byteSize, duration, NAME } from './common-schema.js';
 import { awsTarget } from './targets/aws.js';
 import { sshHostsTarget } from './targets/ssh-hosts.js';
@@ -96,6 +97,7 @@ const benchmarkEntry = z.strictObject({
     .optional()
     .describe('Folder mounted read-only at /in in the container (relative to the matrix)'),
   targets: z.array(NAME).min(1).optional().describe('Run only on these targets (default: all)'),
+  requires: requiresSchema.optional().describe("Replaces the benchmark's requires for this entry"),
 });
 
 export const matrixSchema = z.strictObject({

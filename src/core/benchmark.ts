@@ -50,6 +50,8 @@ export interface BenchmarkDefinition {
   scores: readonly ScoreSpec[];
   timeoutMs: number;
   network: 'none' | 'bridge';
+  /** Devices and accelerators the benchmark needs. */
+  requires: Requirements;
   /** Folder the definition was loaded from (for messages). */
   source: string;
 }
@@ -58,3 +60,39 @@ export interface BenchmarkCatalog {
   get(name: string): BenchmarkDefinition | undefined;
   list(): readonly BenchmarkDefinition[];
 }
+
+/** A device node of the machine given to the container. */
+export interface DeviceMapping {
+  /** Path on the machine, e.g. `/dev/xdma0_user`. */
+  host: string;
+  /** Path inside the container (default: the same). */
+  container: string;
+  /** cgroup permissions: some of `r`, `w`, `m`. */
+  permissions: string;
+}
+
+/** What a benchmark needs from its machine; cells whose target cannot have it are skipped. */
+export interface Requirements {
+  /**
+   * NVIDIA GPUs through Docker `DeviceRequests` (driver nvidia, capability gpu): `count`
+   * (or `all`), a `model` pattern (a case-insensitive regular expression on the GPU's name,
+   * e.g. `K80|V100`), a driver range (e.g. `>=450 <=470`), or specific device ids.
+   */
+  gpu?: { count: number | 'all'; model?: string; driver?: string; ids?: readonly string[] };
+  /** FPGA cards: the vendor the machine must have, and the device nodes to pass through. */
+  fpga?: { vendor?: FpgaVendor; devices: readonly DeviceMapping[] };
+  /** Other device nodes to pass through. */
+  devices: readonly DeviceMapping[];
+  /** cgroup device rules for patterns of devices, e.g. `c 195:* rwm`. */
+  deviceCgroupRules: readonly string[];
+  /** A privileged container: only when asked for, and shown in the plan. */
+  privileged: boolean;
+}
+
+export type FpgaVendor = 'xilinx' | 'intel' | 'amazon';
+
+export const NO_REQUIREMENTS: Requirements = Object.freeze({
+  devices: [],
+  deviceCgroupRules: [],
+  privileged: false,
+});

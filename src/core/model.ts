@@ -1,5 +1,5 @@
 /** The records that flow from the scheduler to the stores. */
-import type { Direction, ParamValue, ScoreSpec } from './benchmark.js';
+import type { Direction, ParamValue, Requirements, ScoreSpec } from './benchmark.js';
 
 export interface TargetSpec {
   name: string;
@@ -30,6 +30,8 @@ export interface MatrixCell {
   /** Params as environment variables (`PARAM_<NAME>`), the only way they reach a shell script. */
   env: Readonly<Record<string, string>>;
   network: 'none' | 'bridge';
+  /** Devices and accelerators the container gets (the benchmark's, or the matrix entry's). */
+  requires: Requirements;
   /** Measured repetitions. */
   repetitions: number;
   /** Warmup repetitions, run before the measured ones and kept out of statistics. */

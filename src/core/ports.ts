@@ -27,6 +27,23 @@ export interface AcceleratorInfo {
   model: string;
   count: number;
   memoryMiB?: number;
+  /** Driver version, where known (NVIDIA: e.g. `535.104.05`). */
+  driver?: string;
+}
+
+/**
+ * What a target's machines have, as far as it is known before one is acquired; placement
+ * skips the cells whose requirements they cannot meet. An absent field is unknown (the
+ * cell is kept; the machine's engine has the last word when the container starts).
+ */
+export interface TargetFacts {
+  /** GPUs (an empty list: known to have none). */
+  gpus?: readonly AcceleratorInfo[];
+  fpgas?: readonly AcceleratorInfo[];
+  /** Whether the Docker engine has the NVIDIA runtime. */
+  nvidiaRuntime?: boolean;
+  /** Whether a device node exists on the machine; absent: unknown. */
+  hasDevice?(path: string): boolean;
 }
 
 /** A machine whose Docker engine answers. Released machines must not be used again. */
@@ -77,6 +94,11 @@ export interface Provider {
    * @default { min: 1, max: 1 }
    */
   capacity?(target: TargetSpec): MachineCount;
+  /**
+   * What the target's machines have, without acquiring one (this machine: looked at; EC2:
+   * the instance type's facts). Unknown parts are left out. Must not create anything.
+   */
+  describe?(target: TargetSpec, signal: AbortSignal): Promise<TargetFacts>;
   /** Provision or lease a machine for the target; resolves once its Docker engine answers. */
   acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine>;
   /** Give the machine back (terminate, cancel or return the lease). Idempotent. */

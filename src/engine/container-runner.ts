@@ -4,7 +4,14 @@
  */
 import type Docker from 'dockerode';
 import { once } from 'node:events';
-import { InfrastructureError, systemClock, type Clock, type Logger } from '../core/index.js';
+import {
+  InfrastructureError,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Requirements,
+} from '../core/index.js';
+import { deviceAccess, startFailure } from './devices.js';
 import { dockerFailure, dockerMessage, isUnreachable, statusOf } from './docker-errors.js';
 import { copyFileOut, type CopiedFile } from './copy-out.js';
 import { OutputBuffer } from './output-buffer.js';
@@ -24,6 +31,11 @@ export interface ContainerSpec {
   maxOutputBytes?: number;
   /** Host folders mounted read-only: host path → container path. */
   readOnlyMounts?: Readonly<Record<string, string>>;
+  /**
+   * Devices the container gets: NVIDIA GPUs (`DeviceRequests`), device nodes (`Devices`),
+   * cgroup rules, privileged. A container whose start fails on them is removed like any other.
+   */
+  access?: Requirements;
   /** Block devices to account I/O on under cgroup v1 (see `Machine.ioAccountingDevices`). */
   ioAccountingDevices?: readonly string[];
   /** Absolute paths of files to copy out of the container after it exits. */
@@ -97,11 +109,12 @@ export class ContainerRunner {
         AttachStderr: true,
         Tty: false,
         HostConfig: {
+          Privileged: spec.access?.privileged ?? false,
           NetworkMode: spec.network,
           AutoRemove: false,
-          Privileged: false,
           Binds: Object.entries(spec.readOnlyMounts ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
           ...ioAccounting(spec.ioAccountingDevices ?? []),
+          ...deviceAccess(spec.access),
         },
       });
       this.logger.debug(`created container ${container.id.slice(0, 12)}`, {
@@ -142,9 +155,7 @@ export class ContainerRunner {
       await container.start();
     } catch (err) {
       (stream as unknown as { destroy?: () => void }).destroy?.();
-      throw dockerFailure(`starting container ${container.id.slice(0, 12)} (${spec.image})`, err, {
-        image: spec.image,
-      });
+      throw startFailure(container.id.slice(0, 12), spec, err);
     }
     const info = await container.inspect().catch(() => undefined);
     opts.onStarted?.({ id: container.id, pid: info?.State?.Pid ?? 0 });

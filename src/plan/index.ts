@@ -1,1 +1,2 @@
 export { cellId, planMatrix, type Plan } from './plan.js';
+export * from './requirements.js';

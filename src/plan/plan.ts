@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import type { BenchmarkCatalog, MatrixCell, MetricsPolicy, ParamValue } from '../core/index.js';
+import type { BenchmarkCatalog, MatrixCell, MetricsPolicy, ParamValue, Requirements } from '../core/index.js';
 import { paramEnv, substitute, type Matrix } from '../config/index.js';
 
 export interface Plan {
@@ -28,6 +28,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
       ([name, spec]) => [name, entry.axes[name] ?? [spec.default as ParamValue]] as const,
     );
     for (const target of matrix.targets.filter((t) => entry.targets.includes(t.name))) {
+      const requires = entry.requires ?? def.requires;
       for (const params of product(axes)) {
         const argv = substitute(def.command, params);
         const identity = {
@@ -38,6 +39,8 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           params,
           network: def.network,
           target: { name: target.name, provider: target.provider, options: identityOptions(target.options) },
+          // What the container gets is part of what it measures; nothing asked changes no id.
+          ...(isEmpty(requires) ? {} : { requires }),
         };
         cells.push({
           id: cellId(identity),
@@ -51,6 +54,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           argv,
           env: paramEnv(params),
           network: def.network,
+          requires,
           repetitions: entry.repetitions ?? matrix.repetitions,
           warmup: entry.warmup ?? matrix.warmup,
           ...((entry.adaptive ?? matrix.adaptive) ? { adaptive: entry.adaptive ?? matrix.adaptive } : {}),
@@ -97,4 +101,8 @@ function* product(
 function identityOptions(options: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const { count: _count, ...rest } = options;
   return rest;
+}
+
+function isEmpty(r: Requirements): boolean {
+  return !r.gpu && !r.fpga && r.devices.length === 0 && r.deviceCgroupRules.length === 0 && !r.privileged;
 }

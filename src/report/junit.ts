@@ -53,6 +53,8 @@ export function runJunit(
   cells: readonly MatrixCell[],
   results: readonly RepetitionResult[],
   gate?: { comparison: Comparison; maxRegressionPct: number },
+  /** Cells placement skipped, with the reason (their target lacks what they require). */
+  skipped: ReadonlyMap<string, string> = new Map(),
 ): string {
   const cases = cells.map((cell): Case => {
     const rs = results.filter((r) => r.cellId === cell.id);
@@ -65,7 +67,8 @@ export function runJunit(
       name,
       timeSeconds: rs.reduce((a, r) => a + r.durationMs, 0) / 1000,
     };
-    if (rs.length === 0) return { ...base, skipped: 'not run (the run was cancelled or stopped first)' };
+    if (rs.length === 0)
+      return { ...base, skipped: skipped.get(cell.id) ?? 'not run (the run was cancelled or stopped first)' };
     if (failed.length === 0) return base;
     return {
       ...base,

@@ -9,7 +9,18 @@ function table(head: string[]): Table.Table {
 }
 
 export function planTable(cells: readonly MatrixCell[]): string {
-  const t = table(['#', 'cell', 'target', 'benchmark', 'params', 'reps', 'timeout', 'image']);
+  const access = cells.some((c) => formatRequires(c.requires) !== '');
+  const t = table([
+    '#',
+    'cell',
+    'target',
+    'benchmark',
+    'params',
+    'reps',
+    'timeout',
+    'image',
+    ...(access ? ['requires'] : []),
+  ]);
   for (const c of cells)
     t.push([
       c.index + 1,
@@ -20,8 +31,29 @@ export function planTable(cells: readonly MatrixCell[]): string {
       c.repetitions,
       formatDuration(c.timeoutMs),
       c.image,
+      ...(access ? [formatRequires(c.requires)] : []),
     ]);
   return t.toString();
+}
+
+/** `1 GPU /T4/i, /dev/xdma0_user, PRIVILEGED`: what a cell's container gets from its machine. */
+export function formatRequires(r: MatrixCell['requires']): string {
+  const gpu = r.gpu
+    ? `${r.gpu.ids ? `GPU ${r.gpu.ids.join(',')}` : `${r.gpu.count} GPU`}${r.gpu.model ? ` /${r.gpu.model}/i` : ''}${r.gpu.driver ? ` driver ${r.gpu.driver}` : ''}`
+    : '';
+  const fpga = r.fpga ? `${r.fpga.vendor ?? ''} FPGA`.trim() : '';
+  const devices = [...(r.fpga?.devices ?? []), ...r.devices].map((d) =>
+    d.container === d.host ? d.host : `${d.host}→${d.container}`,
+  );
+  return [
+    gpu,
+    fpga,
+    ...devices,
+    ...r.deviceCgroupRules.map((x) => `cgroup '${x}'`),
+    r.privileged ? 'PRIVILEGED' : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function summaryTable(summaries: readonly CellSummary[]): string {

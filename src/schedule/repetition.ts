@@ -74,6 +74,7 @@ export async function runRepetition(
         env: cell.env,
         collect: [...cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')), ...cell.artifacts],
         network: cell.network,
+        access: cell.requires,
         ...(machine.ioAccountingDevices ? { ioAccountingDevices: machine.ioAccountingDevices } : {}),
         ...(cell.inputs !== undefined ? { readOnlyMounts: { [cell.inputs]: '/in' } } : {}),
         timeoutMs: cell.timeoutMs,

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   CancelledError,
   InfrastructureError,
+  NO_REQUIREMENTS,
   silentLogger,
   type BenchmarkDefinition,
 } from '../../src/core/index.js';
@@ -42,6 +43,7 @@ const chatty: BenchmarkDefinition = {
   command: ['echo', 'hello {{word}}'],
   params: { word: { type: 'string', default: 'world' } },
   network: 'none',
+  requires: NO_REQUIREMENTS,
   timeoutMs: 60_000,
   source: 'test',
   artifacts: [],

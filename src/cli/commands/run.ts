@@ -26,6 +26,7 @@ import {
 } from '../../store/index.js';
 import Docker from 'dockerode';
 import { parseDuration } from '../../core/index.js';
+import { place } from '../placement.js';
 import { providerSet } from '../providers.js';
 import type { CliIo } from '../io.js';
 import { machineMonitor } from '../monitors.js';
@@ -46,7 +47,7 @@ export interface RunOptions {
 export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo): Promise<void> {
   const catalog = await loadCatalog([BUILTIN_BENCHMARKS]);
   const matrix = await loadMatrix(matrixFile, catalog);
-  const plan = planMatrix(matrix, catalog);
+  const planned = planMatrix(matrix, catalog);
   const maxPct = parsePercent(opts.maxRegression);
   const baselineRun = opts.baseline
     ? await resolveBaseline(opts.state, opts.baseline, matrix.name)
@@ -74,6 +75,14 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     ...(opts.prices ? { prices: opts.prices } : {}),
   });
   const providers: ReadonlyMap<string, Provider> = set.providers;
+  // Cells whose target cannot have what they require are skipped, with the reason.
+  const { plan, skipped } = await place(planned, providers, io.logger, io.signal).catch(
+    async (err: unknown) => {
+      set.close();
+      await store.close().catch(() => undefined);
+      throw err;
+    },
+  );
   // Images and the metrics agent reach remote machines from this engine.
   const controllerDocker = new Docker();
   const progress = createProgress(plan.repetitions, { interactive: io.interactive, write: io.stderr });
@@ -105,7 +114,21 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   const summaries = summarize(outcome.results, plan.cells);
   if (opts.json) {
     io.stdout(
-      `${JSON.stringify({ run: outcome.run, cells: summaries, results: outcome.results }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          run: outcome.run,
+          cells: summaries,
+          results: outcome.results,
+          skipped: skipped.map((s) => ({
+            cellId: s.cell.id,
+            entry: s.cell.entry,
+            target: s.cell.target.name,
+            reason: s.reason,
+          })),
+        },
+        null,
+        2,
+      )}\n`,
     );
   } else {
     io.stdout(`${summaryTable(summaries)}\n${runsLine(outcome.run)}\n`);
@@ -117,9 +140,10 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
       opts.junit,
       runJunit(
         outcome.run,
-        plan.cells,
+        [...plan.cells, ...skipped.map((s) => s.cell)],
         outcome.results,
         gate && { comparison: gate, maxRegressionPct: maxPct },
+        new Map(skipped.map((s) => [s.cell.id, `skipped: target '${s.cell.target.name}' ${s.reason}`])),
       ),
     );
   const failed = outcome.results.filter((r) => r.status === 'failed');
