@@ -87,6 +87,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--force', 'also resources of a controller that is still running on this host')
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/gc.js')).gcCommand(opts, io()));
+  program
+    .command('doctor')
+    .description(
+      "check machines before spending money on them: Docker, storage driver, inodes, NVIDIA runtime and driver, devices, clock (a matrix's targets, or this machine)",
+    )
+    .argument('[matrix]', "matrix YAML file: check its targets' machines against its requirements")
+    .addOption(stateOption())
+    .option('--target <name...>', 'only these targets of the matrix')
+    .option('--json', 'print the checks as JSON')
+    .action(async (matrix: string | undefined, opts) =>
+      (await import('./commands/doctor.js')).doctorCommand(matrix, opts, io()),
+    );
   const pool = program
     .command('pool')
     .description('named pools of SSH machines (targets with `pool: <name>`); changes reach running runs');

@@ -103,7 +103,10 @@ export function poolListCommand(pool: string | undefined, opts: PoolListOptions,
   if (members.length === 0 && machines.length === 0)
     return io.stdout("no pools yet: 'benchyard pool add <pool> <host...>' makes one\n");
   if (members.length > 0) {
-    const table = new Table({ head: ['pool', 'member', 'user', 'docker socket', 'state', 'held by'] });
+    const table = new Table({
+      head: ['pool', 'member', 'user', 'docker socket', 'state', 'held by'],
+      style: { head: [], border: [] },
+    });
     for (const r of members)
       table.push([
         r.pool,
@@ -118,6 +121,7 @@ export function poolListCommand(pool: string | undefined, opts: PoolListOptions,
   if (machines.length > 0) {
     const table = new Table({
       head: ['target', 'provider', 'machine', 'where', 'status', 'held by', 'expires'],
+      style: { head: [], border: [] },
     });
     for (const m of machines)
       table.push([

@@ -1,0 +1,3 @@
+/** `benchyard doctor`: checks a machine before anyone spends money on it. */
+export * from './checks.js';
+export * from './probe.js';
