@@ -189,6 +189,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (target: string, opts) =>
       (await import('./commands/benchmark.js')).benchmarkValidateCommand(target, opts, io()),
     );
+  const images = program
+    .command('images')
+    .description("the project's own images (images/*): build, push to a registry, list by content digest");
+  images
+    .command('build')
+    .description('build images/<name> as benchyard/<name>:<version> on this Docker engine (default: all)')
+    .argument('[name...]', 'folders under images/')
+    .option('--force', 'rebuild even what scripts/services built from the same Dockerfile')
+    .action(async (names: string[], opts) =>
+      (await import('./commands/images.js')).imagesBuildCommand(names, opts, io()),
+    );
+  images
+    .command('push')
+    .description('push images to a Docker registry (v2) and print the digest machines pull by')
+    .argument('[name...]', 'folders under images/ (default: all that are built here)')
+    .requiredOption('--registry <host:port>', 'the registry, as this engine reaches it')
+    .option('--json', 'print as JSON')
+    .action(async (names: string[], opts) =>
+      (await import('./commands/images.js')).imagesPushCommand(names, opts, io()),
+    );
+  images
+    .command('ls')
+    .description('list the images with their id, size and registry digest')
+    .option('--registry <host:port>', 'also ask this registry which digest it serves for each tag')
+    .option('--json', 'print as JSON')
+    .action(async (opts) => (await import('./commands/images.js')).imagesLsCommand(opts, io()));
   program
     .command('schema')
     .description('print the JSON Schema of the matrix file')

@@ -67,7 +67,7 @@ describe('ssh hosts provider', () => {
       const a = provider('s-ssh-a');
       const b = provider('s-ssh-b');
       const spec = target();
-      expect(a.provider.capacity(spec)).toBe(2);
+      expect(a.provider.capacity(spec)).toEqual({ min: 2, max: 2 });
       const m1 = await a.provider.acquire(spec, AbortSignal.timeout(20_000));
       const m2 = await a.provider.acquire(spec, AbortSignal.timeout(20_000));
       expect(new Set([m1.hostname, m2.hostname])).toEqual(new Set(hosts.map((h) => h.address)));
