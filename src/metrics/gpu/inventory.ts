@@ -2,6 +2,8 @@
  * The GPUs of a machine, read from `nvidia-smi -q -x` XML (schemas v11 to v13): driver and
  * CUDA versions, and per GPU its index, uuid, name, PCI bus id, memory and power limit.
  * Recorded once per machine, next to the metrics that `NvidiaSmiSource` streams.
+ * `parseGpuDetailsXml` adds what a hardware fingerprint needs: maximum clocks, power
+ * limits, persistence, ECC and MIG modes.
  */
 import { XMLParser } from 'fast-xml-parser';
 
@@ -24,6 +26,27 @@ export interface GpuInventory {
   gpus: GpuInfo[];
 }
 
+/** A GPU's settings that bear on performance, beyond `GpuInfo`. */
+export interface GpuDetails extends GpuInfo {
+  /** `product_architecture`, e.g. `Ampere` (schema v11+ on recent drivers). */
+  architecture?: string;
+  persistenceMode?: boolean;
+  /** Current ECC mode; absent where the GPU has none (GeForce). */
+  eccEnabled?: boolean;
+  /** Current MIG mode; absent on GPUs without MIG. */
+  migEnabled?: boolean;
+  /** `<max_clocks>`, in MHz. */
+  maxClocksMHz: { graphics?: number; sm?: number; memory?: number; video?: number };
+  /** Power limits in watts: the default, the one in force, and the range it may be set in. */
+  powerLimitsWatts: { default?: number; enforced?: number; min?: number; max?: number };
+}
+
+export interface GpuDetailsInventory {
+  driverVersion: string;
+  cudaVersion?: string;
+  gpus: GpuDetails[];
+}
+
 type Node = { [key: string]: unknown };
 
 const parser = new XMLParser({
@@ -37,6 +60,17 @@ const MIB = 1024 * 1024;
 
 /** Parses `nvidia-smi -q -x` output. Throws when it is not an `nvidia_smi_log` document. */
 export function parseGpuInventoryXml(xml: string): GpuInventory {
+  const { header, gpuNodes } = parseLog(xml);
+  return { ...header, gpus: gpuNodes.map((gpu, index) => gpuInfo(gpu, index)) };
+}
+
+/** Like `parseGpuInventoryXml`, with each GPU's clocks, power limits and modes. */
+export function parseGpuDetailsXml(xml: string): GpuDetailsInventory {
+  const { header, gpuNodes } = parseLog(xml);
+  return { ...header, gpus: gpuNodes.map((gpu, index) => gpuDetails(gpu, index)) };
+}
+
+function parseLog(xml: string): { header: Omit<GpuInventory, 'gpus'>; gpuNodes: Node[] } {
   const doc: unknown = parser.parse(xml);
   const log = child(doc, 'nvidia_smi_log');
   if (!log) throw new Error('not nvidia-smi -q -x output: no <nvidia_smi_log> element');
@@ -44,11 +78,7 @@ export function parseGpuInventoryXml(xml: string): GpuInventory {
   if (!driverVersion) throw new Error('nvidia-smi -q -x output without <driver_version>');
   const cudaVersion = text(log, 'cuda_version');
   const gpuNodes = (Array.isArray(log.gpu) ? log.gpu : [log.gpu]).filter(isNode);
-  return {
-    driverVersion,
-    ...(cudaVersion ? { cudaVersion } : {}),
-    gpus: gpuNodes.map((gpu, index) => gpuInfo(gpu, index)),
-  };
+  return { header: { driverVersion, ...(cudaVersion ? { cudaVersion } : {}) }, gpuNodes };
 }
 
 function gpuInfo(gpu: Node, index: number): GpuInfo {
@@ -72,6 +102,50 @@ function gpuInfo(gpu: Node, index: number): GpuInfo {
     pciBusId,
     ...(memoryTotalBytes !== undefined ? { memoryTotalBytes: memoryTotalBytes * MIB } : {}),
     ...(powerLimitWatts !== undefined ? { powerLimitWatts } : {}),
+  };
+}
+
+function gpuDetails(gpu: Node, index: number): GpuDetails {
+  const architecture = text(gpu, 'product_architecture');
+  const persistence = mode(text(gpu, 'persistence_mode'));
+  const ecc = mode(text(child(gpu, 'ecc_mode'), 'current_ecc'));
+  const mig = mode(text(child(gpu, 'mig_mode'), 'current_mig'));
+  const clocks = child(gpu, 'max_clocks');
+  const mhz = (key: string) => quantity(text(clocks, key), 'MHz');
+  // v12+: <gpu_power_readings> with current_power_limit; v11: <power_readings> with
+  // enforced_power_limit. Both have default/min/max_power_limit.
+  const power = child(gpu, 'gpu_power_readings') ?? child(gpu, 'power_readings');
+  const watts = (key: string) => quantity(text(power, key), 'W');
+  return {
+    ...gpuInfo(gpu, index),
+    ...(architecture ? { architecture } : {}),
+    ...(persistence !== undefined ? { persistenceMode: persistence } : {}),
+    ...(ecc !== undefined ? { eccEnabled: ecc } : {}),
+    ...(mig !== undefined ? { migEnabled: mig } : {}),
+    maxClocksMHz: defined({
+      graphics: mhz('graphics_clock'),
+      sm: mhz('sm_clock'),
+      memory: mhz('mem_clock'),
+      video: mhz('video_clock'),
+    }),
+    powerLimitsWatts: defined({
+      default: watts('default_power_limit'),
+      enforced: watts('current_power_limit') ?? watts('enforced_power_limit'),
+      min: watts('min_power_limit'),
+      max: watts('max_power_limit'),
+    }),
+  };
+}
+
+/** `Enabled`/`Disabled` → boolean; N/A and anything else → undefined. */
+function mode(raw: string | undefined): boolean | undefined {
+  return raw === 'Enabled' ? true : raw === 'Disabled' ? false : undefined;
+}
+
+/** The object without its undefined values. */
+function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: number;
   };
 }
 
