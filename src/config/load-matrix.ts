@@ -1,6 +1,7 @@
 /** matrix.yaml → validated `Matrix`, reporting every problem in one pass. */
 import path from 'node:path';
 import type { MetricsPolicy, Requirements } from '../core/index.js';
+import type { WebhookConfig } from '../events/index.js';
 import {
   ConfigError,
   errorMessage,
@@ -49,6 +50,10 @@ export interface Matrix {
   /** Benchmarks defined inline in the matrix. */
   inline: readonly BenchmarkDefinition[];
   elasticsearchUrl?: string;
+  /** Registry images are pushed to and pulled from by digest (`images.registry`). */
+  registry?: string;
+  /** Endpoints told about container events (the matrix's `events.webhooks`). */
+  webhooks: readonly WebhookConfig[];
   /** How metrics are sent to Elasticsearch (when it is configured). */
   elasticsearch?: { flushIntervalMs?: number; maxMemoryBytes?: number; lookBack?: string };
 }
@@ -131,12 +136,14 @@ export function validateMatrix(
       host: doc.metrics.host,
       gpu: doc.metrics.gpu,
     },
-    targets: doc.targets.map(({ name, provider, idleRelease, ...options }) => ({
+    targets: doc.targets.map(({ name, provider, idleRelease, registry, ...options }) => ({
       name,
       provider,
       options,
       ...(idleRelease !== undefined ? { idleReleaseMs: idleRelease } : {}),
+      ...(registry !== undefined ? { registry } : {}),
     })),
+    ...(doc.images ? { registry: doc.images.registry } : {}),
     entries: doc.benchmarks.map((e) => ({
       name: e.name ?? nameOf(e.benchmark),
       benchmark: nameOf(e.benchmark),
@@ -153,6 +160,7 @@ export function validateMatrix(
     })),
     inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,
+    webhooks: doc.events?.webhooks ?? [],
     ...(doc.store?.elasticsearch
       ? {
           elasticsearch: {

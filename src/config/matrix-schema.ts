@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { benchmarkSchema } from './benchmark-schema.js';
+import { eventsConfig } from './events-schema.js';
 import { requiresSchema } from './requires-schema.js';
 import { byteSize, duration, NAME } from './common-schema.js';
 import { awsTarget } from './targets/aws.js';
@@ -34,8 +35,16 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
 
 export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer'] as const;
 
+/** A registry address as Docker writes it in an image reference: HOST:PORT, no scheme. */
+const REGISTRY = z
+  .string()
+  .regex(/^([a-z0-9.-]+|\[[0-9a-f:]+\])(:\d{1,5})?$/i, 'a registry address HOST:PORT (no scheme, no path)');
+
 const targetBase = {
   name: NAME,
+  registry: REGISTRY.optional().describe(
+    "The matrix's images.registry as this target's machines reach it (default: the same address)",
+  ),
   idleRelease: duration(0, 7 * 24 * 3_600_000)
     .optional()
     .describe(
@@ -134,8 +143,16 @@ export const matrixSchema = z.strictObject({
         .describe('Sample NVIDIA GPUs with one long-lived nvidia-smi (absent GPUs are fine)'),
     })
     .default({ interval: 1000, quiet: false, collector: 'auto', host: true, gpu: true }),
+  events: eventsConfig.optional().describe('What happens with the Docker events of the containers: webhooks'),
   targets: z.array(target).min(1, 'at least one target is required'),
   benchmarks: z.array(benchmarkEntry).min(1, 'at least one benchmark is required'),
+  images: z
+    .strictObject({
+      registry: REGISTRY.describe(
+        'Docker registry (v2) near the machines: images are pushed there from this machine and pulled by digest; machines that cannot reach it get them over SSH (save|load)',
+      ),
+    })
+    .optional(),
   store: z
     .strictObject({
       elasticsearch: z

@@ -12,6 +12,8 @@ export interface TargetSpec {
    * as its target has nothing left to run. @default 60000
    */
   idleReleaseMs?: number;
+  /** The run's image registry as this target's machines reach it (HOST:PORT). */
+  registry?: string;
 }
 
 /** One point of the matrix: a benchmark with concrete params on one target. */
@@ -113,6 +115,8 @@ export interface RepetitionResult {
   /** Availability zone (EC2) or datacenter (SoftLayer) the machine ran in. */
   zone?: string;
   hourlyPriceUsd?: number;
+  /** The machine's hardware fingerprint hash (16 hex); absent where none was collected. */
+  fingerprint?: string;
   image: string;
   imageDigest: string;
   containerId?: string;
@@ -139,6 +143,27 @@ export interface StoredArtifact {
   bytes: number;
   /** True when the file was larger than the cap and only its start was kept. */
   truncated: boolean;
+}
+
+/**
+ * One machine of a run, as its fingerprint probe saw it: results point at it by
+ * `machineId` and `fingerprint`.
+ */
+export interface MachineRecord {
+  runId: string;
+  machineId: string;
+  target: string;
+  provider: string;
+  instanceType: string;
+  region?: string;
+  zone?: string;
+  hostname: string;
+  /** `fingerprintHash` of `hardware` (16 hex): equal on machines a benchmark should not tell apart. */
+  fingerprint: string;
+  /** When the probe ran (ISO 8601). */
+  collectedAt: string;
+  /** The whole `MachineFingerprint` (src/fingerprint), as JSON. */
+  hardware: unknown;
 }
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'cancelled' | 'error';

@@ -5,6 +5,7 @@
 import type Docker from 'dockerode';
 import type { ResourceRef, SshSession } from './resources.js';
 import type {
+  MachineRecord,
   MatrixCell,
   MetricSample,
   RepetitionResult,
@@ -127,6 +128,11 @@ export interface Provider {
 export interface ResultStore {
   startRun(run: RunRecord, cells: readonly MatrixCell[]): Promise<void>;
   recordResult(result: RepetitionResult): Promise<void>;
+  /**
+   * Stores a machine of the run with its hardware fingerprint, once the run is started;
+   * recording the same run and machine again replaces it. Stores without it keep none.
+   */
+  recordMachine?(machine: MachineRecord): Promise<void>;
   finishRun(run: RunRecord): Promise<void>;
   close(): Promise<void>;
 }

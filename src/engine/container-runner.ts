@@ -57,6 +57,8 @@ export interface ContainerOutcome {
   containerId: string;
   /** Exit code, absent when the container was killed by benchyard. */
   exitCode?: number;
+  /** The kernel's OOM killer killed a process of the container (its memory limit was hit). */
+  oomKilled: boolean;
   timedOut: boolean;
   cancelled: boolean;
   stdout: string;
@@ -181,6 +183,7 @@ export class ContainerRunner {
     return {
       containerId: container.id,
       exitCode: timedOut || cancelled ? undefined : state?.ExitCode,
+      oomKilled: state?.OOMKilled ?? false,
       timedOut,
       cancelled,
       stdout: stdout.text(),

@@ -16,6 +16,8 @@ export interface Plan {
   cells: readonly MatrixCell[];
   /** Total container runs: every cell's warmup and measured repetitions. */
   repetitions: number;
+  /** Registry images go through, as this machine pushes to it (HOST:PORT). */
+  registry?: string;
 }
 
 export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
@@ -73,6 +75,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
     concurrency: matrix.concurrency,
     metricsIntervalMs: matrix.metricsIntervalMs,
     metrics: matrix.metrics,
+    ...(matrix.registry ? { registry: matrix.registry } : {}),
     cells,
     repetitions: cells.reduce((n, c) => n + c.warmup + c.repetitions, 0),
   };

@@ -1,14 +1,16 @@
 /**
- * The machines of one run: acquiring every target's machines and making their images
- * present, adding one while the run goes (a replacement, a new pool member, one more of an
- * elastic target), noticing that one broke, left its pool or stayed idle, their metrics
- * monitors, and releasing each exactly once, early where it is no longer needed.
+ * The machines of one run: acquiring every target's machines, making their images present
+ * and taking their hardware fingerprints, adding one while the run goes (a replacement, a
+ * new pool member, one more of an elastic target), noticing that one broke, left its pool
+ * or stayed idle, their metrics monitors, and releasing each exactly once, early where it
+ * is no longer needed.
  */
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
 import {
   CancelledError,
   InfrastructureError,
+  errorMessage,
   type Clock,
   type Logger,
   type Machine,
@@ -20,10 +22,18 @@ import {
   type RepetitionResult,
   type ResultStore,
 } from '../core/index.js';
-import { buildImage, inspectImage, shipImage, type ImageInfo } from '../engine/index.js';
+import type { ImageInfo } from '../engine/index.js';
 import { MachineMonitor, type Monitor } from '../metrics/index.js';
 import type { Plan } from '../plan/index.js';
 import type { RunEvent } from './events.js';
+import {
+  DEFAULT_FINGERPRINT_IMAGE,
+  machineRecord,
+  prepareImages,
+  takeFingerprint,
+  type MachineHardware,
+  type SetupContext,
+} from './machine-setup.js';
 
 /** One machine of a target, with what it needs to run cells. */
 export interface Placed {
@@ -31,6 +41,8 @@ export interface Placed {
   provider: Provider;
   machine: Machine;
   images: Map<string, ImageInfo>;
+  /** Its hardware fingerprint, once collected; absent when it could not be (or is turned off). */
+  fingerprint?: MachineHardware;
   monitor?: Monitor;
   /** Set once the machine broke: it takes no more work and is released early. */
   lost?: string;
@@ -59,6 +71,13 @@ export interface FleetDeps {
   session: string;
   onEvent?: (event: RunEvent) => void;
   imageSource?: Docker;
+  /**
+   * The image the hardware fingerprint probe runs in (shipped to remote machines like the
+   * benchmark images); `false`: no fingerprints.
+   * @default DEFAULT_FINGERPRINT_IMAGE
+   */
+  fingerprintImage?: string | false;
+  machineWatch?: MachineWatch;
   monitor?: (
     machine: Machine,
     sink: MetricSink,
@@ -66,11 +85,22 @@ export interface FleetDeps {
   ) => Monitor;
 }
 
+/**
+ * Told when a machine is ready and before it is released, e.g. to follow its Docker
+ * events. A watch that fails is a warning, never a reason to stop the run.
+ */
+export interface MachineWatch {
+  follow(machine: Machine): Promise<void>;
+  unfollow(machineId: string): Promise<void>;
+}
+
 export class Fleet {
   /** Every machine of the run (grows when one joins). */
   readonly placed: Placed[] = [];
   /** Each target's spec, by name. */
   private readonly specs = new Map<string, MatrixCell['target']>();
+  /** The run's image registry, as this machine pushes to it. */
+  private registry: string | undefined;
   private readonly clock: Clock;
   private readonly session: string;
 
@@ -87,6 +117,7 @@ export class Fleet {
     const placed = this.placed;
     const byTarget = groupByTarget(plan.cells);
     for (const [target, cells] of byTarget) this.specs.set(target, cells[0]!.target);
+    this.registry = plan.registry;
     // Provisioning is slow and rate-limited by the clouds: a few at a time.
     const acquiring = new PQueue({ concurrency: 8 });
     const failures = new Map<string, unknown>();
@@ -111,6 +142,8 @@ export class Fleet {
               const entry = placedOn(target, provider, machine);
               placed.push(entry);
               await this.prepareImages(entry, cells, signal);
+              await this.fingerprint(entry, signal);
+              await this.follow(machine);
               this.deps.onEvent?.({ type: 'machine-ready', target, machine });
               return entry;
             }),
@@ -137,19 +170,54 @@ export class Fleet {
     cells: readonly MatrixCell[],
     signal: AbortSignal,
   ): Promise<void> {
-    const { machine, target } = entry;
-    const images = new Map<string, ImageInfo>();
-    for (const [ref, build] of new Map(cells.map((c) => [c.image, c.build]))) {
-      if (build !== undefined) {
-        this.deps.onEvent?.({ type: 'image-build', target, image: ref, context: build });
-        await buildImage(machine.docker, build, ref, { logger: this.deps.logger, signal });
-      } else if (machine.ssh && this.deps.imageSource) {
-        const how = await shipImage(this.deps.imageSource, machine.docker, ref, machine.id, { signal });
-        if (how === 'shipped') this.deps.logger.info(`shipped image ${ref} to ${machine.id}`);
-      }
-      images.set(ref, await inspectImage(machine.docker, ref, machine.id));
-    }
+    const images = await prepareImages(entry.machine, entry.target, cells, {
+      ...this.setupContext(signal),
+      ...(this.registry ? { registry: this.registry } : {}),
+      ...(this.deps.onEvent ? { onEvent: this.deps.onEvent } : {}),
+    });
     for (const [ref, info] of images) entry.images.set(ref, info);
+  }
+
+  /** The machine's hardware fingerprint; a machine without one still runs. */
+  private async fingerprint(entry: Placed, signal: AbortSignal): Promise<void> {
+    const image = this.deps.fingerprintImage ?? DEFAULT_FINGERPRINT_IMAGE;
+    if (image === false) return;
+    const hw = await takeFingerprint(entry.machine, image, {
+      ...this.setupContext(signal),
+      session: this.session,
+    });
+    if (hw) entry.fingerprint = hw;
+  }
+
+  private setupContext(signal: AbortSignal): SetupContext {
+    return {
+      logger: this.deps.logger,
+      clock: this.clock,
+      signal,
+      ...(this.deps.imageSource ? { imageSource: this.deps.imageSource } : {}),
+    };
+  }
+
+  /**
+   * Stores the machine with its fingerprint under the run (once the run is recorded). A
+   * store that fails loses the machine's record, not the run: a warning.
+   */
+  async recordMachine(p: Placed, runId: string): Promise<void> {
+    if (!p.fingerprint || !this.deps.store.recordMachine) return;
+    const record = machineRecord(p.machine, p.target, p.fingerprint, runId);
+    await this.deps.store
+      .recordMachine(record)
+      .catch((err: unknown) =>
+        this.deps.logger.warn(`recording machine ${p.machine.id} failed: ${errorMessage(err)}`),
+      );
+  }
+
+  private async follow(machine: Machine): Promise<void> {
+    await this.deps.machineWatch
+      ?.follow(machine)
+      .catch((err: unknown) =>
+        this.deps.logger.warn(`not following the Docker events of ${machine.id}: ${String(err)}`),
+      );
   }
 
   /** Asks the machine's provider whether it left its pool; withdraws it if so. */
@@ -188,13 +256,16 @@ export class Fleet {
     this.placed.push(entry);
     try {
       await this.prepareImages(entry, cells, signal);
+      await this.fingerprint(entry, signal);
       entry.monitor = this.monitorFor(machine, ctx.plan);
       await entry.monitor.start(ctx.runId);
+      await this.follow(machine);
     } catch (err) {
       entry.lost = `not prepared: ${String(err)}`;
       entry.released ??= this.releaseOne(entry);
       throw err;
     }
+    await this.recordMachine(entry, ctx.runId);
     this.deps.onEvent?.({ type: 'machine-ready', target, machine });
     this.deps.onEvent?.({
       type: 'machine-joined',
@@ -294,6 +365,9 @@ export class Fleet {
       ]);
     // Released before the run ends too: what its metrics hold is handed over first.
     else await this.stopMonitor(p);
+    await this.deps.machineWatch
+      ?.unfollow(p.machine.id)
+      .catch((err: unknown) => this.deps.logger.warn(`events of ${p.machine.id}: ${String(err)}`));
     try {
       await p.provider.release(p.machine, signal);
     } catch (err) {

@@ -24,6 +24,8 @@ export interface RepetitionContext {
   runId: string;
   session: string;
   machine: Machine;
+  /** The machine's hardware fingerprint hash, recorded with every result; absent: none. */
+  fingerprint?: string;
   image: ImageInfo;
   /** The machine's metrics: watches this repetition's container. */
   monitor: Monitor;
@@ -60,6 +62,7 @@ export async function runRepetition(
     instanceType: machine.instanceType,
     ...(machine.region ? { region: machine.region } : {}),
     ...(machine.zone ? { zone: machine.zone } : {}),
+    ...(ctx.fingerprint ? { fingerprint: ctx.fingerprint } : {}),
     ...(machine.hourlyPriceUsd !== undefined ? { hourlyPriceUsd: machine.hourlyPriceUsd } : {}),
     image: cell.image,
     imageDigest: ctx.image.digest,
@@ -148,7 +151,7 @@ export async function runRepetition(
   if (outcome.exitCode !== 0) {
     return failed(
       'BENCHMARK_FAILED',
-      `exited with code ${outcome.exitCode}; output ends with: ${tail(outcome.stderr || outcome.stdout)}`,
+      `exited with code ${outcome.exitCode}${outcome.oomKilled ? ' (killed by the OOM killer: its memory limit was reached)' : ''}; output ends with: ${tail(outcome.stderr || outcome.stdout)}`,
     );
   }
   const files = new Map([...outcome.files].map(([path, f]) => [path, f.data.toString('utf8')]));

@@ -37,7 +37,7 @@ import type { Plan } from '../plan/index.js';
 import { wantsAnotherRepetition } from './adaptive.js';
 import { runRepetition } from './repetition.js';
 import { IDLE, WorkQueue } from './work-queue.js';
-import { Fleet, groupByTarget, isActive, type Placed } from './fleet.js';
+import { Fleet, groupByTarget, isActive, type MachineWatch, type Placed } from './fleet.js';
 import { watchMembership } from './membership.js';
 
 import type { RunEvent } from './events.js';
@@ -58,6 +58,14 @@ export interface SchedulerDeps {
    * it (`docker save | load` over the machine's connection).
    */
   imageSource?: Docker;
+  /**
+   * The image the hardware fingerprint probe runs in on every machine (shipped to remote
+   * ones from `imageSource`); `false`: no fingerprints (e.g. fake machines in tests).
+   * @default 'benchyard/base:bookworm'
+   */
+  fingerprintImage?: string | false;
+  /** Told when a machine is ready and before it is released (its Docker events are followed). */
+  machineWatch?: MachineWatch;
   /**
    * The metrics of one machine for one run, writing to `sink`.
    * @default in-process container collectors only
@@ -160,6 +168,7 @@ export class Scheduler {
       failed: 0,
     };
     await store.startRun(run, plan.cells);
+    for (const p of fleet.placed) if (!p.lost) await fleet.recordMachine(p, run.id);
     this.deps.onEvent?.({ type: 'run-started', run });
     const results: RepetitionResult[] = [];
     const errors: unknown[] = [];
@@ -327,6 +336,7 @@ export class Scheduler {
           runId: ctx.run.id,
           session: this.session,
           machine: self.machine,
+          ...(self.fingerprint ? { fingerprint: self.fingerprint.hash } : {}),
           image: self.images.get(cell.image)!,
           monitor: self.monitor!,
           artifacts: this.deps.artifacts,

@@ -1,5 +1,5 @@
 /** Documents benchyard writes to Elasticsearch, and the way back to its records. */
-import type { MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
+import type { MachineRecord, MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
 
 /**
  * A sample in a time-series data stream. No `_id`: Elasticsearch derives it from the
@@ -72,6 +72,7 @@ export function resultDoc(r: RepetitionResult): Record<string, unknown> {
     provider: r.provider,
     machine: { id: r.machineId, instance_type: r.instanceType, hourly_price_usd: r.hourlyPriceUsd },
     ...(r.region ? { cloud: { region: r.region, ...(r.zone ? { availability_zone: r.zone } : {}) } } : {}),
+    ...(r.fingerprint ? { host: { fingerprint: r.fingerprint } } : {}),
     container: { id: r.containerId, image: { name: r.image, digest: r.imageDigest } },
     status: r.status,
     warmup: r.warmup,
@@ -88,6 +89,20 @@ export function resultDoc(r: RepetitionResult): Record<string, unknown> {
       cpu_cores_max: r.metrics.cpuCoresMax,
       memory_bytes_max: r.metrics.memoryBytesMax,
     },
+  };
+}
+
+/** A machine of a run; its fields are named as in results documents, so the two join on them. */
+export function machineDoc(m: MachineRecord): Record<string, unknown> {
+  return {
+    '@timestamp': m.collectedAt,
+    run: { id: m.runId },
+    target: { name: m.target },
+    provider: m.provider,
+    machine: { id: m.machineId, instance_type: m.instanceType },
+    ...(m.region ? { cloud: { region: m.region, ...(m.zone ? { availability_zone: m.zone } : {}) } } : {}),
+    host: { name: m.hostname, fingerprint: m.fingerprint },
+    hardware: m.hardware,
   };
 }
 
@@ -127,6 +142,7 @@ export function resultFromDoc(d: Doc): RepetitionResult {
     hourlyPriceUsd: d.machine?.hourly_price_usd,
     region: d.cloud?.region,
     zone: d.cloud?.availability_zone,
+    fingerprint: d.host?.fingerprint,
     image: d.container?.image?.name,
     imageDigest: d.container?.image?.digest,
     containerId: d.container?.id,

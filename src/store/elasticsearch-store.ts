@@ -1,8 +1,8 @@
 /**
- * Elasticsearch adapter: installs its index templates, then writes runs, results and
- * metric samples through one `BulkSink` (batches, gzip, retries, the disk spool). Runs and
- * results have deterministic ids and samples go to time-series data streams, so a
- * retried or replayed batch stores nothing twice.
+ * Elasticsearch adapter: installs its index templates, then writes runs, results, the runs'
+ * machines, metric samples and container events through one `BulkSink` (batches, gzip,
+ * retries, the disk spool). Runs, results, machines and events have deterministic ids and samples go to time-series
+ * data streams, so a retried or replayed batch stores nothing twice.
  */
 import { Client, errors } from '@elastic/elasticsearch';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import {
   errorMessage,
   redact,
   type Logger,
+  type MachineRecord,
   type MatrixCell,
   type MetricSample,
   type MetricSink,
@@ -23,9 +24,13 @@ import {
 } from '../core/index.js';
 import { BulkSink, type BulkSinkOptions } from './bulk-sink.js';
 import { DiskSpool } from './spool.js';
-import { resultDoc, runDoc, sampleJson } from './elasticsearch-docs.js';
+import { machineDoc, resultDoc, runDoc, sampleJson } from './elasticsearch-docs.js';
+import { eventDoc, eventId } from './event-docs.js';
+import type { ContainerEvent } from '../events/model.js';
 import {
   DEFAULT_LOOK_BACK,
+  EVENTS_INDEX,
+  MACHINES_INDEX,
   METRIC_STREAMS,
   RESULTS_INDEX,
   RUNS_INDEX,
@@ -95,6 +100,15 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
     await this.sink.flush();
   }
 
+  /** One document per run and machine: recording it again replaces it. */
+  async recordMachine(m: MachineRecord): Promise<void> {
+    this.sink.add(
+      action('index', MACHINES_INDEX, `${m.runId}:${m.machineId}`),
+      JSON.stringify(machineDoc(m)),
+    );
+    await this.sink.flush();
+  }
+
   async finishRun(run: RunRecord): Promise<void> {
     this.sink.add(action('index', RUNS_INDEX, run.id), JSON.stringify(runDoc(run)));
     await this.sink.flush();
@@ -105,6 +119,12 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
 
   write(samples: readonly MetricSample[]): void {
     for (const s of samples) this.sink.add(CREATE[s.scope], sampleJson(s));
+  }
+
+  /** Container events go out with the next batch (`flush` to wait for them). */
+  recordEvents(events: readonly ContainerEvent[]): void {
+    for (const e of events)
+      this.sink.add(action('index', EVENTS_INDEX, eventId(e)), JSON.stringify(eventDoc(e)));
   }
 
   /** Resolves once everything written so far is stored or durably spooled. */

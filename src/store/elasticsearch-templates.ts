@@ -7,6 +7,8 @@ const date = { type: 'date' } as const;
 
 export const RESULTS_INDEX = 'benchyard-results';
 export const RUNS_INDEX = 'benchyard-runs';
+export const EVENTS_INDEX = 'benchyard-events';
+export const MACHINES_INDEX = 'benchyard-machines';
 export const CONTAINER_METRICS_STREAM = 'metrics-benchyard.container-default';
 
 /** The data stream of each sample scope (in-container `app` lines go with the container's). */
@@ -45,6 +47,34 @@ function template(pattern: string, properties: Record<string, unknown>, extra: R
   };
 }
 
+const integer = { type: 'integer' } as const;
+const long = { type: 'long' } as const;
+
+/**
+ * The whole fingerprint is kept in `_source`; only what analysts filter and group on is
+ * indexed (`dynamic: false`: the rest, e.g. CPU flags, caches, PCI slots, is stored, not
+ * searchable). Field names are the fingerprint's own (camelCase), so `hardware` is the
+ * record as collected.
+ */
+const HARDWARE = {
+  type: 'object',
+  dynamic: false,
+  properties: {
+    cpu: {
+      properties: { vendor: keyword, model: keyword, sockets: integer, cores: integer, threads: integer },
+    },
+    memory: { properties: { totalBytes: long } },
+    kernel: keyword,
+    os: { properties: { id: keyword, versionId: keyword, prettyName: keyword } },
+    virtualization: keyword,
+    gpus: {
+      properties: { model: keyword, architecture: keyword, driverVersion: keyword, memoryTotalBytes: long },
+    },
+    fpgas: { properties: { vendor: keyword, model: keyword, shell: keyword } },
+    xrtVersion: keyword,
+  },
+} as const;
+
 export function templates(window: TimeWindow) {
   return {
     'benchyard-results': template(`${RESULTS_INDEX}*`, {
@@ -60,6 +90,7 @@ export function templates(window: TimeWindow) {
         properties: { id: keyword, instance_type: keyword, hourly_price_usd: { type: 'double' } },
       },
       cloud: { properties: { region: keyword, availability_zone: keyword } },
+      host: { properties: { fingerprint: keyword } },
       container: {
         properties: { id: keyword, image: { properties: { name: keyword, digest: keyword } } },
       },
@@ -101,6 +132,29 @@ export function templates(window: TimeWindow) {
       repetitions: { type: 'integer' },
       passed: { type: 'integer' },
       failed: { type: 'integer' },
+    }),
+    'benchyard-machines': template(`${MACHINES_INDEX}*`, {
+      '@timestamp': date,
+      run: { properties: { id: keyword } },
+      target: { properties: { name: keyword } },
+      provider: keyword,
+      machine: { properties: { id: keyword, instance_type: keyword } },
+      cloud: { properties: { region: keyword, availability_zone: keyword } },
+      host: { properties: { name: keyword, fingerprint: keyword } },
+      hardware: HARDWARE,
+    }),
+    'benchyard-events': template(`${EVENTS_INDEX}*`, {
+      '@timestamp': { type: 'date_nanos' },
+      event: { properties: { action: keyword } },
+      host: { properties: { name: keyword } },
+      machine: { properties: { id: keyword } },
+      container: { properties: { id: keyword, name: keyword, image: { properties: { name: keyword } } } },
+      exit_code: { type: 'integer' },
+      signal: keyword,
+      session: { properties: { id: keyword } },
+      run: { properties: { id: keyword } },
+      cell: { properties: { id: keyword } },
+      repetition: { type: 'integer' },
     }),
     ...Object.fromEntries(
       Object.entries(METRIC_STREAMS)

@@ -7,6 +7,7 @@ import {
   InfrastructureError,
   errorMessage,
   type Logger,
+  type MachineRecord,
   type MatrixCell,
   type MetricSample,
   type MetricSink,
@@ -32,6 +33,9 @@ export class FanoutStore implements ResultStore, MetricSink {
   }
   async recordResult(result: RepetitionResult) {
     await this.all((s) => s.recordResult(result));
+  }
+  async recordMachine(machine: MachineRecord) {
+    await this.all((s) => s.recordMachine?.(machine) ?? Promise.resolve());
   }
   async finishRun(run: RunRecord) {
     await this.all((s) => s.finishRun(run));

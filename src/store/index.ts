@@ -5,3 +5,4 @@ export * from './sqlite-store.js';
 export * from './artifact-dir.js';
 export * from './elasticsearch-reader.js';
 export * from './bulk-sink.js';
+export * from './event-docs.js';

@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 7;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -107,3 +107,49 @@ ALTER TABLE metric_samples_v4 RENAME TO metric_samples;
 
 /** v5: the availability zone / datacenter a repetition ran in. */
 export const SCHEMA_V5 = `ALTER TABLE results ADD COLUMN zone TEXT;`;
+
+/**
+ * v6: container events of every machine (docker events), one row each. `time_nano` is
+ * the engine's time in ns (fits a 64-bit integer); `''` where a label is absent.
+ */
+export const SCHEMA_V6 = `
+CREATE TABLE IF NOT EXISTS events (
+  machine_id   TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  time_nano    INTEGER NOT NULL,
+  action       TEXT NOT NULL,
+  host         TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  image        TEXT,
+  exit_code    INTEGER,
+  signal       TEXT,
+  session      TEXT NOT NULL,
+  run_id       TEXT NOT NULL,
+  cell_id      TEXT NOT NULL,
+  repetition   INTEGER,
+  PRIMARY KEY (machine_id, container_id, time_nano, action)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, time_nano);
+`;
+
+/**
+ * v7: the hardware fingerprint hash of the machine a repetition ran on, and each run's
+ * machines with their whole fingerprint (`hardware`, JSON).
+ */
+export const SCHEMA_V7 = `
+ALTER TABLE results ADD COLUMN fingerprint TEXT;
+CREATE TABLE IF NOT EXISTS machines (
+  run_id        TEXT NOT NULL REFERENCES runs(id),
+  machine_id    TEXT NOT NULL,
+  target        TEXT NOT NULL,
+  provider      TEXT NOT NULL,
+  instance_type TEXT NOT NULL,
+  region        TEXT,
+  zone          TEXT,
+  hostname      TEXT NOT NULL,
+  fingerprint   TEXT NOT NULL,
+  collected_at  TEXT NOT NULL,
+  hardware      TEXT NOT NULL,
+  PRIMARY KEY (run_id, machine_id)
+);
+`;

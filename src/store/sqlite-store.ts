@@ -1,9 +1,13 @@
-/** The embedded default store: one SQLite file with runs, cells, results and metric samples. */
+/**
+ * The embedded default store: one SQLite file with runs, cells, results, the runs' machines,
+ * metric samples and container events.
+ */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   InfrastructureError,
+  type MachineRecord,
   type MatrixCell,
   type MetricSample,
   type MetricSink,
@@ -13,7 +17,17 @@ import {
   type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_VERSION } from './sqlite-schema.js';
+import type { ContainerEvent } from '../events/model.js';
+import {
+  SCHEMA_V1,
+  SCHEMA_V2,
+  SCHEMA_V3,
+  SCHEMA_V4,
+  SCHEMA_V5,
+  SCHEMA_V6,
+  SCHEMA_V7,
+  SCHEMA_VERSION,
+} from './sqlite-schema.js';
 
 export const DB_FILE = 'benchyard.db';
 
@@ -47,6 +61,8 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (version < 3) this.db.exec(SCHEMA_V3);
     if (version < 4) this.db.transaction(() => this.db.exec(SCHEMA_V4))();
     if (version < 5) this.db.exec(SCHEMA_V5);
+    if (version < 6) this.db.exec(SCHEMA_V6);
+    if (version < 7) this.db.transaction(() => this.db.exec(SCHEMA_V7))();
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -94,12 +110,13 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
           @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
           @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics,
-          @artifacts, @warmup, @zone)`,
+          @artifacts, @warmup, @zone, @fingerprint)`,
       )
       .run({
         ...r,
         region: r.region ?? null,
         zone: r.zone ?? null,
+        fingerprint: r.fingerprint ?? null,
         hourlyPriceUsd: r.hourlyPriceUsd ?? null,
         containerId: r.containerId ?? null,
         failureClass: r.failureClass ?? null,
@@ -113,6 +130,20 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       });
   }
 
+  async recordMachine(m: MachineRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO machines VALUES (@runId, @machineId, @target, @provider, @instanceType, @region,
+          @zone, @hostname, @fingerprint, @collectedAt, @hardware)`,
+      )
+      .run({
+        ...m,
+        region: m.region ?? null,
+        zone: m.zone ?? null,
+        hardware: JSON.stringify(m.hardware),
+      });
+  }
+
   write(samples: readonly MetricSample[]): void {
     if (samples.length === 0) return;
     const insert = this.db.prepare(
@@ -121,6 +152,28 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     );
     this.db.transaction(() => {
       for (const s of samples) insert.run({ ...s, containerId: s.containerId ?? '', device: s.device ?? '' });
+    })();
+  }
+
+  /** Stores container events; one seen again (a reconnected event stream) is stored once. */
+  recordEvents(events: readonly ContainerEvent[]): void {
+    if (events.length === 0) return;
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO events VALUES (@machineId, @containerId, @timeNano, @action, @host, @name, @image,
+        @exitCode, @signal, @session, @runId, @cellId, @repetition)`,
+    );
+    this.db.transaction(() => {
+      for (const e of events)
+        insert.run({
+          ...e,
+          timeNano: BigInt(e.timeNano),
+          image: e.image ?? null,
+          exitCode: e.exitCode ?? null,
+          signal: e.signal ?? null,
+          runId: e.runId ?? '',
+          cellId: e.cellId ?? '',
+          repetition: e.repetition ?? null,
+        });
     })();
   }
 
@@ -172,8 +225,84 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       ...(s.device ? { device: s.device } : {}),
     }));
   }
+
+  /** A run's machines (all runs' when no run is given), by run then machine id. */
+  async listMachines(q: ResultQuery): Promise<MachineRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM machines WHERE (@runId IS NULL OR run_id = @runId) ORDER BY run_id, machine_id`)
+      .all({ runId: q.runId ?? null }) as MachineRow[];
+    return rows.map((m) => ({
+      runId: m.run_id,
+      machineId: m.machine_id,
+      target: m.target,
+      provider: m.provider,
+      instanceType: m.instance_type,
+      ...(m.region !== null ? { region: m.region } : {}),
+      ...(m.zone !== null ? { zone: m.zone } : {}),
+      hostname: m.hostname,
+      fingerprint: m.fingerprint,
+      collectedAt: m.collected_at,
+      hardware: JSON.parse(m.hardware) as unknown,
+    }));
+  }
+
+  /** Container events in engine time order (all runs' when no run is given). */
+  async listEvents(q: ResultQuery): Promise<ContainerEvent[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT machine_id, container_id, CAST(time_nano AS TEXT) AS time_nano, action, host, name, image,
+           exit_code, signal, session, run_id, cell_id, repetition
+         FROM events WHERE (@runId IS NULL OR run_id = @runId)
+         ORDER BY events.time_nano, machine_id, container_id, action`,
+      )
+      .all({ runId: q.runId ?? null }) as EventRow[];
+    return rows.map((e) => ({
+      machineId: e.machine_id,
+      host: e.host,
+      containerId: e.container_id,
+      name: e.name,
+      ...(e.image !== null ? { image: e.image } : {}),
+      action: e.action,
+      ...(e.exit_code !== null ? { exitCode: e.exit_code } : {}),
+      ...(e.signal !== null ? { signal: e.signal } : {}),
+      timeNano: e.time_nano,
+      timestamp: Number(BigInt(e.time_nano) / 1_000_000n),
+      session: e.session,
+      ...(e.run_id ? { runId: e.run_id } : {}),
+      ...(e.cell_id ? { cellId: e.cell_id } : {}),
+      ...(e.repetition !== null ? { repetition: e.repetition } : {}),
+    }));
+  }
 }
 
+type MachineRow = {
+  run_id: string;
+  machine_id: string;
+  target: string;
+  provider: string;
+  instance_type: string;
+  region: string | null;
+  zone: string | null;
+  hostname: string;
+  fingerprint: string;
+  collected_at: string;
+  hardware: string;
+};
+type EventRow = {
+  machine_id: string;
+  container_id: string;
+  time_nano: string;
+  action: string;
+  host: string;
+  name: string;
+  image: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  session: string;
+  run_id: string;
+  cell_id: string;
+  repetition: number | null;
+};
 type RunRow = {
   id: string;
   name: string;
@@ -232,6 +361,7 @@ function toResult(r: ResultRow): RepetitionResult {
     instanceType: String(r.instance_type),
     region: opt(r.region) as string | undefined,
     zone: opt(r.zone) as string | undefined,
+    fingerprint: opt(r.fingerprint) as string | undefined,
     hourlyPriceUsd: opt(r.hourly_price_usd) as number | undefined,
     image: String(r.image),
     imageDigest: String(r.image_digest),

@@ -17,6 +17,7 @@ import {
   CONTAINER_METRICS_STREAM,
   ElasticsearchStore,
   FanoutStore,
+  MACHINES_INDEX,
   RESULTS_INDEX,
   SqliteStore,
 } from '../../src/store/index.js';
@@ -115,8 +116,26 @@ benchmarks:
     expect(oneThread.metrics.cpuCoresMean).toBeGreaterThan(0.2);
     expect(oneThread.metrics.cpuCoresMax).toBeLessThan(2.2);
 
+    // Every result names the hardware it ran on; the machine is stored once, with its fingerprint.
+    const fingerprint = outcome.results[0]!.fingerprint;
+    expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    for (const r of outcome.results) expect(r.fingerprint).toBe(fingerprint);
+
     const sqlite = reader();
     expect(await sqlite.listResults({ runId })).toHaveLength(7);
+    expect((await sqlite.listResults({ runId })).map((r) => r.fingerprint)).toEqual(
+      Array(7).fill(fingerprint),
+    );
+    const machines = await sqlite.listMachines({ runId });
+    expect(machines).toHaveLength(1);
+    expect(machines[0]).toMatchObject({
+      runId,
+      target: 'here',
+      provider: 'local',
+      machineId: outcome.results[0]!.machineId,
+      fingerprint,
+      hardware: { cpu: { model: expect.any(String) } },
+    });
     const samples = await sqlite.listSamples({ runId });
     expect(samples.length).toBeGreaterThan(10);
     const names = new Set(samples.map((s) => s.name));
@@ -127,6 +146,31 @@ benchmarks:
     await sqlite.close();
 
     expect(await waitForCount(es, RESULTS_INDEX, { term: { 'run.id': runId } }, 7)).toBe(7);
+    const thisRun = { term: { 'run.id': runId } };
+    const onThisHardware = { bool: { filter: [thisRun, { term: { 'host.fingerprint': fingerprint } }] } };
+    expect(await waitForCount(es, RESULTS_INDEX, onThisHardware, 7)).toBe(7);
+    const machine = machines[0]!;
+    const cpuModel = (machine.hardware as { cpu: { model: string } }).cpu.model;
+    await es.indices.refresh({ index: MACHINES_INDEX });
+    const machineDoc = await es.get({ index: MACHINES_INDEX, id: `${runId}:${machine.machineId}` });
+    expect(machineDoc._source).toMatchObject({
+      '@timestamp': machine.collectedAt,
+      run: { id: runId },
+      target: { name: 'here' },
+      provider: 'local',
+      machine: { id: machine.machineId },
+      host: { name: machine.hostname, fingerprint },
+      hardware: { cpu: { model: cpuModel } },
+    });
+    // The CPU model is indexed: analysts filter machines on it.
+    expect(
+      await waitForCount(
+        es,
+        MACHINES_INDEX,
+        { bool: { filter: [{ term: { 'run.id': runId } }, { term: { 'hardware.cpu.model': cpuModel } }] } },
+        1,
+      ),
+    ).toBe(1);
     expect(
       await waitForCount(es, CONTAINER_METRICS_STREAM, { term: { 'run.id': runId } }, containerSamples),
     ).toBe(containerSamples);

@@ -4,13 +4,16 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   InfrastructureError,
+  type MachineRecord,
   type MetricSample,
   type RepetitionResult,
   type RunRecord,
 } from '../../src/core/index.js';
 import {
   CONTAINER_METRICS_STREAM,
+  ElasticsearchReader,
   ElasticsearchStore,
+  MACHINES_INDEX,
   RESULTS_INDEX,
   RUNS_INDEX,
   SqliteStore,
@@ -40,6 +43,7 @@ const result: RepetitionResult = {
   provider: 'local',
   machineId: 'local:vm',
   instanceType: 'local',
+  fingerprint: '0123456789abcdef',
   image: 'benchyard/bench-tools:1',
   imageDigest: 'sha256:feed',
   containerId: 'c0ffee',
@@ -53,6 +57,23 @@ const result: RepetitionResult = {
   durationMs: 2000,
   metrics: { samples: 2, cpuCoresMean: 0.9, cpuCoresMax: 1, memoryBytesMax: 4096 },
   artifacts: [{ path: '/out/r.json', location: '/state/artifacts/r.json', bytes: 12, truncated: false }],
+};
+const machine: MachineRecord = {
+  runId,
+  machineId: 'local:vm',
+  target: 'here',
+  provider: 'local',
+  instanceType: 'local',
+  region: 'lab',
+  zone: 'rack-1',
+  hostname: 'vm',
+  fingerprint: '0123456789abcdef',
+  collectedAt: '2026-11-28T00:00:00.500Z',
+  hardware: {
+    cpu: { vendor: 'GenuineIntel', model: 'Xeon Test', sockets: 1, cores: 2, threads: 4, flags: ['avx2'] },
+    gpus: [{ index: 0, model: 'NVIDIA T4', source: 'nvidia-smi' }],
+    problems: [],
+  },
 };
 const samples: MetricSample[] = [0, 1, 2].map((seq) => ({
   runId,
@@ -70,9 +91,11 @@ const samples: MetricSample[] = [0, 1, 2].map((seq) => ({
 
 describe('SqliteStore (real SQLite file)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'by-sqlite-'));
-  it('round-trips runs, results and samples, and stores a sample once', async () => {
+  it('round-trips runs, results, machines and samples, and stores a sample once', async () => {
     const store = new SqliteStore(dir);
     await store.startRun(run, []);
+    await store.recordMachine({ ...machine, fingerprint: 'fedcba9876543210' });
+    await store.recordMachine(machine); // recorded again: replaced
     await store.recordResult(result);
     store.write(samples);
     store.write(samples); // at-least-once delivery must not duplicate
@@ -86,6 +109,7 @@ describe('SqliteStore (real SQLite file)', () => {
       finishedAt: '2026-11-28T00:00:04.000Z',
     });
     expect(await again.listResults({ runId })).toEqual([result]);
+    expect(await again.listMachines({ runId })).toEqual([machine]);
     expect((await again.listSamples({ runId })).map((s) => s.value)).toEqual([0.5, 0.6, 0.7]);
     await again.close();
   });
@@ -103,6 +127,8 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
       index_templates.filter((t) => t.name.includes('benchyard')).map((t) => [t.name, t.index_template]),
     );
     expect(Object.keys(byName).sort()).toEqual([
+      'benchyard-events',
+      'benchyard-machines',
       'benchyard-results',
       'benchyard-runs',
       'metrics-benchyard.collector',
@@ -111,6 +137,7 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
       'metrics-benchyard.host',
     ]);
     expect(byName['benchyard-results']!.template?.mappings?.dynamic).toBe('strict');
+    expect(byName['benchyard-machines']!.template?.mappings?.dynamic).toBe('strict');
     for (const scope of ['container', 'host', 'gpu', 'collector']) {
       const t = byName[`metrics-benchyard.${scope}`]!;
       expect(t.data_stream).toBeDefined();
@@ -123,9 +150,11 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
     }
   });
 
-  it('writes runs, results and samples with the documented fields; a re-sent batch stores nothing twice', async () => {
+  it('writes runs, results, machines and samples with the documented fields; a re-sent batch stores nothing twice', async () => {
     const store = await ElasticsearchStore.connect({ url: ES_URL });
     await store.startRun(run, []);
+    await store.recordMachine(machine);
+    await store.recordMachine(machine); // same id: one document
     await store.recordResult(result);
     store.write(samples);
     await store.flush();
@@ -149,6 +178,7 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
       provider: 'local',
       status: 'failed',
       failure: { class: 'TIMEOUT', reason: 'exceeded its timeout' },
+      host: { fingerprint: '0123456789abcdef' },
       container: { id: 'c0ffee', image: { name: 'benchyard/bench-tools:1', digest: 'sha256:feed' } },
       scores: [{ name: 'events_per_second', value: 1234.5, unit: 'events/s', direction: 'higher' }],
       artifacts: [{ path: '/out/r.json', location: '/state/artifacts/r.json', bytes: 12, truncated: false }],
@@ -158,6 +188,36 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
     });
     const runDoc = (await es.get({ index: RUNS_INDEX, id: runId }))._source as Record<string, unknown>;
     expect(runDoc).toMatchObject({ run: { id: runId, status: 'failed' }, failed: 1 });
+
+    // One machine document, with the whole fingerprint kept and its CPU and GPU models searchable.
+    await es.indices.refresh({ index: MACHINES_INDEX });
+    expect((await es.get({ index: MACHINES_INDEX, id: `${runId}:local:vm` }))._source).toEqual({
+      '@timestamp': machine.collectedAt,
+      run: { id: runId },
+      target: { name: 'here' },
+      provider: 'local',
+      machine: { id: 'local:vm', instance_type: 'local' },
+      cloud: { region: 'lab', availability_zone: 'rack-1' },
+      host: { name: 'vm', fingerprint: '0123456789abcdef' },
+      hardware: machine.hardware,
+    });
+    const byHardware = await es.search({
+      index: MACHINES_INDEX,
+      query: {
+        bool: {
+          filter: [
+            { term: { 'run.id': runId } },
+            { term: { 'hardware.cpu.model': 'Xeon Test' } },
+            { term: { 'hardware.gpus.model': 'NVIDIA T4' } },
+          ],
+        },
+      },
+    });
+    expect(byHardware.hits.hits.map((h) => h._id)).toEqual([`${runId}:local:vm`]);
+
+    const reader = new ElasticsearchReader(ES_URL);
+    expect((await reader.listResults({ runId })).map((r) => r.fingerprint)).toEqual(['0123456789abcdef']);
+    await reader.close();
 
     // Scores are nested: one score's name and value match together.
     const hits = await es.search({

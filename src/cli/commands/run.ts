@@ -11,6 +11,7 @@ import {
   type RepetitionResult,
 } from '../../core/index.js';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
+import { EventHub, storeEventSink, type Annotation } from '../../events/index.js';
 import { planMatrix } from '../../plan/index.js';
 import { runJunit, summarize, summaryTable, runsLine } from '../../report/index.js';
 import { enforceGate, parsePercent } from '../gate.js';
@@ -54,17 +55,17 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     : undefined;
 
   const esUrl = opts.es ?? matrix.elasticsearchUrl;
-  const secondaries: Store[] = esUrl
-    ? [
-        await ElasticsearchStore.connect({
-          url: esUrl,
-          ...definedOnly(matrix.elasticsearch ?? {}),
-          spoolRoot: path.join(opts.state, 'spool'),
-          logger: io.logger,
-        }),
-      ]
-    : [];
-  const store = new FanoutStore(new SqliteStore(opts.state), secondaries, io.logger);
+  const es = esUrl
+    ? await ElasticsearchStore.connect({
+        url: esUrl,
+        ...definedOnly(matrix.elasticsearch ?? {}),
+        spoolRoot: path.join(opts.state, 'spool'),
+        logger: io.logger,
+      })
+    : undefined;
+  const secondaries: Store[] = es ? [es] : [];
+  const sqlite = new SqliteStore(opts.state);
+  const store = new FanoutStore(sqlite, secondaries, io.logger);
   const maxLifetimeMs = parseDuration(opts.maxLifetime);
   if (maxLifetimeMs === undefined || maxLifetimeMs < 60_000)
     throw new InputError(`--max-lifetime: '${opts.maxLifetime}' is not a duration of at least 1m (e.g. 6h)`);
@@ -86,12 +87,28 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   // Images and the metrics agent reach remote machines from this engine.
   const controllerDocker = new Docker();
   const progress = createProgress(plan.repetitions, { interactive: io.interactive, write: io.stderr });
+  // Every container event of the session is recorded; reactors classify deaths and OOM
+  // kills, webhooks hear about them.
+  const annotations: (Annotation & { runId: string; cellId: string; repetition: number })[] = [];
+  const events = new EventHub({
+    session: set.session,
+    logger: io.logger,
+    webhooks: matrix.webhooks,
+    sinks: { sqlite: storeEventSink(sqlite), ...(es ? { elasticsearch: storeEventSink(es) } : {}) },
+    annotations: {
+      onAnnotation: (runId, cellId, repetition, a) => {
+        annotations.push({ ...a, runId, cellId, repetition });
+        io.logger.info(`${cellId} #${repetition} on ${a.machineId}: ${a.message}`);
+      },
+    },
+  });
   const scheduler = new Scheduler({
     providers,
     store,
     artifacts: new ArtifactDir(path.join(opts.state, 'artifacts')),
     session: set.session,
     imageSource: controllerDocker,
+    machineWatch: events,
     logger: io.logger,
     onEvent: (e) => progress.onEvent(e),
     monitor: (machine, sink, m) =>
@@ -104,11 +121,13 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   } catch (err) {
     progress.stop();
     set.close();
+    await events.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
     await store.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
     throw err;
   }
   progress.stop();
   set.close();
+  await events.close();
   await store.close();
 
   const summaries = summarize(outcome.results, plan.cells);
@@ -119,6 +138,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
           run: outcome.run,
           cells: summaries,
           results: outcome.results,
+          annotations,
           skipped: skipped.map((s) => ({
             cellId: s.cell.id,
             entry: s.cell.entry,

@@ -1,0 +1,153 @@
+/**
+ * Getting one machine ready for a run's cells: its images present (built there, found, or
+ * brought by digest from the run's registry, else `docker save | load` over its SSH
+ * connection) and its hardware fingerprint taken, which every result and the machines
+ * record carry.
+ */
+import type Docker from 'dockerode';
+import {
+  errorMessage,
+  LABELS,
+  type Clock,
+  type Logger,
+  type Machine,
+  type MachineRecord,
+  type MatrixCell,
+} from '../core/index.js';
+import { buildImage, inspectImage, type ImageInfo } from '../engine/index.js';
+import { collectFingerprint, fingerprintHash, type MachineFingerprint } from '../fingerprint/index.js';
+import { ensureImage } from '../images/index.js';
+import type { RunEvent } from './events.js';
+
+export interface SetupContext {
+  logger: Logger;
+  clock: Clock;
+  signal: AbortSignal;
+  /** The controller's engine: what a remote machine lacks comes from it. */
+  imageSource?: Docker;
+}
+
+/** A machine's fingerprint, its hash (what results carry) and when it was taken. */
+export interface MachineHardware {
+  hash: string;
+  fp: MachineFingerprint;
+  /** ISO 8601. */
+  collectedAt: string;
+}
+
+/** The image the fingerprint probe runs in unless told otherwise (a Debian minbase). */
+export const DEFAULT_FINGERPRINT_IMAGE = 'benchyard/base:bookworm';
+
+/** The probe container is killed after this long; the fingerprint keeps what it printed. */
+const FINGERPRINT_TIMEOUT_MS = 60_000;
+
+/** Makes every image of the target's cells present on the machine; answers what each is. */
+export async function prepareImages(
+  machine: Machine,
+  target: string,
+  cells: readonly MatrixCell[],
+  ctx: SetupContext & { registry?: string; onEvent?: (e: RunEvent) => void },
+): Promise<Map<string, ImageInfo>> {
+  const images = new Map<string, ImageInfo>();
+  for (const [ref, build] of new Map(cells.map((c) => [c.image, c.build]))) {
+    if (build !== undefined) {
+      ctx.onEvent?.({ type: 'image-build', target, image: ref, context: build });
+      await buildImage(machine.docker, build, ref, { logger: ctx.logger, signal: ctx.signal });
+    } else {
+      const { registry, onEvent: _onEvent, ...rest } = ctx;
+      await bringImage(machine, ref, { ...rest, ...pullAddress(registry, cells[0]?.target.registry) });
+    }
+    images.set(ref, await inspectImage(machine.docker, ref, machine.id));
+  }
+  return images;
+}
+
+/**
+ * A remote machine gets the image by digest from the run's registry where it reaches it,
+ * else over its SSH connection (save|load); this machine's own engine has it already.
+ */
+async function bringImage(
+  machine: Machine,
+  ref: string,
+  ctx: SetupContext & { registry?: { push: string; pull: string } },
+): Promise<void> {
+  if (!machine.ssh || !ctx.imageSource) return;
+  const got = await ensureImage(machine.docker, ref, {
+    source: ctx.imageSource,
+    machine: machine.id,
+    ...(ctx.registry ? { registry: ctx.registry } : {}),
+    logger: ctx.logger,
+    signal: ctx.signal,
+  });
+  if (got.via === 'registry')
+    ctx.logger.info(`pulled image ${ref} on ${machine.id} by digest ${got.digest} (${got.ms} ms)`);
+  else if (got.via === 'save-load')
+    ctx.logger.info(
+      `shipped image ${ref} to ${machine.id} (save|load, ${got.ms} ms)${got.fallback ? `: ${got.fallback}` : ''}`,
+    );
+}
+
+/** The run's registry: this machine pushes to `push`, the target's machines pull from theirs. */
+function pullAddress(push: string | undefined, pull: string | undefined) {
+  return push ? { registry: { push, pull: pull ?? push } } : {};
+}
+
+/**
+ * Takes the machine's hardware fingerprint (the probe image brought like benchmark images,
+ * never pulled). A machine without one still runs: what went wrong is a warning, and only
+ * cancelling the run throws.
+ */
+export async function takeFingerprint(
+  machine: Machine,
+  image: string,
+  ctx: SetupContext & { session: string },
+): Promise<MachineHardware | undefined> {
+  const t0 = ctx.clock.now();
+  try {
+    await bringImage(machine, image, ctx);
+    // A missing probe image is a skipped fingerprint, not a half-empty one.
+    await inspectImage(machine.docker, image, machine.id);
+    const fp = await collectFingerprint(machine.docker, {
+      image,
+      signal: ctx.signal,
+      timeoutMs: FINGERPRINT_TIMEOUT_MS,
+      labels: { [LABELS.session]: ctx.session },
+      logger: ctx.logger,
+      clock: ctx.clock,
+    });
+    // Without the probe's sections the hash would say nothing about the hardware.
+    if (!fp.cpu) throw new Error(fp.problems.join('; ') || 'the probe printed nothing');
+    const hash = fingerprintHash(fp);
+    ctx.logger.debug(`fingerprint of ${machine.id}: ${hash}`, {
+      ms: ctx.clock.now() - t0,
+      problems: fp.problems,
+    });
+    return { hash, fp, collectedAt: new Date(ctx.clock.now()).toISOString() };
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    ctx.logger.warn(`no hardware fingerprint for ${machine.id}: ${errorMessage(err)}`);
+    return undefined;
+  }
+}
+
+/** What the stores keep about a machine of a run. */
+export function machineRecord(
+  machine: Machine,
+  target: string,
+  hw: MachineHardware,
+  runId: string,
+): MachineRecord {
+  return {
+    runId,
+    machineId: machine.id,
+    target,
+    provider: machine.provider,
+    instanceType: machine.instanceType,
+    ...(machine.region ? { region: machine.region } : {}),
+    ...(machine.zone ? { zone: machine.zone } : {}),
+    hostname: machine.hostname,
+    fingerprint: hw.hash,
+    collectedAt: hw.collectedAt,
+    hardware: hw.fp,
+  };
+}
