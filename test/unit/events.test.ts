@@ -388,6 +388,10 @@ describe('webhook reactor against a local HTTP server', () => {
     expect(hook.name).toBe(`webhook ${new URL(server.url).origin}/…`);
     expect(hook.handle(event())).toEqual({ kind: 'queued' });
     expect(hook.handle(event({ action: 'start', exitCode: undefined }))).toEqual({ kind: 'ignored' });
+    // Not a benchmark container (the metrics agent, the fingerprint probe): not sent.
+    expect(hook.handle(event({ cellId: undefined, runId: undefined, repetition: undefined }))).toEqual({
+      kind: 'ignored',
+    });
     await hook.drain();
     expect(hook.stats()).toEqual({ delivered: 1, failed: 0, dropped: 0, retries: 2, queued: 0 });
     expect(server.received).toHaveLength(3);
