@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import si from 'systeminformation';
 import {
+  gpusByModel,
   InfrastructureError,
-  type AcceleratorInfo,
   type HardwareFingerprint,
   type Machine,
   type Provider,
@@ -74,7 +74,8 @@ export class LocalProvider implements Provider {
       ),
     ]);
     return {
-      ...(this.options.gpuInventory ? { gpus: gpuList(gpus) } : {}),
+      // No nvidia-smi (or no driver) here: no GPUs.
+      ...(this.options.gpuInventory ? { gpus: gpus ? gpusByModel(gpus) : [] } : {}),
       ...(runtimes ? { nvidiaRuntime: runtimes.includes('nvidia') } : {}),
       hasDevice: (p) => existsSync(p),
     };
@@ -126,21 +127,4 @@ async function ioAccountingDevices(docker: Docker): Promise<string[]> {
   } catch {
     return []; // overlay on a virtual filesystem, or no /sys: I/O is then not attributed per container
   }
-}
-
-/** GPUs by model, as placement compares them; none when nvidia-smi gave nothing. */
-export function gpuList(inv: GpuInventory | undefined): AcceleratorInfo[] {
-  const byModel = new Map<string, AcceleratorInfo>();
-  for (const g of inv?.gpus ?? []) {
-    const seen = byModel.get(g.name);
-    if (seen) seen.count++;
-    else
-      byModel.set(g.name, {
-        model: g.name,
-        count: 1,
-        driver: inv!.driverVersion,
-        ...(g.memoryTotalBytes ? { memoryMiB: Math.round(g.memoryTotalBytes / 2 ** 20) } : {}),
-      });
-  }
-  return [...byModel.values()];
 }

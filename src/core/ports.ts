@@ -32,6 +32,26 @@ export interface AcceleratorInfo {
   driver?: string;
 }
 
+/** GPUs grouped by model, as placement compares them, from an `nvidia-smi -q -x` inventory. */
+export function gpusByModel(inventory: {
+  driverVersion: string;
+  gpus: readonly { name: string; memoryTotalBytes?: number }[];
+}): AcceleratorInfo[] {
+  const byModel = new Map<string, AcceleratorInfo>();
+  for (const g of inventory.gpus) {
+    const seen = byModel.get(g.name);
+    if (seen) seen.count++;
+    else
+      byModel.set(g.name, {
+        model: g.name,
+        count: 1,
+        driver: inventory.driverVersion,
+        ...(g.memoryTotalBytes ? { memoryMiB: Math.round(g.memoryTotalBytes / 2 ** 20) } : {}),
+      });
+  }
+  return [...byModel.values()];
+}
+
 /**
  * What a target's machines have, as far as it is known before one is acquired; placement
  * skips the cells whose requirements they cannot meet. An absent field is unknown (the

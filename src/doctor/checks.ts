@@ -3,7 +3,7 @@
  * requirements are judged by the same rules placement uses (`unmetRequirements`); the
  * other checks are advice (warn) unless the machine cannot run containers at all.
  */
-import type { Requirements, TargetFacts } from '../core/index.js';
+import { gpusByModel, type Requirements, type TargetFacts } from '../core/index.js';
 import { unmetRequirements } from '../plan/index.js';
 import type { MachineProbe } from './probe.js';
 
@@ -96,13 +96,9 @@ export function requirementChecks(facts: TargetFacts | undefined, needed: readon
 /** What the probe says the machine has, in the terms placement uses. */
 export function factsOf(probe: MachineProbe): TargetFacts {
   const inv = probe.nvidia && 'inventory' in probe.nvidia ? probe.nvidia.inventory : undefined;
-  const byModel = new Map<string, number>();
-  for (const g of inv?.gpus ?? []) byModel.set(g.name, (byModel.get(g.name) ?? 0) + 1);
   return {
     // Without the runtime nvidia-smi cannot run in a container: GPUs are then unknown, not none.
-    ...(inv
-      ? { gpus: [...byModel].map(([model, count]) => ({ model, count, driver: inv.driverVersion })) }
-      : {}),
+    ...(inv ? { gpus: gpusByModel(inv) } : {}),
     nvidiaRuntime: probe.runtimes.includes('nvidia'),
     hasDevice: (p) => probe.devices[p] ?? true,
   };

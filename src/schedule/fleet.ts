@@ -70,14 +70,23 @@ export interface FleetDeps {
   clock: Clock;
   session: string;
   onEvent?: (event: RunEvent) => void;
+  /**
+   * The controller's Docker engine: images missing on a remote machine come from it (by
+   * digest through the run's registry, else `docker save | load` over its connection).
+   */
   imageSource?: Docker;
   /**
-   * The image the hardware fingerprint probe runs in (shipped to remote machines like the
-   * benchmark images); `false`: no fingerprints.
+   * The image the hardware fingerprint probe runs in on every machine (brought to remote
+   * ones like the benchmark images); `false`: no fingerprints (e.g. fake machines in tests).
    * @default DEFAULT_FINGERPRINT_IMAGE
    */
   fingerprintImage?: string | false;
+  /** Told when a machine is ready and before it is released (its Docker events are followed). */
   machineWatch?: MachineWatch;
+  /**
+   * The metrics of one machine for one run, writing to `sink`.
+   * @default in-process container collectors only
+   */
   monitor?: (
     machine: Machine,
     sink: MetricSink,

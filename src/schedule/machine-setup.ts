@@ -53,10 +53,14 @@ export async function prepareImages(
     if (build !== undefined) {
       ctx.onEvent?.({ type: 'image-build', target, image: ref, context: build });
       await buildImage(machine.docker, build, ref, { logger: ctx.logger, signal: ctx.signal });
-    } else {
-      const { registry, onEvent: _onEvent, ...rest } = ctx;
-      await bringImage(machine, ref, { ...rest, ...pullAddress(registry, cells[0]?.target.registry) });
-    }
+    } else
+      // The target's machines may reach the run's registry at their own address.
+      await bringImage(
+        machine,
+        ref,
+        ctx,
+        ctx.registry ? { push: ctx.registry, pull: cells[0]?.target.registry ?? ctx.registry } : undefined,
+      );
     images.set(ref, await inspectImage(machine.docker, ref, machine.id));
   }
   return images;
@@ -69,13 +73,14 @@ export async function prepareImages(
 async function bringImage(
   machine: Machine,
   ref: string,
-  ctx: SetupContext & { registry?: { push: string; pull: string } },
+  ctx: SetupContext,
+  registry?: { push: string; pull: string },
 ): Promise<void> {
   if (!machine.ssh || !ctx.imageSource) return;
   const got = await ensureImage(machine.docker, ref, {
     source: ctx.imageSource,
     machine: machine.id,
-    ...(ctx.registry ? { registry: ctx.registry } : {}),
+    ...(registry ? { registry } : {}),
     logger: ctx.logger,
     signal: ctx.signal,
   });
@@ -85,11 +90,6 @@ async function bringImage(
     ctx.logger.info(
       `shipped image ${ref} to ${machine.id} (save|load, ${got.ms} ms)${got.fallback ? `: ${got.fallback}` : ''}`,
     );
-}
-
-/** The run's registry: this machine pushes to `push`, the target's machines pull from theirs. */
-function pullAddress(push: string | undefined, pull: string | undefined) {
-  return push ? { registry: { push, pull: pull ?? push } } : {};
 }
 
 /**

@@ -14,7 +14,6 @@
  * This file is the run and its workers; the machines of a run are `fleet.ts`, the watch
  * on the targets' membership `membership.ts`, one repetition `repetition.ts`.
  */
-import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import {
   CancelledError,
@@ -22,59 +21,25 @@ import {
   systemClock,
   type ArtifactStore,
   type Clock,
-  type Logger,
   type Machine,
   type MatrixCell,
-  type MetricSink,
-  type MetricsPolicy,
-  type Provider,
   type RepetitionResult,
-  type ResultStore,
   type RunRecord,
 } from '../core/index.js';
-import type { Monitor } from '../metrics/index.js';
 import type { Plan } from '../plan/index.js';
 import { wantsAnotherRepetition } from './adaptive.js';
 import { runRepetition } from './repetition.js';
 import { IDLE, WorkQueue } from './work-queue.js';
-import { Fleet, groupByTarget, isActive, type MachineWatch, type Placed } from './fleet.js';
+import { Fleet, groupByTarget, isActive, type FleetDeps, type Placed } from './fleet.js';
 import { watchMembership } from './membership.js';
-
-import type { RunEvent } from './events.js';
 
 export type { RunEvent } from './events.js';
 
-export interface SchedulerDeps {
-  providers: ReadonlyMap<string, Provider>;
-  store: ResultStore & MetricSink;
+export interface SchedulerDeps extends Omit<FleetDeps, 'clock' | 'session'> {
   artifacts: ArtifactStore;
-  logger: Logger;
   /** Label for everything this controller creates. @default a random id per scheduler */
   session?: string;
   clock?: Clock;
-  onEvent?: (event: RunEvent) => void;
-  /**
-   * The controller's Docker engine: images missing on a remote machine are shipped from
-   * it (`docker save | load` over the machine's connection).
-   */
-  imageSource?: Docker;
-  /**
-   * The image the hardware fingerprint probe runs in on every machine (shipped to remote
-   * ones from `imageSource`); `false`: no fingerprints (e.g. fake machines in tests).
-   * @default 'benchyard/base:bookworm'
-   */
-  fingerprintImage?: string | false;
-  /** Told when a machine is ready and before it is released (its Docker events are followed). */
-  machineWatch?: MachineWatch;
-  /**
-   * The metrics of one machine for one run, writing to `sink`.
-   * @default in-process container collectors only
-   */
-  monitor?: (
-    machine: Machine,
-    sink: MetricSink,
-    opts: { intervalMs: number; policy: MetricsPolicy; session: string },
-  ) => Monitor;
   /**
    * How often a running run asks the providers whether its targets gained machines
    * (`capacity`) or lost them (`withdrawn`).

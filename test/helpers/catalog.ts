@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCatalog, MapCatalog } from '../../src/config/index.js';
+import { ConfigError } from '../../src/core/index.js';
+import { loadCatalog, MapCatalog, validateMatrix, YamlSource } from '../../src/config/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
@@ -9,4 +10,20 @@ let builtins: Promise<MapCatalog> | undefined;
 /** The real built-in benchmark definitions (data, not code under test). */
 export function builtinCatalog(): Promise<MapCatalog> {
   return (builtins ??= loadCatalog([path.join(ROOT, 'benchmarks')]));
+}
+
+/** A matrix given as text, validated against the built-in benchmarks (file name `m.yaml`). */
+export async function loadMatrixText(text: string) {
+  return validateMatrix(YamlSource.parse('m.yaml', text), await builtinCatalog());
+}
+
+/** The diagnostics a matrix text fails with, one line each; throws if it is valid. */
+export async function configProblems(text: string): Promise<string[]> {
+  try {
+    await loadMatrixText(text);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.split('\n');
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
 }

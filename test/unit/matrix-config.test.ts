@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/index.js';
-import { validateMatrix, YamlSource } from '../../src/config/index.js';
-import { builtinCatalog } from '../helpers/catalog.js';
+import { configProblems, loadMatrixText } from '../helpers/catalog.js';
 
-async function load(text: string) {
-  return validateMatrix(YamlSource.parse('m.yaml', text), await builtinCatalog());
-}
-
-async function problems(text: string): Promise<string[]> {
-  try {
-    await load(text);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n');
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const load = loadMatrixText;
+const problems = configProblems;
 
 const GOOD = `name: local-cpu
 repetitions: 2

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type TargetFacts } from '../../src/core/index.js';
-import { validateMatrix, YamlSource } from '../../src/config/index.js';
+import type { TargetFacts } from '../../src/core/index.js';
 import { inDriverRange, placeByRequirements, planMatrix, unmetRequirements } from '../../src/plan/index.js';
-import { builtinCatalog } from '../helpers/catalog.js';
+import { builtinCatalog, configProblems, loadMatrixText } from '../helpers/catalog.js';
 
 const matrix = (requires: string) => `name: req
 targets:
@@ -17,19 +16,10 @@ benchmarks:
 `;
 
 async function load(text: string) {
-  const catalog = await builtinCatalog();
-  return planMatrix(validateMatrix(YamlSource.parse('m.yaml', text), catalog), catalog);
+  return planMatrix(await loadMatrixText(text), await builtinCatalog());
 }
 
-async function problems(text: string): Promise<string[]> {
-  try {
-    await load(text);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n');
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('requires: what a benchmark needs from its machine', () => {
   it('reads GPUs (true, a count, or a block), FPGA devices, devices in Docker notation, cgroup rules', async () => {
