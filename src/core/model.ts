@@ -123,6 +123,11 @@ export interface RepetitionResult {
   status: 'passed' | 'failed';
   /** A warmup repetition: recorded, never counted in statistics. */
   warmup: boolean;
+  /**
+   * A control repetition: run with every metric collector off, to show what sampling
+   * costs the benchmark. Recorded, never counted in statistics (compared on its own).
+   */
+  control?: boolean;
   failureClass?: FailureClass;
   failureReason?: string;
   exitCode?: number;

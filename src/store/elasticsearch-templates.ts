@@ -96,6 +96,7 @@ export function templates(window: TimeWindow) {
       },
       status: keyword,
       warmup: { type: 'boolean' },
+      control: { type: 'boolean' },
       failure: { properties: { class: keyword, reason: { type: 'text' } } },
       exit_code: { type: 'integer' },
       scores: {

@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -153,3 +153,9 @@ CREATE TABLE IF NOT EXISTS machines (
   PRIMARY KEY (run_id, machine_id)
 );
 `;
+
+/**
+ * v8: control repetitions (run with every metric collector off, to show what the
+ * collectors cost the benchmark): recorded, kept out of statistics like warmups.
+ */
+export const SCHEMA_V8 = `ALTER TABLE results ADD COLUMN control INTEGER NOT NULL DEFAULT 0;`;

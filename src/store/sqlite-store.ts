@@ -26,6 +26,7 @@ import {
   SCHEMA_V5,
   SCHEMA_V6,
   SCHEMA_V7,
+  SCHEMA_V8,
   SCHEMA_VERSION,
 } from './sqlite-schema.js';
 
@@ -63,6 +64,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (version < 5) this.db.exec(SCHEMA_V5);
     if (version < 6) this.db.exec(SCHEMA_V6);
     if (version < 7) this.db.transaction(() => this.db.exec(SCHEMA_V7))();
+    if (version < 8) this.db.exec(SCHEMA_V8);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -110,7 +112,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
           @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
           @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics,
-          @artifacts, @warmup, @zone, @fingerprint)`,
+          @artifacts, @warmup, @zone, @fingerprint, @control)`,
       )
       .run({
         ...r,
@@ -127,6 +129,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
         metrics: JSON.stringify(r.metrics),
         artifacts: JSON.stringify(r.artifacts),
         warmup: r.warmup ? 1 : 0,
+        control: r.control ? 1 : 0,
       });
   }
 
@@ -377,5 +380,6 @@ function toResult(r: ResultRow): RepetitionResult {
     metrics: JSON.parse(String(r.metrics)),
     artifacts: JSON.parse(String(r.artifacts)),
     warmup: r.warmup === 1,
+    ...(r.control === 1 ? { control: true } : {}),
   };
 }
