@@ -15,10 +15,38 @@ interface Case {
   skipped?: string;
 }
 
+/**
+ * ANSI escape sequences as container output carries them: CSI (colours, cursor moves), OSC
+ * (window titles, hyperlinks) ended by BEL or ST, and two-character ESC sequences.
+ */
+// eslint-disable-next-line no-control-regex -- matching escape sequences is the point
+const ANSI_ESCAPE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
+
+/** What XML 1.0 cannot hold, not even as a character reference: C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone surrogates. */
+const NOT_XML_1_0 = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/**
+ * Text as an XML 1.0 document can carry it (xmlbuilder2 escapes markup but passes control
+ * characters through, which makes the whole file unreadable to Jenkins): escape sequences
+ * dropped, any other character XML forbids replaced by U+FFFD.
+ */
+function xmlSafe(text: string): string {
+  return text.replace(ANSI_ESCAPE, '').replace(NOT_XML_1_0, '\ufffd');
+}
+
+/** Seconds as the schema's time type takes them: digits, a dot, three decimals (never NaN or negative). */
+function seconds(s: number): string {
+  return nonNegative(s).toFixed(3);
+}
+
+function nonNegative(s: number): number {
+  return Number.isFinite(s) && s > 0 ? s : 0;
+}
+
 function render(suite: string, timestamp: string, cases: readonly Case[]): string {
   const failures = cases.filter((c) => c.failure).length;
-  const skipped = cases.filter((c) => c.skipped).length;
-  const time = cases.reduce((a, c) => a + c.timeSeconds, 0).toFixed(3);
+  const skipped = cases.filter((c) => c.skipped !== undefined).length;
+  const time = seconds(cases.reduce((a, c) => a + nonNegative(c.timeSeconds), 0));
   const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
     name: 'benchyard',
     tests: cases.length,
@@ -27,19 +55,25 @@ function render(suite: string, timestamp: string, cases: readonly Case[]): strin
     time,
   });
   const s = root.ele('testsuite', {
-    name: suite,
+    name: xmlSafe(suite),
     tests: cases.length,
     failures,
     errors: 0,
     skipped,
     time,
-    timestamp,
+    timestamp: xmlSafe(timestamp),
   });
   for (const c of cases) {
-    const tc = s.ele('testcase', { classname: c.classname, name: c.name, time: c.timeSeconds.toFixed(3) });
+    const tc = s.ele('testcase', {
+      classname: xmlSafe(c.classname),
+      name: xmlSafe(c.name),
+      time: seconds(c.timeSeconds),
+    });
     if (c.failure)
-      tc.ele('failure', { type: c.failure.type, message: c.failure.message }).txt(c.failure.detail);
-    if (c.skipped) tc.ele('skipped', { message: c.skipped });
+      tc.ele('failure', { type: xmlSafe(c.failure.type), message: xmlSafe(c.failure.message) }).txt(
+        xmlSafe(c.failure.detail),
+      );
+    if (c.skipped !== undefined) tc.ele('skipped', { message: xmlSafe(c.skipped) });
   }
   return root.end({ prettyPrint: true });
 }
