@@ -163,6 +163,24 @@ export class AgentMonitor implements Monitor {
     };
   }
 
+  /** Asks the agent to stop sampling until the returned function resumes it (a control repetition). */
+  async quiesce(): Promise<(() => void) | undefined> {
+    if (!this.container || this.failure) return undefined;
+    const reply = this.next((r) => r.t === 'quiesced' || r.t === 'error');
+    this.send({ op: 'quiesce' });
+    const r = await this.within(reply, 30_000, 'the agent did not answer').catch((err: unknown) => {
+      this.logger.warn(String(err));
+      return undefined;
+    });
+    if (r?.t !== 'quiesced' || !r.ok) return undefined;
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.send({ op: 'resume' });
+    };
+  }
+
   /** Asks the agent to hand over what it holds and stop; the container is removed whatever happens. */
   async stop(): Promise<void> {
     try {

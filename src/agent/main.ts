@@ -56,6 +56,7 @@ const monitor = new MachineMonitor({
 });
 const batchTimer = setInterval(flushOut, Number(args['batch-ms']));
 const watches = new Map<string, ContainerWatch>();
+let resumeSampling: (() => void) | undefined;
 
 let stopping: Promise<void> | undefined;
 const stop = () =>
@@ -81,6 +82,15 @@ async function handle(cmd: Command): Promise<void> {
       send({ t: 'summary', id: cmd.id, summary });
       return;
     }
+    case 'quiesce':
+      resumeSampling ??= await monitor.quiesce();
+      flushOut(); // what was sampled before the quiet period
+      send({ t: 'quiesced', ok: resumeSampling !== undefined });
+      return;
+    case 'resume':
+      resumeSampling?.();
+      resumeSampling = undefined;
+      return;
     case 'stop':
       await stop();
       process.exit(0);

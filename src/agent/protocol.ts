@@ -6,18 +6,22 @@
 import type { MetricSample, MetricsSummary } from '../core/index.js';
 import type { SampleContext } from '../metrics/index.js';
 
-export const PROTOCOL_VERSION = 1;
+/** v2: `quiesce` / `resume` (control repetitions run with the agent's sampling off). */
+export const PROTOCOL_VERSION = 2;
 
 export type Command =
   | { op: 'start'; runId: string }
   | { op: 'watch'; ctx: SampleContext; id: string; pid: number }
   | { op: 'finish'; id: string }
+  | { op: 'quiesce' }
+  | { op: 'resume' }
   | { op: 'stop' };
 
 export type Reply =
   | { t: 'ready'; version: number; node: string }
   | { t: 'samples'; samples: MetricSample[] }
   | { t: 'summary'; id: string; summary: MetricsSummary }
+  | { t: 'quiesced'; ok: boolean }
   | { t: 'stopped' }
   | { t: 'error'; message: string };
 

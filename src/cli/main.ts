@@ -13,11 +13,16 @@ import { VERSION } from './paths.js';
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
+  let command = '';
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
     process.stderr.write(
-      `\n${sig}: cancelling — stopping containers and releasing machines (again to exit at once)\n`,
+      `\n${sig}: ${
+        command === 'serve'
+          ? 'stopping the server'
+          : 'cancelling — stopping containers and releasing machines'
+      } (again to exit at once)\n`,
     );
     controller.abort(new Error(`interrupted by ${sig}`));
   };
@@ -42,8 +47,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .version(VERSION)
     .option('-v, --verbose', 'log debug detail to stderr')
-    .hook('preAction', (cmd) => {
+    .hook('preAction', (cmd, action) => {
       verbose = Boolean(cmd.opts().verbose);
+      command = action.name();
     })
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -63,7 +69,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(stateOption())
     .option('--es <url>', 'also write to this Elasticsearch (overrides store.elasticsearch.url)')
     .option('--junit <file>', 'write JUnit XML: one testcase per cell')
-    .option('--baseline <run>', "gate against a stored run: its id, or 'latest-passing' (same matrix name)")
+    .option(
+      '--baseline <run>',
+      "gate against a stored run: its id, 'latest-passing', or a tag (the latest passing run of the same matrix with it)",
+    )
+    .option('--tag <tag...>', 'label the run (e.g. nightly, release-1.2); --baseline <tag> finds it later')
     .option('--max-regression <pct>', 'with --baseline: exit 1 on a significant regression beyond this', '5%')
     .option('--json', 'print the run summary and results as JSON')
     .option(
@@ -72,6 +82,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       '6h',
     )
     .option('--prices <file...>', 'price tables whose entries replace the built-in providers/prices.yaml')
+    .option(
+      '--shard <i/n>',
+      'run only the i-th of n parts of the matrix (cell k goes to part k mod n + 1); parallel agents give the same --run-id and their parts make one run',
+    )
+    .option('--run-id <id>', 'store the run under this id (required with --shard; e.g. "$BUILD_TAG")')
     .action(async (matrix: string, opts) =>
       (await import('./commands/run.js')).runCommand(matrix, opts, io()),
     );
@@ -161,7 +176,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       'compare groups of stored results along one axis against a baseline (n, median, p95, CoV, Δ% with 95% CI, Mann-Whitney p with Holm correction, verdict, geomean)',
     )
     .addOption(stateOption())
-    .requiredOption('--by <axis>', 'target | provider | instance-type | run | image | param:<name>')
+    .requiredOption(
+      '--by <axis>',
+      'target | provider | instance-type | gpu-model | fingerprint | run | image | param:<name>',
+    )
     .option('--baseline <group>', 'the group the others are compared with (default: the first seen)')
     .option('--run <id...>', 'runs to include (default: the latest)')
     .option('--es <url>', 'read results from this Elasticsearch instead of the embedded store')
@@ -173,6 +191,24 @@ export async function main(argv: readonly string[]): Promise<number> {
         .default('table'),
     )
     .action(async (opts) => (await import('./commands/compare.js')).compareCommand(opts, io()));
+  program
+    .command('report')
+    .description(
+      'write one self-contained HTML file (works offline): runs, results, the comparison with --by, cost, box plots, metric time series',
+    )
+    .addOption(stateOption())
+    .requiredOption('--html <file>', 'the HTML file to write')
+    .option(
+      '--by <axis>',
+      'also compare along: target | provider | instance-type | gpu-model | fingerprint | run | image | param:<name>',
+    )
+    .option(
+      '--baseline <group>',
+      'with --by: the group the others are compared with (default: the first seen)',
+    )
+    .option('--run <id...>', 'runs to include (default: the latest)')
+    .option('--es <url>', 'read results from this Elasticsearch instead of the embedded store')
+    .action(async (opts) => (await import('./commands/report.js')).reportCommand(opts, io()));
   const benchmark = program.command('benchmark').description('user and built-in benchmark definitions');
   benchmark
     .command('list')
@@ -219,6 +255,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('schema')
     .description('print the JSON Schema of the matrix file')
     .action(() => void process.stdout.write(`${JSON.stringify(matrixJsonSchema(), null, 2)}\n`));
+  program
+    .command('serve')
+    .description(
+      'web UI and JSON API over the stored runs (live while they run), comparisons and pools; until SIGINT/SIGTERM',
+    )
+    .addOption(stateOption())
+    .option('--port <n>', 'port to listen on (0: a free one)', '8080')
+    .option('--host <address>', 'address to bind; anything but loopback needs a token', '127.0.0.1')
+    .addOption(
+      new Option('--token <token>', 'every request must carry it (Bearer header, or ?token= once)').env(
+        'BENCHYARD_TOKEN',
+      ),
+    )
+    .option('--es <url>', 'read runs and results from this Elasticsearch instead of the embedded store')
+    .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, io()));
 
   // Commands are imported when chosen: `plan` need not load Docker, Elasticsearch or SQLite.
   try {

@@ -26,6 +26,7 @@ export interface MatrixEntry {
   axes: Readonly<Record<string, readonly ParamValue[]>>;
   repetitions?: number;
   warmup?: number;
+  control?: number;
   adaptive?: AdaptivePolicy;
   timeoutMs?: number;
   /** Absolute folder mounted read-only at /in. */
@@ -41,6 +42,7 @@ export interface Matrix {
   name: string;
   repetitions: number;
   warmup: number;
+  control: number;
   adaptive?: AdaptivePolicy;
   concurrency: number;
   metricsIntervalMs: number;
@@ -127,6 +129,7 @@ export function validateMatrix(
     name: doc.name,
     repetitions: doc.repetitions,
     warmup: doc.warmup,
+    control: doc.control,
     ...(doc.adaptive ? { adaptive: adaptivePolicy(doc.adaptive) } : {}),
     concurrency: doc.concurrency,
     metricsIntervalMs: doc.metrics.interval,
@@ -136,11 +139,12 @@ export function validateMatrix(
       host: doc.metrics.host,
       gpu: doc.metrics.gpu,
     },
-    targets: doc.targets.map(({ name, provider, idleRelease, registry, ...options }) => ({
+    targets: doc.targets.map(({ name, provider, idleRelease, registry, hourlyPrice, ...options }) => ({
       name,
       provider,
       options,
       ...(idleRelease !== undefined ? { idleReleaseMs: idleRelease } : {}),
+      ...(hourlyPrice !== undefined ? { hourlyPriceUsd: hourlyPrice } : {}),
       ...(registry !== undefined ? { registry } : {}),
     })),
     ...(doc.images ? { registry: doc.images.registry } : {}),
@@ -152,6 +156,7 @@ export function validateMatrix(
       ),
       repetitions: e.repetitions,
       warmup: e.warmup,
+      control: e.control,
       ...(e.adaptive ? { adaptive: adaptivePolicy(e.adaptive) } : {}),
       timeoutMs: e.timeout,
       ...(e.inputs !== undefined ? { inputs: path.resolve(dir, e.inputs) } : {}),

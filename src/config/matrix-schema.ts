@@ -50,6 +50,14 @@ const targetBase = {
     .describe(
       'Release a machine above the minimum once it had no cell to run for this long (default 60s); every machine is released as soon as its target has nothing left',
     ),
+  hourlyPrice: z
+    .number()
+    .nonnegative()
+    .max(10_000)
+    .optional()
+    .describe(
+      "USD per machine-hour recorded on this target's results: the amortized rate of bare-metal hosts or this machine; on cloud targets it replaces the price table's",
+    ),
 };
 
 /**
@@ -96,6 +104,12 @@ const benchmarkEntry = z.strictObject({
     .describe('A list is an axis: cells are the product of all axes'),
   repetitions: z.int().min(1).max(1000).optional(),
   warmup: z.int().min(0).max(100).optional().describe('Warmup repetitions before the measured ones'),
+  control: z
+    .int()
+    .min(0)
+    .max(100)
+    .optional()
+    .describe('Collectors-off control repetitions (see the matrix-level `control`)'),
   adaptive: adaptive.optional(),
   timeout: duration(1000, 7 * 24 * 3_600_000)
     .optional()
@@ -118,6 +132,14 @@ export const matrixSchema = z.strictObject({
     .max(100)
     .default(0)
     .describe('Warmup repetitions per cell, run first, recorded, and kept out of every statistic'),
+  control: z
+    .int()
+    .min(0)
+    .max(100)
+    .default(0)
+    .describe(
+      'Control repetitions per cell, after the warmups, with every metric collector of the machine off: recorded, kept out of statistics, compared with the measured ones to show what sampling costs',
+    ),
   adaptive: adaptive.optional().describe('Extend repetitions until the CoV of the first score is low enough'),
   concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
   metrics: z

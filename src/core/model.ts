@@ -14,6 +14,11 @@ export interface TargetSpec {
   idleReleaseMs?: number;
   /** The run's image registry as this target's machines reach it (HOST:PORT). */
   registry?: string;
+  /**
+   * USD per machine-hour recorded on the target's results (bare metal: an amortized
+   * rate); where set it replaces the provider's price.
+   */
+  hourlyPriceUsd?: number;
 }
 
 /** One point of the matrix: a benchmark with concrete params on one target. */
@@ -38,6 +43,12 @@ export interface MatrixCell {
   repetitions: number;
   /** Warmup repetitions, run before the measured ones and kept out of statistics. */
   warmup: number;
+  /**
+   * Control repetitions, run after the warmups with every metric collector of the machine
+   * off, and kept out of statistics: how far the measured scores are from theirs is what
+   * sampling costs the benchmark.
+   */
+  control: number;
   /** When set, measured repetitions are extended until the results are steady. */
   adaptive?: AdaptivePolicy;
   timeoutMs: number;
@@ -173,10 +184,20 @@ export interface MachineRecord {
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'cancelled' | 'error';
 
+/** One of `total` parts of a matrix split among CI agents (`run --shard index/total`); 1-based. */
+export interface Shard {
+  index: number;
+  total: number;
+}
+
 export interface RunRecord {
   id: string;
   name: string;
   matrixPath: string;
+  /**
+   * `running` until every shard of a sharded run has finished; then the worst of the
+   * shards' statuses (error > failed > cancelled > passed).
+   */
   status: RunStatus;
   startedAt: string;
   finishedAt?: string;
@@ -184,6 +205,25 @@ export interface RunRecord {
   repetitions: number;
   passed: number;
   failed: number;
+  /** Labels given with `run --tag` (e.g. `nightly`, `release-1.2`): `--baseline <tag>` finds the latest passing run with one. */
+  tags?: readonly string[];
+  /** Write side: the part of the run this process runs; its counts are the shard's own. */
+  shard?: Shard;
+  /** Read side: a sharded run as its stored parts add up (counts are the sums). */
+  shards?: { total: number; done: number };
+}
+
+/** A cell of a run as stored when the run started. */
+export interface StoredCell {
+  id: string;
+  /** Position in the plan. */
+  index: number;
+  benchmark: string;
+  target: string;
+  provider: string;
+  params: Readonly<Record<string, ParamValue>>;
+  /** Measured repetitions planned (warmups and controls not counted). */
+  repetitions: number;
 }
 
 /** One value of one series at one instant. */
@@ -212,3 +252,16 @@ export interface MetricSample {
 }
 
 export type MetricScope = 'container' | 'host' | 'gpu' | 'app' | 'collector';
+
+/** Warmups, then controls, then measured repetitions (before any adaptive extension). */
+export function plannedRepetitions(cell: Pick<MatrixCell, 'warmup' | 'control' | 'repetitions'>): number {
+  return cell.warmup + cell.control + cell.repetitions;
+}
+
+export type RepetitionKind = 'warmup' | 'control' | 'measured';
+
+/** What repetition `rep` (1-based) of the cell is. */
+export function repetitionKind(cell: Pick<MatrixCell, 'warmup' | 'control'>, rep: number): RepetitionKind {
+  if (rep <= cell.warmup) return 'warmup';
+  return rep <= cell.warmup + cell.control ? 'control' : 'measured';
+}

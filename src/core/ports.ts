@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import type { ResourceRef, SshSession } from './resources.js';
 import type {
   MachineRecord,
+  StoredCell,
   MatrixCell,
   MetricSample,
   RepetitionResult,
@@ -159,6 +160,8 @@ export interface ResultStore {
 
 export interface ResultQuery {
   runId?: string;
+  /** Samples only: those stamped at or after this time (ms since the epoch). */
+  since?: number;
 }
 
 /** Read side of result storage. */
@@ -167,6 +170,10 @@ export interface ResultReader {
   getRun(id: string): Promise<RunRecord | undefined>;
   listResults(query: ResultQuery): Promise<RepetitionResult[]>;
   listSamples(query: ResultQuery): Promise<MetricSample[]>;
+  /** The run's machines with their hardware (for grouping by GPU model); none where not kept. */
+  listMachines?(query: ResultQuery): Promise<MachineRecord[]>;
+  /** The run's cells as stored when it started, in plan order; stores without them answer from results. */
+  listCells?(runId: string): Promise<StoredCell[]>;
 }
 
 /**

@@ -24,9 +24,10 @@ export function openStateDb(stateDir: string, what: string, schema: string): Dat
       { cause: err },
     );
   }
+  // The busy timeout first: the switch to WAL of a new file also waits for another process.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
   db.exec(schema);
   return db;
 }

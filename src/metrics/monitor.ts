@@ -69,6 +69,13 @@ export interface ContainerWatch {
 export interface Monitor {
   start(runId: string): Promise<void>;
   watch(ctx: SampleContext, container: { id: string; pid: number }): ContainerWatch;
+  /**
+   * Stops all sampling of the machine (collectors, push sources such as nvidia-smi, self
+   * monitoring) until the returned function resumes it: a control repetition measures
+   * what the benchmark scores with no collector running. Undefined while a container is
+   * watched (its samples must not stop) or where the monitor cannot pause.
+   */
+  quiesce?(): Promise<(() => void) | undefined>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +96,8 @@ export class MachineMonitor implements Monitor {
   private selfLoop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private counters = { samples: 0, quietOverflow: 0 };
+  /** Set while a control repetition runs with sampling off. */
+  private resumeSampling: (() => void) | undefined;
   private cpuMark = process.cpuUsage();
   private timeMark: number;
 
@@ -117,6 +126,13 @@ export class MachineMonitor implements Monitor {
       collector,
       summary: { samples: 0, cpuSum: 0, cpuCount: 0, cpuMax: 0, memMax: 0 },
     };
+    if (this.resumeSampling) {
+      // Another cell's container on this machine: its samples matter more than a quiet control.
+      this.logger.warn(
+        'a container started while a control repetition ran with sampling off; sampling resumed (that control repetition is not collector-free)',
+      );
+      this.resumeSampling();
+    }
     this.watches.set(container.id, w);
     if (this.opts.containers !== false) this.sampler.add(collector, true);
     return {
@@ -138,6 +154,21 @@ export class MachineMonitor implements Monitor {
         };
       },
     };
+  }
+
+  async quiesce(): Promise<(() => void) | undefined> {
+    if (this.watches.size > 0 || this.resumeSampling || this.stopping.signal.aborted) return undefined;
+    this.sampler.pause();
+    const sources = (this.opts.sources ?? []).filter((s) => s.pause && s.resume);
+    const resume = () => {
+      if (this.resumeSampling !== resume) return;
+      this.resumeSampling = undefined;
+      this.sampler.resume();
+      if (!this.stopping.signal.aborted) for (const s of sources) s.resume!();
+    };
+    this.resumeSampling = resume;
+    await Promise.all(sources.map((s) => s.pause!()));
+    return resume;
   }
 
   /** Stops every collector and source and hands over what is held. */
@@ -204,7 +235,7 @@ export class MachineMonitor implements Monitor {
       } catch {
         return;
       }
-      this.emitSelf();
+      if (!this.resumeSampling) this.emitSelf();
     }
   }
 

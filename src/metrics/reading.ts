@@ -36,4 +36,7 @@ export interface PushSource {
   start(emit: (readings: readonly Reading[]) => void): void;
   /** Stops producing; resolves once nothing more will be emitted and any child process has exited. */
   stop(): Promise<void>;
+  /** Stops producing (and any child process) until `resume`; sources without it keep producing. */
+  pause?(): Promise<void>;
+  resume?(): void;
 }

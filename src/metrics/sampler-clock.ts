@@ -21,6 +21,7 @@ export class SamplerClock {
   private readonly stop$ = new AbortController();
   private loop: Promise<void> | undefined;
   private stats: TickStats = { ticks: 0, missed: 0, latenciesMs: [] };
+  private paused = false;
 
   constructor(
     private readonly intervalMs: number,
@@ -57,6 +58,15 @@ export class SamplerClock {
     await Promise.all([...this.collectors].map((c) => c.close?.().catch(() => undefined)));
   }
 
+  /** Reads nothing until `resume` (the clock keeps its schedule; paused slots are not counted). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
   /** Tick statistics since the last call. */
   takeStats(): TickStats {
     const s = this.stats;
@@ -80,9 +90,11 @@ export class SamplerClock {
     let due = this.clock.now();
     while (!signal.aborted) {
       const at = this.clock.now();
-      this.stats.ticks++;
-      this.stats.latenciesMs.push(Math.max(0, at - due));
-      await this.tick(at);
+      if (!this.paused) {
+        this.stats.ticks++;
+        this.stats.latenciesMs.push(Math.max(0, at - due));
+        await this.tick(at);
+      }
       due += this.intervalMs;
       const now = this.clock.now();
       if (now > due) {

@@ -1,2 +1,3 @@
 export { cellId, planMatrix, type Plan } from './plan.js';
 export * from './requirements.js';
+export { MAX_SHARDS, parseShard, shardPlan } from './shard.js';

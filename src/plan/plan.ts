@@ -4,7 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import type { BenchmarkCatalog, MatrixCell, MetricsPolicy, ParamValue, Requirements } from '../core/index.js';
+import {
+  plannedRepetitions,
+  type BenchmarkCatalog,
+  type MatrixCell,
+  type MetricsPolicy,
+  type ParamValue,
+  type Requirements,
+  type Shard,
+} from '../core/index.js';
 import { paramEnv, substitute, type Matrix } from '../config/index.js';
 
 export interface Plan {
@@ -18,6 +26,8 @@ export interface Plan {
   repetitions: number;
   /** Registry images go through, as this machine pushes to it (HOST:PORT). */
   registry?: string;
+  /** Set when the plan is one shard of the matrix (`shardPlan`): the cells are that shard's. */
+  shard?: Shard;
 }
 
 export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
@@ -59,6 +69,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           requires,
           repetitions: entry.repetitions ?? matrix.repetitions,
           warmup: entry.warmup ?? matrix.warmup,
+          control: entry.control ?? matrix.control,
           ...((entry.adaptive ?? matrix.adaptive) ? { adaptive: entry.adaptive ?? matrix.adaptive } : {}),
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
           scores: def.scores,
@@ -77,7 +88,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
     metrics: matrix.metrics,
     ...(matrix.registry ? { registry: matrix.registry } : {}),
     cells,
-    repetitions: cells.reduce((n, c) => n + c.warmup + c.repetitions, 0),
+    repetitions: cells.reduce((n, c) => n + plannedRepetitions(c), 0),
   };
 }
 

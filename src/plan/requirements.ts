@@ -4,7 +4,13 @@
  * is not known about a target before a machine is acquired does not skip a cell; the
  * machine's engine refuses the container then, with a clear error.
  */
-import type { AcceleratorInfo, MatrixCell, Requirements, TargetFacts } from '../core/index.js';
+import {
+  plannedRepetitions,
+  type AcceleratorInfo,
+  type MatrixCell,
+  type Requirements,
+  type TargetFacts,
+} from '../core/index.js';
 import type { Plan } from './plan.js';
 
 export interface SkippedCell {
@@ -26,7 +32,7 @@ export function placeByRequirements(
     else cells.push(cell);
   }
   return {
-    plan: { ...plan, cells, repetitions: cells.reduce((n, c) => n + c.warmup + c.repetitions, 0) },
+    plan: { ...plan, cells, repetitions: cells.reduce((n, c) => n + plannedRepetitions(c), 0) },
     skipped,
   };
 }

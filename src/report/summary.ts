@@ -9,7 +9,18 @@ export interface CellSummary {
   target: string;
   passed: number;
   total: number;
-  scores: { name: string; unit: string; direction: Score['direction']; median: number; n: number }[];
+  scores: {
+    name: string;
+    unit: string;
+    direction: Score['direction'];
+    median: number;
+    n: number;
+    /**
+     * The collectors-off control repetitions' median, and how far the measured median is
+     * from it in % (what sampling costs the benchmark, within its noise).
+     */
+    control?: { median: number; n: number; diffPct: number };
+  }[];
   failures: string[];
 }
 
@@ -22,8 +33,9 @@ export function summarize(
   for (const r of results) byCell.set(r.cellId, [...(byCell.get(r.cellId) ?? []), r]);
   const out = [...byCell.values()].map((all): CellSummary => {
     const first = all[0]!;
-    // Warmup repetitions are recorded but never summarised; their failures still show.
-    const rs = all.filter((r) => !r.warmup);
+    // Warmup and control repetitions are recorded but never summarised; their failures still show.
+    const rs = all.filter((r) => !r.warmup && !r.control);
+    const controls = all.filter((r) => r.control && r.status === 'passed');
     const scoreNames = [...new Set(rs.flatMap((r) => r.scores.map((s) => s.name)))];
     return {
       cellId: first.cellId,
@@ -34,12 +46,24 @@ export function summarize(
       total: rs.length,
       scores: scoreNames.map((name) => {
         const values = rs.flatMap((r) => r.scores.filter((s) => s.name === name));
+        const measured = median(values.map((v) => v.value));
+        const control = controls.flatMap((r) => r.scores.filter((s) => s.name === name)).map((s) => s.value);
+        const controlMedian = control.length > 0 ? median(control) : undefined;
         return {
           name,
           unit: values[0]!.unit,
           direction: values[0]!.direction,
-          median: median(values.map((v) => v.value)),
+          median: measured,
           n: values.length,
+          ...(controlMedian !== undefined
+            ? {
+                control: {
+                  median: controlMedian,
+                  n: control.length,
+                  diffPct: controlMedian === 0 ? NaN : 100 * (measured / controlMedian - 1),
+                },
+              }
+            : {}),
         };
       }),
       failures: all

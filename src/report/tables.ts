@@ -66,7 +66,14 @@ export function summaryTable(summaries: readonly CellSummary[]): string {
       formatParams(s.params),
       `${s.passed}/${s.total}`,
       s.scores
-        .map((x) => `${x.name} ${formatNumber(x.median)} ${x.unit} ${x.direction === 'higher' ? '↑' : '↓'}`)
+        .map(
+          (x) =>
+            `${x.name} ${formatNumber(x.median)} ${x.unit} ${x.direction === 'higher' ? '↑' : '↓'}${
+              x.control
+                ? ` (collectors off: ${formatNumber(x.control.median)}, ${x.control.diffPct >= 0 ? '+' : ''}${x.control.diffPct.toFixed(2)}%)`
+                : ''
+            }`,
+        )
         .join('\n') ||
         s.failures[0]?.slice(0, 160) ||
         '',
@@ -82,7 +89,7 @@ export function resultsTable(results: readonly RepetitionResult[]): string {
       r.repetition,
       r.benchmark,
       formatParams(r.params),
-      `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}`,
+      `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}${r.control ? ' control' : ''}`,
       r.status === 'passed'
         ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
         : (r.failureReason ?? '').slice(0, 200),

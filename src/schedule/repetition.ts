@@ -8,6 +8,7 @@ import {
   type Machine,
   type MatrixCell,
   type ArtifactStore,
+  type RepetitionKind,
   type RepetitionResult,
   type StoredArtifact,
 } from '../core/index.js';
@@ -42,7 +43,31 @@ export async function runRepetition(
   ctx: RepetitionContext,
   cell: MatrixCell,
   repetition: number,
-  warmup = false,
+  kind: RepetitionKind = 'measured',
+): Promise<RepetitionResult> {
+  // A control repetition runs with the machine's sampling off and its container unwatched.
+  const resumeSampling = kind === 'control' ? await quiesce(ctx, cell, repetition) : undefined;
+  try {
+    return await run(ctx, cell, repetition, kind);
+  } finally {
+    resumeSampling?.();
+  }
+}
+
+async function quiesce(ctx: RepetitionContext, cell: MatrixCell, repetition: number) {
+  const resume = await ctx.monitor.quiesce?.();
+  if (!resume)
+    ctx.logger.warn(
+      `control repetition ${repetition} of ${cell.id} on ${ctx.machine.id}: sampling could not be switched off (another container is being measured there, or its monitor cannot pause); only its own container goes unwatched`,
+    );
+  return resume;
+}
+
+async function run(
+  ctx: RepetitionContext,
+  cell: MatrixCell,
+  repetition: number,
+  kind: RepetitionKind,
 ): Promise<RepetitionResult> {
   const { machine, clock } = ctx;
   const runner = new ContainerRunner(machine.docker, ctx.logger, clock);
@@ -52,7 +77,8 @@ export async function runRepetition(
     runId: ctx.runId,
     cellId: cell.id,
     repetition,
-    warmup,
+    warmup: kind === 'warmup',
+    ...(kind === 'control' ? { control: true } : {}),
     benchmark: cell.benchmark,
     benchmarkVersion: cell.benchmarkVersion,
     params: cell.params,
@@ -63,7 +89,7 @@ export async function runRepetition(
     ...(machine.region ? { region: machine.region } : {}),
     ...(machine.zone ? { zone: machine.zone } : {}),
     ...(ctx.fingerprint ? { fingerprint: ctx.fingerprint } : {}),
-    ...(machine.hourlyPriceUsd !== undefined ? { hourlyPriceUsd: machine.hourlyPriceUsd } : {}),
+    ...priceOf(cell, machine),
     image: cell.image,
     imageDigest: ctx.image.digest,
   };
@@ -94,7 +120,8 @@ export async function runRepetition(
       {
         signal: ctx.signal,
         onStarted: (container) => {
-          watch = ctx.monitor.watch({ runId: ctx.runId, cellId: cell.id, repetition }, container);
+          if (kind !== 'control')
+            watch = ctx.monitor.watch({ runId: ctx.runId, cellId: cell.id, repetition }, container);
         },
         onStdoutLine: (line) => watch?.line(line),
       },
@@ -171,4 +198,10 @@ async function finishWatch(watch: ContainerWatch | undefined, logger: Logger) {
     logger.warn(`metrics of the repetition are incomplete: ${errorMessage(err)}`);
     return undefined;
   }
+}
+
+/** The target's configured rate (bare metal, or an override), else what the provider priced. */
+function priceOf(cell: MatrixCell, machine: Machine): { hourlyPriceUsd?: number } {
+  const usd = cell.target.hourlyPriceUsd ?? machine.hourlyPriceUsd;
+  return usd !== undefined ? { hourlyPriceUsd: usd } : {};
 }

@@ -19,6 +19,8 @@ import {
   CancelledError,
   InfrastructureError,
   systemClock,
+  plannedRepetitions,
+  repetitionKind,
   type ArtifactStore,
   type Clock,
   type Machine,
@@ -100,7 +102,10 @@ export class Scheduler {
     this.session = deps.session ?? `s-${randomBytes(6).toString('hex')}`;
   }
 
-  async run(plan: Plan, opts: { runId: string; signal: AbortSignal }): Promise<RunOutcome> {
+  async run(
+    plan: Plan,
+    opts: { runId: string; signal: AbortSignal; tags?: readonly string[] },
+  ): Promise<RunOutcome> {
     const fleet = new Fleet({ ...this.deps, clock: this.clock, session: this.session });
     try {
       await fleet.place(plan, opts.signal);
@@ -118,7 +123,7 @@ export class Scheduler {
   private async execute(
     plan: Plan,
     fleet: Fleet,
-    opts: { runId: string; signal: AbortSignal },
+    opts: { runId: string; signal: AbortSignal; tags?: readonly string[] },
   ): Promise<RunOutcome> {
     const { store, logger } = this.deps;
     const run: RunRecord = {
@@ -131,6 +136,9 @@ export class Scheduler {
       repetitions: plan.repetitions,
       passed: 0,
       failed: 0,
+      // One shard of a run split among agents: the stores add its part to the others'.
+      ...(plan.shard ? { shard: plan.shard } : {}),
+      ...(opts.tags?.length ? { tags: [...opts.tags] } : {}),
     };
     await store.startRun(run, plan.cells);
     for (const p of fleet.placed) if (!p.lost) await fleet.recordMachine(p, run.id);
@@ -150,7 +158,7 @@ export class Scheduler {
             cells.map((cell) => ({
               cell,
               fromRep: 1,
-              planned: cell.warmup + cell.repetitions,
+              planned: plannedRepetitions(cell),
               measured: [],
               infraRetries: 0,
             })),
@@ -311,7 +319,7 @@ export class Scheduler {
         },
         cell,
         rep,
-        rep <= cell.warmup,
+        repetitionKind(cell, rep),
       );
       await store.recordResult(result);
       if (self.stopping.signal.aborted && result.status === 'failed' && !ctx.signal.aborted) {
@@ -356,7 +364,7 @@ export class Scheduler {
       if (result.status === 'passed') ctx.run.passed++;
       else ctx.run.failed++;
       onEvent?.({ type: 'repetition-finished', cell, result });
-      if (!result.warmup) work.measured.push(result);
+      if (!result.warmup && !result.control) work.measured.push(result);
       if (
         rep === work.planned &&
         wantsAnotherRepetition(cell.adaptive, work.measured, this.clock.now() - work.startedAt)

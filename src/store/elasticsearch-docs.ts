@@ -57,7 +57,14 @@ export function runDoc(run: RunRecord): Record<string, unknown> {
     repetitions: run.repetitions,
     passed: run.passed,
     failed: run.failed,
+    ...(run.shard ? { shard: { index: run.shard.index, total: run.shard.total } } : {}),
+    ...(run.tags?.length ? { tags: run.tags } : {}),
   };
+}
+
+/** A run's document id: one per run, or one per shard of a sharded run (each writes only its own). */
+export function runDocId(run: RunRecord): string {
+  return run.shard ? `${run.id}#${run.shard.index}` : run.id;
 }
 
 export function resultDoc(r: RepetitionResult): Record<string, unknown> {
@@ -109,6 +116,22 @@ export function machineDoc(m: MachineRecord): Record<string, unknown> {
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+export function machineFromDoc(d: Doc): MachineRecord {
+  return defined({
+    runId: d.run.id,
+    machineId: d.machine.id,
+    target: d.target.name,
+    provider: d.provider,
+    instanceType: d.machine.instance_type,
+    region: d.cloud?.region,
+    zone: d.cloud?.availability_zone,
+    hostname: d.host.name,
+    fingerprint: d.host.fingerprint,
+    collectedAt: d['@timestamp'],
+    hardware: d.hardware,
+  });
+}
+
 const defined = <T extends object>(o: T): T =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
 
@@ -124,6 +147,8 @@ export function runFromDoc(d: Doc): RunRecord {
     repetitions: d.repetitions,
     passed: d.passed,
     failed: d.failed,
+    shard: d.shard && { index: d.shard.index, total: d.shard.total },
+    tags: Array.isArray(d.tags) && d.tags.length > 0 ? d.tags : undefined,
   });
 }
 

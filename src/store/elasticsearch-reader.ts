@@ -1,9 +1,21 @@
-/** Reads runs and results back from Elasticsearch, so `compare` works on either store. */
+/**
+ * Reads runs and results back from Elasticsearch, so `compare` works on either store. A
+ * sharded run is stored as one document per shard; it is read back as one run, its parts
+ * added up as `run-shards.ts` says (the embedded store does the same when it writes).
+ */
 import { Client } from '@elastic/elasticsearch';
-import type { MetricSample, RepetitionResult, ResultQuery, ResultReader, RunRecord } from '../core/index.js';
-import { resultFromDoc, runFromDoc } from './elasticsearch-docs.js';
+import type {
+  MachineRecord,
+  MetricSample,
+  RepetitionResult,
+  ResultQuery,
+  ResultReader,
+  RunRecord,
+} from '../core/index.js';
+import { machineFromDoc, resultFromDoc, runFromDoc } from './elasticsearch-docs.js';
+import { mergeShards, type ShardPart } from './run-shards.js';
 import { esFailure } from './elasticsearch-store.js';
-import { RESULTS_INDEX, RUNS_INDEX } from './elasticsearch-templates.js';
+import { MACHINES_INDEX, RESULTS_INDEX, RUNS_INDEX } from './elasticsearch-templates.js';
 
 /** Most results one query returns; a run with more repetitions needs paging (not yet). */
 const MAX_HITS = 10_000;
@@ -16,16 +28,31 @@ export class ElasticsearchReader implements ResultReader {
   }
 
   async listRuns(limit = 50): Promise<RunRecord[]> {
-    const res = await this.search(RUNS_INDEX, { match_all: {} }, limit, [
-      { started_at: 'desc' },
-      { 'run.id': 'desc' },
-    ]);
-    return res.map(runFromDoc);
+    // One hit per run (a sharded run has a document per shard), then every part of the sharded ones.
+    const heads = (
+      await this.search(
+        RUNS_INDEX,
+        { match_all: {} },
+        limit,
+        [{ started_at: 'desc' }, { 'run.id': 'desc' }],
+        {
+          collapse: { field: 'run.id' },
+        },
+      )
+    ).map(runFromDoc);
+    const sharded = heads.filter((r) => r.shard).map((r) => r.id);
+    const parts =
+      sharded.length > 0
+        ? (await this.search(RUNS_INDEX, { terms: { 'run.id': sharded } }, MAX_HITS)).map(runFromDoc)
+        : [];
+    return heads
+      .map((r) => (r.shard ? toRun(parts.filter((p) => p.id === r.id)) : r))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id));
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const [doc] = await this.search(RUNS_INDEX, { term: { 'run.id': id } }, 1);
-    return doc && runFromDoc(doc);
+    const docs = await this.search(RUNS_INDEX, { term: { 'run.id': id } }, MAX_HITS);
+    return docs.length > 0 ? toRun(docs.map(runFromDoc)) : undefined;
   }
 
   async listResults(q: ResultQuery): Promise<RepetitionResult[]> {
@@ -38,6 +65,16 @@ export class ElasticsearchReader implements ResultReader {
     return docs.map(resultFromDoc);
   }
 
+  /** A run's machines (all runs' when no run is given), by run then machine id, as SQLite lists them. */
+  async listMachines(q: ResultQuery): Promise<MachineRecord[]> {
+    const query = q.runId ? { term: { 'run.id': q.runId } } : { match_all: {} };
+    const docs = await this.search(MACHINES_INDEX, query, MAX_HITS, [
+      { 'run.id': 'asc' },
+      { 'machine.id': 'asc' },
+    ]);
+    return docs.map(machineFromDoc);
+  }
+
   async listSamples(_q: ResultQuery): Promise<MetricSample[]> {
     throw new Error('reading metric samples from Elasticsearch is not supported yet');
   }
@@ -46,14 +83,21 @@ export class ElasticsearchReader implements ResultReader {
     await this.client.close();
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private async search(index: string, query: object, size: number, sort?: object[]): Promise<any[]> {
+  private async search(
+    index: string,
+    query: object,
+    size: number,
+    sort?: object[],
+    extra: object = {},
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ): Promise<any[]> {
     try {
       const res = await this.client.search({
         index,
         query,
         size,
         ...(sort ? { sort } : {}),
+        ...extra,
         ignore_unavailable: true,
       } as never);
       return res.hits.hits.map((h) => h._source);
@@ -61,4 +105,10 @@ export class ElasticsearchReader implements ResultReader {
       throw esFailure(`reading ${index} from Elasticsearch at ${this.url}`, err);
     }
   }
+}
+
+/** A run's documents as one run: the one document of a run, or the parts of a sharded one. */
+function toRun(docs: readonly RunRecord[]): RunRecord {
+  const parts = docs.filter((d): d is ShardPart => d.shard !== undefined);
+  return parts.length > 0 ? mergeShards(parts) : docs[0]!;
 }

@@ -10,6 +10,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   InfrastructureError,
+  InputError,
   errorMessage,
   redact,
   type Logger,
@@ -24,7 +25,7 @@ import {
 } from '../core/index.js';
 import { BulkSink, type BulkSinkOptions } from './bulk-sink.js';
 import { DiskSpool } from './spool.js';
-import { machineDoc, resultDoc, runDoc, sampleJson } from './elasticsearch-docs.js';
+import { machineDoc, resultDoc, runDoc, runDocId, sampleJson } from './elasticsearch-docs.js';
 import { eventDoc, eventId } from './event-docs.js';
 import type { ContainerEvent } from '../events/model.js';
 import {
@@ -88,8 +89,37 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
   }
 
   async startRun(run: RunRecord, _cells: readonly MatrixCell[]): Promise<void> {
-    this.sink.add(action('index', RUNS_INDEX, run.id), JSON.stringify(runDoc(run)));
+    if (run.shard) await this.checkJoinable(run, run.shard.total);
+    this.sink.add(action('index', RUNS_INDEX, runDocId(run)), JSON.stringify(runDoc(run)));
     await this.sink.flush();
+  }
+
+  /**
+   * A shard joins the parts other agents stored only if they are shards of the same
+   * matrix in as many shards. (Two agents starting at the same instant with different
+   * counts can both pass: the CLI checks before it runs, this is the last look.)
+   */
+  private async checkJoinable(run: RunRecord, total: number): Promise<void> {
+    let docs: { run: { name: string }; shard?: { total: number } }[];
+    try {
+      const res = await this.client.search({
+        index: RUNS_INDEX,
+        query: { term: { 'run.id': run.id } },
+        size: 1,
+        ignore_unavailable: true,
+      } as never);
+      docs = res.hits.hits.map((h) => h._source as (typeof docs)[number]);
+    } catch (err) {
+      throw esFailure(`reading run '${run.id}' from Elasticsearch`, err);
+    }
+    const other = docs.find((d) => d.run.name !== run.name || d.shard?.total !== total);
+    if (!other) return;
+    throw new InputError(
+      other.shard
+        ? `run '${run.id}' is matrix '${other.run.name}' in ${other.shard.total} shards; shard ${run.shard?.index}/${total} of '${run.name}' cannot join it`
+        : `run '${run.id}' exists and is not sharded: give the shards another --run-id`,
+      { runId: run.id },
+    );
   }
 
   async recordResult(r: RepetitionResult): Promise<void> {
@@ -110,11 +140,13 @@ export class ElasticsearchStore implements ResultStore, MetricSink {
   }
 
   async finishRun(run: RunRecord): Promise<void> {
-    this.sink.add(action('index', RUNS_INDEX, run.id), JSON.stringify(runDoc(run)));
+    this.sink.add(action('index', RUNS_INDEX, runDocId(run)), JSON.stringify(runDoc(run)));
     await this.sink.flush();
     // Searchable when `run` returns, so a `compare --es` right after sees the whole run.
     if (this.sink.stats().spooledBatches === 0)
-      await this.client.indices.refresh({ index: `${RESULTS_INDEX},${RUNS_INDEX}` }).catch(() => undefined);
+      await this.client.indices
+        .refresh({ index: `${RESULTS_INDEX},${RUNS_INDEX},${MACHINES_INDEX}` })
+        .catch(() => undefined);
   }
 
   write(samples: readonly MetricSample[]): void {

@@ -126,6 +126,7 @@ export function templates(window: TimeWindow) {
     'benchyard-runs': template(`${RUNS_INDEX}*`, {
       '@timestamp': date,
       run: { properties: { id: keyword, name: keyword, status: keyword } },
+      tags: keyword,
       matrix_path: keyword,
       started_at: date,
       finished_at: date,
@@ -133,6 +134,8 @@ export function templates(window: TimeWindow) {
       repetitions: { type: 'integer' },
       passed: { type: 'integer' },
       failed: { type: 'integer' },
+      // A sharded run has one document per shard (`<run id>#<shard>`); readers add them up.
+      shard: { properties: { index: integer, total: integer } },
     }),
     'benchyard-machines': template(`${MACHINES_INDEX}*`, {
       '@timestamp': date,

@@ -1,5 +1,5 @@
 /** Schema of the embedded store, versioned with `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 10;
 
 export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -159,3 +159,38 @@ CREATE TABLE IF NOT EXISTS machines (
  * collectors cost the benchmark): recorded, kept out of statistics like warmups.
  */
 export const SCHEMA_V8 = `ALTER TABLE results ADD COLUMN control INTEGER NOT NULL DEFAULT 0;`;
+
+/**
+ * v9: runs split among CI agents (`run --shard i/n --run-id ID`). Each shard's part is a
+ * `run_shards` row of its own (started again, it replaces its row: never counted twice);
+ * the run's row is their sum, with how many shards there are, how many have finished and
+ * the worst status of those (`running` stays the run's status until all have). NULL for
+ * runs that are not sharded.
+ */
+export const SCHEMA_V9 = `
+ALTER TABLE runs ADD COLUMN shards_total INTEGER;
+ALTER TABLE runs ADD COLUMN shards_done INTEGER;
+ALTER TABLE runs ADD COLUMN shards_status TEXT;
+CREATE TABLE IF NOT EXISTS run_shards (
+  run_id       TEXT NOT NULL,
+  shard        INTEGER NOT NULL,
+  matrix_path  TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  started_at   TEXT NOT NULL,
+  finished_at  TEXT,
+  cells        INTEGER NOT NULL,
+  repetitions  INTEGER NOT NULL,
+  passed       INTEGER NOT NULL,
+  failed       INTEGER NOT NULL,
+  PRIMARY KEY (run_id, shard)
+);
+`;
+
+/**
+ * v10: run tags (`run --tag`, a JSON array), and samples by time within a run (the web
+ * UI's live views read a run's samples from a point in time on, every half second).
+ */
+export const SCHEMA_V10 = `
+ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX IF NOT EXISTS metric_samples_by_time ON metric_samples (run_id, ts);
+`;

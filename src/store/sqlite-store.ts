@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   InfrastructureError,
+  InputError,
   type MachineRecord,
   type MatrixCell,
   type MetricSample,
@@ -16,6 +17,7 @@ import {
   type ResultReader,
   type ResultStore,
   type RunRecord,
+  type StoredCell,
 } from '../core/index.js';
 import type { ContainerEvent } from '../events/model.js';
 import {
@@ -27,8 +29,11 @@ import {
   SCHEMA_V6,
   SCHEMA_V7,
   SCHEMA_V8,
+  SCHEMA_V9,
+  SCHEMA_V10,
   SCHEMA_VERSION,
 } from './sqlite-schema.js';
+import { finishedStatus, mergeShards, type ShardPart } from './run-shards.js';
 
 export const DB_FILE = 'benchyard.db';
 
@@ -41,8 +46,9 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     try {
       mkdirSync(stateDir, { recursive: true });
       this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
+      // Before anything that locks: shards of one run share the file from several processes.
       this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('journal_mode = WAL');
       this.migrate();
     } catch (err) {
       throw new InfrastructureError(
@@ -54,9 +60,17 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   }
 
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION)
-      throw new Error(`store schema v${version} is newer than this benchyard (v${SCHEMA_VERSION})`);
+    const version = () => this.db.pragma('user_version', { simple: true }) as number;
+    if (version() > SCHEMA_VERSION)
+      throw new Error(`store schema v${version()} is newer than this benchyard (v${SCHEMA_VERSION})`);
+    if (version() === SCHEMA_VERSION) return;
+    // Under the write lock, reading the version again: processes started together (the
+    // shards of a run) migrate the file once, not each.
+    this.db.transaction(() => this.migrateFrom(version())).immediate();
+  }
+
+  private migrateFrom(version: number): void {
+    if (version >= SCHEMA_VERSION) return;
     if (version < 1) this.db.exec(SCHEMA_V1);
     if (version < 2) this.db.exec(SCHEMA_V2);
     if (version < 3) this.db.exec(SCHEMA_V3);
@@ -65,6 +79,8 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     if (version < 6) this.db.exec(SCHEMA_V6);
     if (version < 7) this.db.transaction(() => this.db.exec(SCHEMA_V7))();
     if (version < 8) this.db.exec(SCHEMA_V8);
+    if (version < 9) this.db.exec(SCHEMA_V9);
+    if (version < 10) this.db.exec(SCHEMA_V10);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -73,8 +89,9 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       `INSERT OR REPLACE INTO cells VALUES (@run_id, @cell_id, @position, @entry, @benchmark, @target, @provider,
         @params, @image, @argv, @repetitions, @timeout_ms)`,
     );
-    this.db.transaction(() => {
-      this.upsertRun(run);
+    const start = this.db.transaction(() => {
+      if (run.shard) this.storeShardPart(run, run.shard);
+      else this.upsertRun(run);
       for (const c of cells)
         insertCell.run({
           run_id: run.id,
@@ -90,20 +107,98 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
           repetitions: c.repetitions,
           timeout_ms: c.timeoutMs,
         });
-    })();
+    });
+    // A shard reads the run's row and writes it back: it takes the write lock first.
+    if (run.shard) start.immediate();
+    else start();
   }
 
   async finishRun(run: RunRecord): Promise<void> {
-    this.upsertRun(run);
+    const shard = run.shard;
+    if (shard) this.db.transaction(() => this.storeShardPart(run, shard)).immediate();
+    else this.upsertRun(run);
   }
 
-  private upsertRun(run: RunRecord): void {
+  private upsertRun(run: RunRecord, shards?: { total: number; done: number; status: string | null }): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO runs VALUES (@id, @name, @matrixPath, @status, @startedAt, @finishedAt, @cells,
-          @repetitions, @passed, @failed)`,
+        `INSERT OR REPLACE INTO runs (id, name, matrix_path, status, started_at, finished_at, cells, repetitions,
+          passed, failed, shards_total, shards_done, shards_status, tags)
+         VALUES (@id, @name, @matrixPath, @status, @startedAt, @finishedAt, @cells, @repetitions, @passed, @failed,
+          @shardsTotal, @shardsDone, @shardsStatus, @tags)`,
       )
-      .run({ ...run, finishedAt: run.finishedAt ?? null });
+      .run({
+        id: run.id,
+        name: run.name,
+        matrixPath: run.matrixPath,
+        status: run.status,
+        startedAt: run.startedAt,
+        finishedAt: run.finishedAt ?? null,
+        tags: JSON.stringify(run.tags ?? []),
+        cells: run.cells,
+        repetitions: run.repetitions,
+        passed: run.passed,
+        failed: run.failed,
+        shardsTotal: shards?.total ?? null,
+        shardsDone: shards?.done ?? null,
+        shardsStatus: shards?.status ?? null,
+      });
+  }
+
+  /**
+   * Stores the shard's part of the run (replacing what the same shard stored before) and
+   * rewrites the run's row as the sum of its parts. Runs inside a write transaction.
+   */
+  private storeShardPart(run: RunRecord, shard: { index: number; total: number }): void {
+    const existing = this.db.prepare('SELECT name, shards_total FROM runs WHERE id = ?').get(run.id) as
+      { name: string; shards_total: number | null } | undefined;
+    if (existing && existing.shards_total === null)
+      throw new InputError(`run '${run.id}' exists and is not sharded: give the shards another --run-id`, {
+        runId: run.id,
+      });
+    if (existing && (existing.name !== run.name || existing.shards_total !== shard.total))
+      throw new InputError(
+        `run '${run.id}' is matrix '${existing.name}' in ${existing.shards_total} shards; shard ${shard.index}/${shard.total} of '${run.name}' cannot join it (same matrix and shard count on every agent, or another --run-id)`,
+        { runId: run.id },
+      );
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO run_shards VALUES (@id, @shard, @matrixPath, @status, @startedAt, @finishedAt,
+          @cells, @repetitions, @passed, @failed)`,
+      )
+      .run({
+        id: run.id,
+        shard: shard.index,
+        matrixPath: run.matrixPath,
+        status: run.status,
+        startedAt: run.startedAt,
+        finishedAt: run.finishedAt ?? null,
+        cells: run.cells,
+        repetitions: run.repetitions,
+        passed: run.passed,
+        failed: run.failed,
+      });
+    const rows = this.db.prepare('SELECT * FROM run_shards WHERE run_id = ?').all(run.id) as ShardRow[];
+    const parts = rows.map((r): ShardPart => ({
+      id: run.id,
+      name: run.name,
+      matrixPath: r.matrix_path,
+      status: r.status,
+      startedAt: r.started_at,
+      ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
+      cells: r.cells,
+      repetitions: r.repetitions,
+      passed: r.passed,
+      failed: r.failed,
+      shard: { index: r.shard, total: shard.total },
+    }));
+    // Tags are the run's, not a part's: each shard is started with the same ones.
+    const merged = { ...mergeShards(parts), ...(run.tags?.length ? { tags: run.tags } : {}) };
+    this.upsertRun(merged, {
+      total: shard.total,
+      done: merged.shards?.done ?? 0,
+      status: finishedStatus(parts) ?? null,
+    });
   }
 
   async recordResult(r: RepetitionResult): Promise<void> {
@@ -210,9 +305,13 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   async listSamples(q: ResultQuery): Promise<MetricSample[]> {
     const rows = this.db
       .prepare(
-        `SELECT * FROM metric_samples WHERE (@runId IS NULL OR run_id = @runId) ORDER BY ts, name, seq`,
+        `SELECT * FROM metric_samples WHERE (@runId IS NULL OR run_id = @runId)
+          AND (@since IS NULL OR ts >= @since) ORDER BY ts, name, seq`,
       )
-      .all({ runId: q.runId ?? null }) as SampleRow[];
+      .all({
+        runId: q.runId ?? null,
+        since: q.since === undefined ? null : Math.floor(q.since),
+      }) as SampleRow[];
     return rows.map((s) => ({
       runId: s.run_id,
       cellId: s.cell_id,
@@ -226,6 +325,32 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       host: s.host,
       ...(s.container_id ? { containerId: s.container_id } : {}),
       ...(s.device ? { device: s.device } : {}),
+    }));
+  }
+
+  async listCells(runId: string): Promise<StoredCell[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT cell_id, position, benchmark, target, provider, params, repetitions
+         FROM cells WHERE run_id = ? ORDER BY position`,
+      )
+      .all(runId) as {
+      cell_id: string;
+      position: number;
+      benchmark: string;
+      target: string;
+      provider: string;
+      params: string;
+      repetitions: number;
+    }[];
+    return rows.map((c) => ({
+      id: c.cell_id,
+      index: c.position,
+      benchmark: c.benchmark,
+      target: c.target,
+      provider: c.provider,
+      params: JSON.parse(c.params) as StoredCell['params'],
+      repetitions: c.repetitions,
     }));
   }
 
@@ -317,6 +442,22 @@ type RunRow = {
   repetitions: number;
   passed: number;
   failed: number;
+  shards_total: number | null;
+  shards_done: number | null;
+  shards_status: RunRecord['status'] | null;
+  tags: string | null;
+};
+type ShardRow = {
+  run_id: string;
+  shard: number;
+  matrix_path: string;
+  status: RunRecord['status'];
+  started_at: string;
+  finished_at: string | null;
+  cells: number;
+  repetitions: number;
+  passed: number;
+  failed: number;
 };
 type ResultRow = Record<string, string | number | null>;
 type SampleRow = {
@@ -346,7 +487,14 @@ function toRun(r: RunRow): RunRecord {
     repetitions: r.repetitions,
     passed: r.passed,
     failed: r.failed,
+    ...(r.shards_total !== null ? { shards: { total: r.shards_total, done: r.shards_done ?? 0 } } : {}),
+    ...tagsOf(r.tags),
   };
+}
+
+function tagsOf(json: string | null | undefined): { tags?: string[] } {
+  const tags = json ? (JSON.parse(json) as string[]) : [];
+  return tags.length > 0 ? { tags } : {};
 }
 
 function toResult(r: ResultRow): RepetitionResult {

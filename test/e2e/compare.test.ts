@@ -107,7 +107,7 @@ benchmarks:
       path.join(work, 'gate.yaml'),
       toy(200).replace(/ {2}- benchmark:\n {6}name: broken[\s\S]*$/, ''),
     );
-    const first = await cli(['run', 'gate.yaml', '--state', state], { cwd: work });
+    const first = await cli(['run', 'gate.yaml', '--state', state, '--tag', 'release-1'], { cwd: work });
     expect(first.code, first.stderr).toBe(0);
 
     // The same cells, now half as fast, and one cell that fails: JUnit shows both, the gate trips.
@@ -131,13 +131,13 @@ benchmarks:
       '@_message': '1 of 1 repetitions failed',
     });
 
-    // Without the failing cell, the regression alone fails the run.
+    // Without the failing cell, the regression alone fails the run (baseline found by its tag).
     writeFileSync(
       path.join(work, 'gate.yaml'),
       toy(100).replace(/ {2}- benchmark:\n {6}name: broken[\s\S]*$/, ''),
     );
     const third = await cli(
-      ['run', 'gate.yaml', '--state', state, '--baseline', 'latest-passing', '--max-regression', '10%'],
+      ['run', 'gate.yaml', '--state', state, '--baseline', 'release-1', '--max-regression', '10%'],
       { cwd: work },
     );
     expect(third.code).toBe(1);
@@ -148,7 +148,12 @@ benchmarks:
       cwd: work,
     });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/--baseline: no run 'no-such-run'/);
+    expect(missing.stderr).toMatch(
+      /--baseline 'no-such-run': no run with that id, and no passing run of 'gate' tagged 'no-such-run'/,
+    );
+    const badTag = await cli(['run', 'gate.yaml', '--state', state, '--tag', 'not a tag'], { cwd: work });
+    expect(badTag.code).toBe(2);
+    expect(badTag.stderr).toMatch(/--tag 'not a tag'/);
   });
 
   it('gives the same comparison from SQLite and from Elasticsearch', async () => {
@@ -202,6 +207,68 @@ benchmarks:
         .stdout,
     );
     expect(c.rows[0].groups.map((g: { n: number }) => g.n)).toEqual([3, 3]);
+  });
+
+  it('control repetitions run with every collector off and show what sampling costs', async () => {
+    writeFileSync(
+      path.join(work, 'control.yaml'),
+      `name: control
+repetitions: 2
+control: 1
+metrics: { interval: 200ms }
+targets: [{ name: here, provider: local, hourlyPrice: 0.36 }]
+benchmarks:
+  - benchmark:
+      name: sleeper
+      image: benchyard/bench-tools:1
+      network: none
+      command: ["sh", "-c", "sleep 1.5; echo 'speed: 5'"]
+      scores: [{ name: speed, unit: op/s, direction: higher, regex: 'speed: ([0-9.]+)' }]
+`,
+    );
+    const state = path.join(work, 'control-state');
+    const run = await cli(['run', 'control.yaml', '--state', state, '--json'], { cwd: work });
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.run.repetitions).toBe(3);
+    type R = {
+      repetition: number;
+      control?: boolean;
+      startedAt: string;
+      finishedAt: string;
+      hourlyPriceUsd: number;
+    };
+    const rs: R[] = out.results;
+    expect(rs.map((r) => [r.repetition, r.control ?? false])).toEqual([
+      [1, true],
+      [2, false],
+      [3, false],
+    ]);
+    expect(rs.every((r) => r.hourlyPriceUsd === 0.36)).toBe(true); // the target's amortized rate
+    expect(out.cells[0].scores[0]).toMatchObject({
+      median: 5,
+      n: 2,
+      control: { median: 5, n: 1, diffPct: 0 },
+    });
+
+    // No sample of any kind was taken while the control repetition ran; the measured ones have theirs.
+    const stored = JSON.parse(
+      (await cli(['results', '--samples', '--json', '--state', state], { cwd: work })).stdout,
+    );
+    type S = { repetition: number; scope: string; timestamp: number };
+    const samples: S[] = stored.samples;
+    const [control, measured] = [rs[0]!, rs[1]!];
+    const during = (r: R) => (s: S) =>
+      s.timestamp > Date.parse(r.startedAt) + 250 && s.timestamp < Date.parse(r.finishedAt) - 250;
+    expect(samples.filter(during(control))).toEqual([]);
+    expect(samples.filter((s) => s.repetition === 1)).toEqual([]);
+    expect(samples.filter(during(measured)).map((s) => s.scope)).toEqual(
+      expect.arrayContaining(['container', 'host']),
+    );
+    const c = JSON.parse(
+      (await cli(['compare', '--by', 'target', '--state', state, '--format', 'json'], { cwd: work })).stdout,
+    );
+    expect(c.rows[0].groups[0]).toMatchObject({ n: 2, hourlyPriceUsd: 0.36 });
   });
 
   it('adaptive: extends a noisy cell up to its cap and leaves a steady one alone', async () => {

@@ -1,7 +1,8 @@
 /**
- * The real Elasticsearch node is stopped for two minutes in the middle of a run and
- * started again: the run goes on, samples and results wait in the spool (memory stays
- * under its limit), and once the node is back every sample is stored exactly once.
+ * The real Elasticsearch node is stopped in the middle of a run and started again: the
+ * run goes on, samples and results wait in the spool (memory stays under its limit), and
+ * once the node is back every sample is stored exactly once. The suite stops it for 30 s;
+ * `npm run test:es-outage` for the full two minutes (BENCHYARD_ES_OUTAGE_MS=120000).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,10 @@ import { BIN } from '../helpers/cli.js';
 import { samplesInEs } from '../helpers/es-series.js';
 import { ES_URL, esClient } from '../helpers/services.js';
 
-const OUTAGE_MS = 120_000;
+const OUTAGE_MS = Number(process.env.BENCHYARD_ES_OUTAGE_MS ?? 30_000);
+// Five repetitions that outlast the outage (15 s before it, the node's restart ~25 s) by
+// about 40 s, so the spool drains while the run still runs.
+const REPETITION_S = Math.ceil((15 + OUTAGE_MS / 1000 + 25 + 40) / 5);
 const services = (...args: string[]) =>
   execFileSync(path.join(ROOT, 'scripts/services'), args, { stdio: 'pipe', timeout: 180_000 }).toString();
 const es = esClient();
@@ -25,16 +29,14 @@ afterAll(async () => {
   await es.close();
 });
 
-describe('Elasticsearch stopped for two minutes mid-run', () => {
+describe(`Elasticsearch stopped for ${OUTAGE_MS / 1000} s mid-run`, () => {
   it(
     'loses nothing and stores nothing twice; memory stays bounded while the spool holds the batches',
-    { timeout: 480_000 },
+    { timeout: 5 * REPETITION_S * 1000 + 180_000 },
     async () => {
       const work = mkdtempSync(path.join(os.tmpdir(), 'by-outage-'));
       const matrix = path.join(work, 'outage.yaml');
-      // Five 40 s repetitions printing a live metric every 100 ms, sampled at 200 ms: the run
-      // outlasts the outage (15 s + 120 s + the node's restart) by about 40 s, so the spool
-      // drains while it still runs (with four, the end raced the restart).
+      // Five repetitions printing a live metric every 100 ms, sampled at 200 ms.
       writeFileSync(
         matrix,
         `name: outage
@@ -48,7 +50,7 @@ benchmarks:
       name: ticker
       image: benchyard/bench-tools:1
       network: none
-      command: ["sh", "-c", "i=0; end=$(( $(date +%s) + 40 )); while [ $(date +%s) -lt $end ]; do echo \\"@benchyard metric=tick value=$i\\"; i=$((i+1)); sleep 0.1; done; echo done $i"]
+      command: ["sh", "-c", "i=0; end=$(( $(date +%s) + ${REPETITION_S} )); while [ $(date +%s) -lt $end ]; do echo \\"@benchyard metric=tick value=$i\\"; i=$((i+1)); sleep 0.1; done; echo done $i"]
       scores:
         - {name: ticks, unit: ticks, direction: higher, regex: 'done (\\d+)'}
 `,
@@ -97,10 +99,10 @@ benchmarks:
         for (const [k, seqs] of (await samplesInEs(es, stream, runId)).series) stored.set(k, seqs);
       expect(stored.size).toBe(expected.size);
       for (const [k, seqs] of expected) expect(stored.get(k), k).toEqual(seqs);
-      // ~9 ticks a second for 40 s, in each of the five repetitions: none lost.
+      // ~9 ticks a second in each of the five repetitions: none lost.
       const ticks = [...expected].filter(([k]) => k.endsWith('|app|tick|')).map(([, seqs]) => seqs.length);
       expect(ticks).toHaveLength(5);
-      for (const n of ticks) expect(n).toBeGreaterThan(300);
+      for (const n of ticks) expect(n).toBeGreaterThan(REPETITION_S * 7.5);
     },
   );
 });

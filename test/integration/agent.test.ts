@@ -68,6 +68,18 @@ describe('metrics agent', () => {
         expect(summary.samples).toBeGreaterThanOrEqual(8);
         expect(summary.cpuCoresMean).toBeGreaterThan(0.8);
         expect(summary.memoryBytesMax).toBeGreaterThan(60 * 1024 * 1024);
+
+        // A control repetition's quiet period: the agent samples nothing until resumed.
+        const resume = await monitor.quiesce();
+        expect(resume).toBeTypeOf('function');
+        const quietFrom = Date.now();
+        await new Promise((r) => setTimeout(r, 1500));
+        const quietTo = Date.now();
+        resume!();
+        await new Promise((r) => setTimeout(r, 1500));
+        const hostTimes = out.filter((s) => s.scope === 'host').map((s) => s.timestamp);
+        expect(hostTimes.filter((t) => t > quietFrom + 100 && t < quietTo - 100)).toEqual([]);
+        expect(hostTimes.some((t) => t > quietTo)).toBe(true);
       } finally {
         await monitor.stop();
       }

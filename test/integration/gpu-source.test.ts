@@ -227,6 +227,25 @@ describe('NvidiaSmiSource', () => {
     expect(batches).toBe(atStop);
   });
 
+  it('pause() ends nvidia-smi for a control repetition; resume() starts a new one that emits again', async () => {
+    const { command, scratch } = fake(`while :; do echo '${T4_LINE}'; sleep 0.02; done`);
+    let batches = 0;
+    const s = source({ intervalMs: 20, command });
+    s.start(() => void batches++);
+    await until(() => batches >= 2);
+    const first = s.pid!;
+    await s.pause();
+    expect(isAlive(first)).toBe(false);
+    expect(s.pid).toBeUndefined();
+    const atPause = batches;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(batches).toBe(atPause); // nothing runs, nothing is emitted while paused
+    s.resume();
+    await until(() => batches >= atPause + 2);
+    expect(s.pid).not.toBe(first);
+    expect(calls(scratch)).toHaveLength(2);
+  });
+
   it('stop() sends SIGKILL after 2 s to a child that ignores SIGTERM, and leaves no orphan', async () => {
     const { command, scratch } = fake(
       `trap '' TERM\necho $$ > "$D/pid"\nwhile :; do echo '${T4_LINE}'; sleep 0.05; done`,

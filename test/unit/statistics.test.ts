@@ -119,6 +119,87 @@ describe('compare', () => {
     expect(c.warnings[0]).toMatch(/differ in image digest \(sha256:1, sha256:2\), not only in param:threads/);
   });
 
+  it('performance per dollar: cost per repetition, per-dollar medians and the geomean per dollar', () => {
+    // `new` is 20 % faster and costs twice as much per hour: worse per dollar.
+    const priced = [
+      ...slow.map((v) => result('old', v, { hourlyPriceUsd: 1, durationMs: 36_000 })),
+      ...fast.map((v) => result('new', v, { hourlyPriceUsd: 2, durationMs: 36_000 })),
+    ];
+    const c = compare(priced, { by: 'target', baseline: 'old' });
+    const speed = c.rows.find((r) => r.score === 'speed')!;
+    expect(speed.groups[0]).toMatchObject({
+      hourlyPriceUsd: 1,
+      costPerRepetitionUsd: 0.01,
+      perDollar: 100.25,
+    });
+    expect(speed.groups[1]).toMatchObject({
+      hourlyPriceUsd: 2,
+      costPerRepetitionUsd: 0.02,
+      perDollar: 60.125,
+    });
+    // lower-is-better scores have a cost, not a "per dollar"
+    expect(c.rows.find((r) => r.score === 'lat')!.groups[1]!.perDollar).toBeUndefined();
+    expect(c.prices).toEqual([
+      { group: 'old', hourlyPriceUsd: 1 },
+      { group: 'new', hourlyPriceUsd: 2 },
+    ]);
+    expect(c.geomean[0]!.ratio).toBeCloseTo(1.2, 1);
+    expect(c.geomean[0]!.perDollarRatio).toBeCloseTo(c.geomean[0]!.ratio / 2, 12);
+    // no price recorded: no cost figures, nothing invented
+    const unpriced = compare(results, { by: 'target', baseline: 'old' });
+    expect(unpriced.rows[0]!.groups[0]!.costPerRepetitionUsd).toBeUndefined();
+    expect(unpriced.geomean[0]!.perDollarRatio).toBeUndefined();
+  });
+
+  it('groups by GPU model from the machine records, and by hardware fingerprint', () => {
+    const machine = (runId: string, machineId: string, gpus: { model: string }[] | undefined) => ({
+      runId,
+      machineId,
+      target: machineId,
+      provider: 'aws',
+      instanceType: 'x',
+      hostname: machineId,
+      fingerprint: machineId,
+      collectedAt: '',
+      hardware: gpus === undefined ? {} : { gpus },
+    });
+    const rs = [
+      ...slow.map((v) => result('g4', v, { machineId: 'm1', fingerprint: 'aaaa' })),
+      ...fast.map((v) => result('g5', v, { machineId: 'm2', fingerprint: 'bbbb' })),
+      result('cpu', 50, { machineId: 'm3', fingerprint: 'cccc' }),
+    ];
+    const machines = [
+      machine('r', 'm1', [{ model: 'Tesla T4' }]),
+      machine('r', 'm2', [{ model: 'NVIDIA A10G' }, { model: 'NVIDIA A10G' }]),
+      machine('r', 'm3', []),
+    ];
+    const c = compare(rs, { by: 'gpu-model', machines, baseline: 'Tesla T4' });
+    expect(c.groups).toEqual(['Tesla T4', '2× NVIDIA A10G', 'none']);
+    // the target is not part of the cell along a hardware axis: one row per score
+    expect(c.rows.map((r) => r.cell)).toEqual(['b threads=1', 'b threads=1']);
+    expect(c.rows[0]!.groups[1]!.verdict).toBe('better');
+    expect(compare(rs, { by: 'gpu-model' }).groups).toContain('(unknown)');
+    expect(compare(rs, { by: 'fingerprint' }).groups).toEqual(['aaaa', 'bbbb', 'cccc']);
+    expect(compare(rs, { by: 'fingerprint' }).warnings.filter((w) => /fingerprint/.test(w))).toEqual([]);
+  });
+
+  it('warns when groups ran on different hardware, or one group on mixed hardware', () => {
+    const rs = [
+      ...slow.map((v) => result('here', v, { params: { threads: 1 }, fingerprint: 'aaaa' })),
+      ...fast.map((v, i) =>
+        result('here', v, { params: { threads: 2 }, fingerprint: i % 2 ? 'aaaa' : 'bbbb' }),
+      ),
+    ];
+    const w = compare(rs, { by: 'param:threads' }).warnings.join('\n');
+    expect(w).toMatch(/differ in hardware fingerprint \(aaaa, bbbb\), not only in param:threads/);
+    expect(w).toMatch(/group 2 ran on 2 different hardware fingerprints/);
+  });
+
+  it('keeps warmup and control repetitions out of the statistics', () => {
+    const rs = [...results, result('old', 1, { warmup: true }), result('old', 1, { control: true })];
+    expect(compare(rs, { by: 'target', baseline: 'old' }).rows[0]!.groups[0]!.n).toBe(slow.length);
+  });
+
   it('refuses an unknown baseline', () => {
     expect(() => compare(results, { by: 'target', baseline: 'nope' })).toThrow(
       /baseline 'nope' is not among the groups \(old, new\)/,

@@ -33,6 +33,7 @@ import type { CliIo } from '../io.js';
 import { machineMonitor } from '../monitors.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 import { createProgress } from '../progress.js';
+import { checkRunId, parseRunAs, takeShard } from '../run-id.js';
 
 export interface RunOptions {
   state: string;
@@ -43,18 +44,40 @@ export interface RunOptions {
   maxRegression: string;
   maxLifetime: string;
   prices?: string[];
+  /** `i/n`: run only the i-th of n parts of the matrix (needs `runId`, shared by all parts). */
+  shard?: string;
+  /** Store the run under this id (default: a new one). */
+  runId?: string;
+  /** Labels stored with the run; a later `--baseline <tag>` finds it by one. */
+  tag?: string[];
 }
 
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo): Promise<void> {
+  const runAs = parseRunAs(opts);
+  const tags = [...new Set(opts.tag ?? [])];
+  for (const t of tags)
+    if (!TAG.test(t))
+      throw new InputError(
+        `--tag '${t}': letters, digits, '.', '_' and '-', up to 64, starting with a letter or digit`,
+      );
   const catalog = await loadCatalog([BUILTIN_BENCHMARKS]);
   const matrix = await loadMatrix(matrixFile, catalog);
-  const planned = planMatrix(matrix, catalog);
+  const planned = takeShard(planMatrix(matrix, catalog), runAs.shard, io.stderr);
   const maxPct = parsePercent(opts.maxRegression);
   const baselineRun = opts.baseline
     ? await resolveBaseline(opts.state, opts.baseline, matrix.name)
     : undefined;
 
   const esUrl = opts.es ?? matrix.elasticsearchUrl;
+  if (runAs.runId)
+    await checkRunId(
+      { state: opts.state, ...(esUrl ? { esUrl } : {}) },
+      runAs.runId,
+      runAs.shard,
+      matrix.name,
+    );
   const es = esUrl
     ? await ElasticsearchStore.connect({
         url: esUrl,
@@ -117,7 +140,11 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
 
   let outcome: RunOutcome;
   try {
-    outcome = await scheduler.run(plan, { runId: newRunId(systemClock.now()), signal: io.signal });
+    outcome = await scheduler.run(plan, {
+      runId: runAs.runId ?? newRunId(systemClock.now()),
+      tags,
+      signal: io.signal,
+    });
   } catch (err) {
     progress.stop();
     set.close();
@@ -188,19 +215,26 @@ async function gateComparison(state: string, baselineRun: string, results: reado
   return compare([...before, ...results], { by: 'run', baseline: baselineRun });
 }
 
-/** A stored run id, or the latest passing run of the same matrix name. */
+/**
+ * A stored run id; `latest-passing`: the latest passing run of the same matrix name; else a
+ * tag: the latest passing run of the same matrix name with that tag.
+ */
 async function resolveBaseline(state: string, ref: string, matrixName: string): Promise<string> {
   if (!existsSync(path.join(state, DB_FILE)))
     throw new InputError(`--baseline: no benchyard store in '${state}'`);
   const store = new SqliteStore(state);
   try {
-    if (ref !== 'latest-passing') {
-      if (!(await store.getRun(ref))) throw new InputError(`--baseline: no run '${ref}' in '${state}'`);
-      return ref;
-    }
-    const run = (await store.listRuns(10_000)).find((r) => r.status === 'passed' && r.name === matrixName);
+    if (await store.getRun(ref)) return ref;
+    const tag = ref === 'latest-passing' ? undefined : ref;
+    const run = (await store.listRuns(10_000)).find(
+      (r) => r.status === 'passed' && r.name === matrixName && (tag === undefined || r.tags?.includes(tag)),
+    );
     if (!run)
-      throw new InputError(`--baseline latest-passing: no passing run of '${matrixName}' in '${state}'`);
+      throw new InputError(
+        tag === undefined
+          ? `--baseline latest-passing: no passing run of '${matrixName}' in '${state}'`
+          : `--baseline '${ref}': no run with that id, and no passing run of '${matrixName}' tagged '${ref}' in '${state}'`,
+      );
     return run.id;
   } finally {
     await store.close();

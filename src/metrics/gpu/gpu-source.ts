@@ -79,6 +79,7 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
   private restartTimer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
+  private pausedEmit: ((readings: readonly Reading[]) => void) | undefined;
   private failures = 0;
   private readonly seen = new Set<string>();
 
@@ -114,6 +115,7 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.pausedEmit = undefined;
     this.emit = undefined;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
@@ -130,6 +132,22 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
     }
     run.child.stdout?.destroy();
     run.child.stderr?.destroy();
+  }
+
+  /** Ends nvidia-smi until `resume` (a control repetition runs with no sampling at all). */
+  async pause(): Promise<void> {
+    const emit = this.emit;
+    await this.stop();
+    this.pausedEmit = emit;
+  }
+
+  resume(): void {
+    const emit = this.pausedEmit;
+    if (!emit) return;
+    this.pausedEmit = undefined;
+    this.stopping = false;
+    this.started = false;
+    this.start(emit);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
