@@ -1,0 +1,115 @@
+/**
+ * Everything the HTML report shows, as JSON: runs, per-cell results, the comparison and
+ * its cost figures, box plots, metric time series. Pure: the CLI reads the store, this
+ * shapes, src/web draws. Also what the web UI can serve to the same drawing code.
+ */
+import { compare, type Axis, type Comparison } from '../../analysis/compare.js';
+import type {
+  Direction,
+  MachineRecord,
+  MetricSample,
+  RepetitionResult,
+  RunRecord,
+} from '../../core/index.js';
+import { summarize as summarizeCells, type CellSummary } from '../summary.js';
+import { buildBoxPlots } from './box-plots.js';
+import type { BoxPlotData } from './chart-data.js';
+import { buildSeries, type SeriesCell, type SeriesOptions } from './series.js';
+
+export interface ReportInput {
+  runs: readonly RunRecord[];
+  results: readonly RepetitionResult[];
+  samples: readonly MetricSample[];
+  machines?: readonly MachineRecord[];
+  comparison?: Comparison;
+  /** ISO 8601. */
+  generatedAt: string;
+  /** Said at the top of the report, e.g. why a section is empty. */
+  notes?: readonly string[];
+  series?: SeriesOptions;
+}
+
+export interface ReportModel {
+  generatedAt: string;
+  runs: RunRecord[];
+  machines: Omit<MachineRecord, 'hardware'>[];
+  /** Per run and cell: pass counts, score medians, failures. */
+  cells: (CellSummary & { runId: string; hourlyPriceUsd?: number })[];
+  comparison?: Comparison;
+  cost?: CostModel;
+  boxPlots: { axis: Axis; charts: BoxPlotData[] };
+  series: SeriesCell[];
+  notes: string[];
+}
+
+/** The comparison's cost figures; `priced` is false when no group had a price. */
+export interface CostModel {
+  priced: boolean;
+  rows: {
+    cell: string;
+    score: string;
+    unit: string;
+    direction: Direction;
+    group: string;
+    hourlyPriceUsd?: number;
+    costPerRepetitionUsd?: number;
+    perDollar?: number;
+  }[];
+  geomean: { group: string; perDollarRatio?: number }[];
+  /** Median hourly price per group, where its results recorded one. */
+  prices: { group: string; hourlyPriceUsd?: number }[];
+}
+
+export function buildReportModel(input: ReportInput): ReportModel {
+  const { comparison } = input;
+  // Without a comparison to show, the boxes still need groups: the targets.
+  const boxes = comparison ?? compare(input.results, { by: 'target', machines: input.machines ?? [] });
+  return {
+    generatedAt: input.generatedAt,
+    runs: [...input.runs],
+    machines: (input.machines ?? []).map(({ hardware: _hardware, ...m }) => m),
+    cells: input.runs.flatMap((run) => {
+      const results = input.results.filter((r) => r.runId === run.id);
+      return summarizeCells(results).map((c) => {
+        const price = results.find((r) => r.cellId === c.cellId && r.hourlyPriceUsd !== undefined);
+        return { runId: run.id, ...c, ...(price ? { hourlyPriceUsd: price.hourlyPriceUsd } : {}) };
+      });
+    }),
+    ...(comparison ? { comparison, cost: costOf(comparison) } : {}),
+    boxPlots: { axis: boxes.axis, charts: buildBoxPlots(boxes) },
+    series: buildSeries(input.samples, input.results, input.series),
+    notes: [...(input.notes ?? [])],
+  };
+}
+
+function costOf(c: Comparison): CostModel {
+  const rows = c.rows.flatMap((row) =>
+    row.groups.map((g) => ({
+      cell: row.cell,
+      score: row.score,
+      unit: row.unit,
+      direction: row.direction,
+      group: g.group,
+      ...defined({
+        hourlyPriceUsd: g.hourlyPriceUsd,
+        costPerRepetitionUsd: g.costPerRepetitionUsd,
+        perDollar: g.perDollar,
+      }),
+    })),
+  );
+  const geomean = c.geomean.map((g) => ({
+    group: g.group,
+    ...defined({ perDollarRatio: g.perDollarRatio }),
+  }));
+  const priced =
+    c.prices.some((p) => p.hourlyPriceUsd !== undefined) ||
+    rows.some((r) => r.hourlyPriceUsd !== undefined || r.costPerRepetitionUsd !== undefined);
+  return { priced, rows: priced ? rows : [], geomean, prices: c.prices.map((p) => ({ ...p })) };
+}
+
+/** Drops undefined and non-finite numbers, so the JSON holds only what was recorded. */
+function defined<T extends Record<string, number | undefined>>(o: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(o).filter(([, v]) => v !== undefined && Number.isFinite(v)),
+  ) as Partial<T>;
+}
