@@ -39,7 +39,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/{config,plan,schedule,engine,metrics,store,report,analysis}/**/*.ts'],
+    files: ['src/{config,plan,schedule,engine,metrics,store,report,analysis,serve}/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

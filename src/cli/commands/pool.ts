@@ -71,8 +71,18 @@ export function poolDrainCommand(pool: string, opts: { state: string }, io: CliI
   });
 }
 
-export function poolListCommand(pool: string | undefined, opts: PoolListOptions, io: CliIo): void {
-  const { members, machines } = withPools(opts.state, (pools) => {
+/** What `pool list --json` prints (and `serve` answers on /api/pools). */
+export interface PoolListing {
+  members: PoolListRow[];
+  machines: HeldMachineRow[];
+}
+
+/**
+ * The members of the pools (or of one: an unknown pool is an InputError), each with the
+ * lease that holds it, and (for all pools) the machines of cloud targets that runs hold.
+ */
+export function listPools(state: string, pool?: string): PoolListing {
+  return withPools(state, (pools) => {
     if (pool !== undefined && !pools.pools().includes(pool)) {
       const known = pools.pools();
       throw new InputError(
@@ -83,7 +93,7 @@ export function poolListCommand(pool: string | undefined, opts: PoolListOptions,
       );
     }
     const members = pool === undefined ? pools.list() : pools.members(pool);
-    const ledger = new SqliteLedger(opts.state, 'pool-list');
+    const ledger = new SqliteLedger(state, 'pool-list');
     try {
       const open = ledger.open();
       const leases = open.filter((e) => e.provider === 'ssh' && e.kind === 'lease');
@@ -99,6 +109,10 @@ export function poolListCommand(pool: string | undefined, opts: PoolListOptions,
       ledger.dispose();
     }
   });
+}
+
+export function poolListCommand(pool: string | undefined, opts: PoolListOptions, io: CliIo): void {
+  const { members, machines } = listPools(opts.state, pool);
   if (opts.json) return io.stdout(`${JSON.stringify({ members, machines }, null, 2)}\n`);
   if (members.length === 0 && machines.length === 0)
     return io.stdout("no pools yet: 'benchyard pool add <pool> <host...>' makes one\n");
