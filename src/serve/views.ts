@@ -7,17 +7,11 @@ import { median } from 'simple-statistics';
 import type { MachineRecord, RepetitionResult, RunRecord, RunStatus } from '../core/index.js';
 import type { StoredCell } from './ports.js';
 
-export interface RunSummary {
-  id: string;
-  name: string;
-  status: RunStatus;
-  startedAt: string;
-  finishedAt?: string;
-  cells: number;
-  /** Planned container runs: every cell's warmup and measured repetitions. */
-  repetitions: number;
-  passed: number;
-  failed: number;
+/** A run as the API lists it: its record's counts (`repetitions`: every planned container run), and progress. */
+export interface RunSummary extends Pick<
+  RunRecord,
+  'id' | 'name' | 'status' | 'startedAt' | 'finishedAt' | 'cells' | 'repetitions' | 'passed' | 'failed'
+> {
   /** Results stored so far (warmups included). */
   results: number;
   /** results ÷ repetitions, at most 1. */

@@ -21,6 +21,7 @@ import {
 import { CONTENT_SECURITY_POLICY, WebServer, type ServeOptions } from '../../src/serve/index.js';
 import { SqlitePoolStore } from '../../src/pool/index.js';
 import { SqliteStore } from '../../src/store/index.js';
+import { repetitionResult } from '../helpers/results.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'by-serve-'));
 const EVIL = '<img src=x onerror=alert(1)>';
@@ -52,28 +53,19 @@ const runRecord = (id: string, name: string, status: RunRecord['status'], starte
   failed: 0,
 });
 
-const result = (runId: string, cellId: string, repetition: number, speed: number): RepetitionResult => ({
-  runId,
-  cellId,
-  repetition,
-  benchmark: 'toy',
-  benchmarkVersion: 1,
-  params: { level: cellId.endsWith('1') ? 1 : 2, note: EVIL },
-  target: 'here',
-  provider: 'local',
-  machineId: 'local:vm',
-  instanceType: 'local',
-  image: 'benchyard/bench-tools:1',
-  imageDigest: 'sha256:feed',
-  status: 'passed',
-  warmup: false,
-  scores: [{ name: 'speed', value: speed, unit: 'op/s', direction: 'higher' }],
-  startedAt: '2026-11-28T00:00:01.000Z',
-  finishedAt: '2026-11-28T00:00:02.000Z',
-  durationMs: 1000,
-  metrics: { samples: 0 },
-  artifacts: [],
-});
+const result = (runId: string, cellId: string, repetition: number, speed: number): RepetitionResult =>
+  repetitionResult({
+    runId,
+    cellId,
+    repetition,
+    benchmark: 'toy',
+    params: { level: cellId.endsWith('1') ? 1 : 2, note: EVIL },
+    machineId: 'local:vm',
+    scores: [{ name: 'speed', value: speed, unit: 'op/s', direction: 'higher' }],
+    startedAt: '2026-11-28T00:00:01.000Z',
+    finishedAt: '2026-11-28T00:00:02.000Z',
+    durationMs: 1000,
+  });
 
 const sample = (runId: string, cellId: string, seq: number, timestamp: number): MetricSample => ({
   runId,

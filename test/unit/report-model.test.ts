@@ -8,7 +8,11 @@ import { downsampleMinMax } from '../../src/report/html/downsample.js';
 import { buildReportModel, type ReportModel } from '../../src/report/html/model.js';
 import { jsonForScript, renderReportHtml } from '../../src/report/html/render.js';
 import { buildSeries, pickMetrics } from '../../src/report/html/series.js';
+
 import { ROOT } from '../helpers/catalog.js';
+import { repetitionResult } from '../helpers/results.js';
+
+const CLIENT = { client: path.join(ROOT, 'dist/web/report.js') };
 
 const HOSTILE = '</script><script>alert(1)</script>';
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -29,30 +33,17 @@ function run(extra: Partial<RunRecord> = {}): RunRecord {
 }
 
 function result(threads: number, repetition: number, value: number, extra: Partial<RepetitionResult> = {}) {
-  const r: RepetitionResult = {
+  return repetitionResult({
     runId: 'r1',
     cellId: `c${threads}`,
     repetition,
     benchmark: 'sysbench-cpu',
-    benchmarkVersion: 1,
     params: { threads },
-    target: 'here',
-    provider: 'local',
-    machineId: 'm',
-    instanceType: 'local',
-    image: 'i',
-    imageDigest: 'sha256:1',
-    status: 'passed',
-    warmup: false,
     scores: [{ name: 'events', value, unit: 'events/s', direction: 'higher' }],
     startedAt: new Date(T0 + (threads * 10 + repetition) * 1000).toISOString(),
-    finishedAt: '',
     durationMs: 1000,
-    metrics: { samples: 0 },
-    artifacts: [],
     ...extra,
-  };
-  return r;
+  });
 }
 
 function sample(
@@ -227,7 +218,7 @@ describe('rendered HTML', () => {
   });
 
   it('escapes a hostile run name, target, param, score and failure reason everywhere', async () => {
-    const html = await renderReportHtml(m);
+    const html = await renderReportHtml(m, CLIENT);
     expect(html).not.toContain(HOSTILE);
     expect(html).not.toMatch(/<script>alert/i);
     // exactly our three script elements: the data, ECharts, the client

@@ -12,6 +12,7 @@ import { parseShard, planMatrix, shardPlan } from '../../src/plan/index.js';
 import { mergeShards, type ShardPart } from '../../src/store/run-shards.js';
 import { parseRunAs } from '../../src/cli/run-id.js';
 import { builtinCatalog } from '../helpers/catalog.js';
+import { repetitionResult } from '../helpers/results.js';
 
 async function plan(text: string) {
   const catalog = await builtinCatalog();
@@ -158,28 +159,19 @@ describe('mergeShards', () => {
 });
 
 describe('gating one shard against a whole baseline run', () => {
-  const result = (runId: string, threads: number, repetition: number, value: number): RepetitionResult => ({
-    runId,
-    cellId: `cell-${threads}`,
-    repetition,
-    benchmark: 'sysbench-cpu',
-    benchmarkVersion: 1,
-    params: { threads },
-    target: 'here',
-    provider: 'local',
-    machineId: 'local:vm',
-    instanceType: 'local',
-    image: 'benchyard/bench-tools:1',
-    imageDigest: 'sha256:feed',
-    status: 'passed',
-    warmup: false,
-    scores: [{ name: 'events_per_second', value, unit: 'events/s', direction: 'higher' }],
-    startedAt: `2026-01-01T00:00:${String(threads * 5 + repetition).padStart(2, '0')}.000Z`,
-    finishedAt: `2026-01-01T00:00:${String(threads * 5 + repetition).padStart(2, '0')}.500Z`,
-    durationMs: 500,
-    metrics: { samples: 0 },
-    artifacts: [],
-  });
+  const result = (runId: string, threads: number, repetition: number, value: number): RepetitionResult =>
+    repetitionResult({
+      runId,
+      cellId: `cell-${threads}`,
+      repetition,
+      benchmark: 'sysbench-cpu',
+      params: { threads },
+      scores: [{ name: 'events_per_second', value, unit: 'events/s', direction: 'higher' }],
+      startedAt: `2026-01-01T00:00:${String(threads * 5 + repetition).padStart(2, '0')}.000Z`,
+      finishedAt: `2026-01-01T00:00:${String(threads * 5 + repetition).padStart(2, '0')}.500Z`,
+      durationMs: 500,
+      artifacts: [],
+    });
   const reps = [1, 2, 3, 4, 5];
 
   it("counts only the shard's cells: cells without a contender are no regression", () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapDiffPct, compare, holm, mannWhitney, summarize } from '../../src/analysis/index.js';
 import type { RepetitionResult } from '../../src/core/index.js';
 import { FIXTURES } from '../helpers/catalog.js';
+import { repetitionResult } from '../helpers/results.js';
 
 const reference = JSON.parse(readFileSync(path.join(FIXTURES, 'stats/mann-whitney.json'), 'utf8')) as {
   cases: { name: string; x: number[]; y: number[]; u: number; p: number }[];
@@ -47,32 +48,15 @@ describe('summaries and bootstrap', () => {
 });
 
 function result(group: string, value: number, extra: Partial<RepetitionResult> = {}): RepetitionResult {
-  return {
-    runId: 'r',
-    cellId: 'c',
-    repetition: 1,
-    benchmark: 'b',
-    benchmarkVersion: 1,
+  return repetitionResult({
     params: { threads: 1 },
     target: group,
-    provider: 'local',
-    machineId: 'm',
-    instanceType: 'local',
-    image: 'i',
-    imageDigest: 'sha256:1',
-    status: 'passed',
-    warmup: false,
     scores: [
       { name: 'speed', value, unit: 'op/s', direction: 'higher' },
       { name: 'lat', value: 1000 / value, unit: 'ms', direction: 'lower' },
     ],
-    startedAt: '',
-    finishedAt: '',
-    durationMs: 1,
-    metrics: { samples: 0 },
-    artifacts: [],
     ...extra,
-  };
+  });
 }
 
 describe('compare', () => {

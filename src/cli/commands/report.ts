@@ -4,6 +4,7 @@ import path from 'node:path';
 import { errorMessage, type MetricSample } from '../../core/index.js';
 import { buildReportModel, renderReportHtml } from '../../report/index.js';
 import type { CliIo } from '../io.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { axisOption, compareSelection, openReader, selectRuns } from '../compare-input.js';
 
 export interface ReportCliOptions {
@@ -42,7 +43,7 @@ export async function reportCommand(opts: ReportCliOptions, io: CliIo): Promise<
       generatedAt: new Date().toISOString(),
       notes,
     });
-    html = await renderReportHtml(model);
+    html = await renderReportHtml(model, { client: path.join(PACKAGE_ROOT, 'dist/web/report.js') });
   } finally {
     await reader.close();
   }

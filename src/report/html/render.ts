@@ -3,23 +3,21 @@
  * client (dist/web/report.js, from src/web/report-main.ts) and the model as JSON. Only the
  * page title is written as HTML here (escaped); everything else the client builds as text.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ReportModel } from './model.js';
 import { REPORT_CSS } from './style.js';
 
 export interface ReportAssets {
   /** Apache ECharts, a classic script that sets the global `echarts`. @default node_modules/echarts/dist/echarts.min.js */
   echarts?: string;
-  /** The bundled client. @default <package root>/dist/web/report.js */
-  client?: string;
+  /** The bundled client: `<package root>/dist/web/report.js` (the CLI knows where that is). */
+  client: string;
 }
 
-export async function renderReportHtml(model: ReportModel, assets: ReportAssets = {}): Promise<string> {
-  const clientPath = assets.client ?? path.join(packageRoot(), 'dist/web/report.js');
+export async function renderReportHtml(model: ReportModel, assets: ReportAssets): Promise<string> {
+  const clientPath = assets.client;
   if (!existsSync(clientPath))
     throw new Error(`the report's client script is missing (${clientPath}): run npm run build`);
   const echartsPath = assets.echarts ?? createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
@@ -66,15 +64,4 @@ export function escapeHtml(s: string): string {
 /** A script inlined as is, unless it spells `</script` or `<!--` (which would end or confuse the element). */
 function scriptText(js: string): string {
   return js.replace(/<(\/script|!--)/gi, '\\x3c$1');
-}
-
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'benchyard') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the benchyard package root');
-    dir = up;
-  }
 }
