@@ -154,4 +154,26 @@ describe('benchyard run --shard i/n --run-id ID', () => {
     const stored = JSON.parse((await cli(['results', '--state', state, '--run', id, '--json'])).stdout);
     expect(stored.run).toMatchObject({ status: 'running', cells: 0, shards: { total: 5, done: 1 } });
   });
+
+  it('records an error part for a shard that fails before it starts, so the run ends as error', async () => {
+    // Every cell needs a GPU this machine does not have: placement leaves nothing (exit 3).
+    writeFileSync(
+      path.join(work, 'gpu.yaml'),
+      readFileSync(path.join(work, 'm.yaml'), 'utf8')
+        .replace(/^name: .*$/m, `name: shard-gpu-${process.pid}`)
+        .replace(
+          '  - benchmark: sysbench-cpu\n',
+          '  - benchmark: sysbench-cpu\n    requires: { gpu: true }\n',
+        ),
+    );
+    const id = `${runId}-nogpu`;
+    for (const shard of ['1/2', '2/2']) {
+      const r = await cli(['run', 'gpu.yaml', '--state', state, '--shard', shard, '--run-id', id], {
+        cwd: work,
+      });
+      expect(r.code, r.stderr).toBe(3);
+    }
+    const stored = JSON.parse((await cli(['results', '--state', state, '--run', id, '--json'])).stdout);
+    expect(stored.run).toMatchObject({ status: 'error', passed: 0, shards: { total: 2, done: 2 } });
+  });
 });

@@ -9,6 +9,7 @@ import {
   systemClock,
   type Provider,
   type RepetitionResult,
+  type RunRecord,
 } from '../../core/index.js';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
 import { EventHub, storeEventSink, type Annotation } from '../../events/index.js';
@@ -100,9 +101,34 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   });
   const providers: ReadonlyMap<string, Provider> = set.providers;
   // Cells whose target cannot have what they require are skipped, with the reason.
+  const runId = runAs.runId ?? newRunId(systemClock.now());
+  // A shard that fails before its part of the run is stored stores an `error` part, so the
+  // shared run does not wait for it for ever.
+  let started = false;
+  const recordShardFailure = async () => {
+    if (!planned.shard || started) return;
+    const now = new Date(systemClock.now()).toISOString();
+    const part: RunRecord = {
+      id: runId,
+      name: planned.matrixName,
+      matrixPath: planned.matrixFile,
+      status: 'error',
+      startedAt: now,
+      finishedAt: now,
+      cells: planned.cells.length,
+      repetitions: planned.repetitions,
+      passed: 0,
+      failed: 0,
+      shard: planned.shard,
+      ...(tags.length ? { tags } : {}),
+    };
+    await store.startRun(part, []);
+    await store.finishRun(part);
+  };
   const { plan, skipped } = await place(planned, providers, io.logger, io.signal).catch(
     async (err: unknown) => {
       set.close();
+      await recordShardFailure().catch((e: unknown) => io.logger.error(String(e)));
       await store.close().catch(() => undefined);
       throw err;
     },
@@ -133,21 +159,21 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     imageSource: controllerDocker,
     machineWatch: events,
     logger: io.logger,
-    onEvent: (e) => progress.onEvent(e),
+    onEvent: (e) => {
+      if (e.type === 'run-started') started = true;
+      progress.onEvent(e);
+    },
     monitor: (machine, sink, m) =>
       machineMonitor(machine, sink, { ...m, logger: io.logger, imageSource: controllerDocker }),
   });
 
   let outcome: RunOutcome;
   try {
-    outcome = await scheduler.run(plan, {
-      runId: runAs.runId ?? newRunId(systemClock.now()),
-      tags,
-      signal: io.signal,
-    });
+    outcome = await scheduler.run(plan, { runId, tags, signal: io.signal });
   } catch (err) {
     progress.stop();
     set.close();
+    await recordShardFailure().catch((e: unknown) => io.logger.error(String(e)));
     await events.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
     await store.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
     throw err;
