@@ -10,8 +10,8 @@ export type { StoredCell };
 
 /**
  * The store the server reads. Live views ask it for samples `since` a time and for a
- * run's stored cells (`listCells`); a store without them (Elasticsearch: samples are not
- * read back) shows cells once they have results and no live metrics.
+ * run's stored cells (`listCells`); a store without `listCells` (Elasticsearch) shows a
+ * run's cells once they have results.
  */
 export type ServeReader = ResultReader;
 

@@ -116,6 +116,24 @@ export function machineDoc(m: MachineRecord): Record<string, unknown> {
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A sample read back from its data stream (the inverse of `sampleDoc`). */
+export function sampleFromDoc(d: Doc): MetricSample {
+  return {
+    runId: d.run.id,
+    cellId: d.cell?.id ?? '',
+    repetition: d.repetition,
+    scope: d.metric.scope,
+    name: d.metric.name,
+    unit: d.metric.unit,
+    value: d.metric.value ?? NaN,
+    timestamp: Date.parse(d['@timestamp']),
+    seq: d.event.sequence,
+    host: d.host.name,
+    ...(d.container?.id ? { containerId: d.container.id } : {}),
+    ...(d.metric.device ? { device: d.metric.device } : {}),
+  };
+}
+
 export function machineFromDoc(d: Doc): MachineRecord {
   return defined({
     runId: d.run.id,

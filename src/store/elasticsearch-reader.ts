@@ -12,10 +12,14 @@ import type {
   ResultReader,
   RunRecord,
 } from '../core/index.js';
-import { machineFromDoc, resultFromDoc, runFromDoc } from './elasticsearch-docs.js';
+import { machineFromDoc, resultFromDoc, runFromDoc, sampleFromDoc } from './elasticsearch-docs.js';
 import { mergeShards, type ShardPart } from './run-shards.js';
 import { esFailure } from './elasticsearch-store.js';
 import { MACHINES_INDEX, RESULTS_INDEX, RUNS_INDEX } from './elasticsearch-templates.js';
+
+/** Samples read per request. */
+const PAGE = 5000;
+const METRIC_STREAMS_PATTERN = 'metrics-benchyard.*';
 
 /** Most results one query returns; a run with more repetitions needs paging (not yet). */
 const MAX_HITS = 10_000;
@@ -75,8 +79,49 @@ export class ElasticsearchReader implements ResultReader {
     return docs.map(machineFromDoc);
   }
 
-  async listSamples(_q: ResultQuery): Promise<MetricSample[]> {
-    throw new Error('reading metric samples from Elasticsearch is not supported yet');
+  /**
+   * A run's samples from its metric data streams (all runs' without one; from `since` on
+   * when given), ordered by time, read in pages of 5000 with `search_after`.
+   */
+  async listSamples(q: ResultQuery): Promise<MetricSample[]> {
+    const filter: object[] = [
+      ...(q.runId ? [{ term: { 'run.id': q.runId } }] : []),
+      ...(q.since !== undefined
+        ? [{ range: { '@timestamp': { gte: q.since, format: 'epoch_millis' } } }]
+        : []),
+    ];
+    const out: MetricSample[] = [];
+    let after: unknown[] | undefined;
+    for (;;) {
+      let hits: { _source?: unknown; sort?: unknown[] }[];
+      try {
+        const res = await this.client.search({
+          index: METRIC_STREAMS_PATTERN,
+          query: { bool: { filter } },
+          size: PAGE,
+          // Every dimension in the sort: no two samples tie, so no page boundary loses one.
+          sort: [
+            { '@timestamp': 'asc' },
+            { 'event.sequence': 'asc' },
+            { 'metric.name': 'asc' },
+            { 'host.name': 'asc' },
+            { 'cell.id': { order: 'asc', missing: '_first' } },
+            { repetition: 'asc' },
+            { 'container.id': { order: 'asc', missing: '_first' } },
+            { 'metric.device': { order: 'asc', missing: '_first' } },
+          ],
+          ...(after ? { search_after: after } : {}),
+          ignore_unavailable: true,
+          expand_wildcards: 'all',
+        } as never);
+        hits = res.hits.hits;
+      } catch (err) {
+        throw esFailure(`reading metric samples from Elasticsearch at ${this.url}`, err);
+      }
+      for (const h of hits) out.push(sampleFromDoc(h._source as Record<string, unknown>));
+      if (hits.length < PAGE) return out;
+      after = hits.at(-1)!.sort;
+    }
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   NO_REQUIREMENTS,
   silentLogger,
   type BenchmarkDefinition,
+  type MetricSample,
 } from '../../src/core/index.js';
 import { MapCatalog, validateMatrix, YamlSource } from '../../src/config/index.js';
 import { planMatrix } from '../../src/plan/index.js';
@@ -15,6 +16,7 @@ import { newRunId, Scheduler, type RunEvent } from '../../src/schedule/index.js'
 import {
   ArtifactDir,
   CONTAINER_METRICS_STREAM,
+  ElasticsearchReader,
   ElasticsearchStore,
   FanoutStore,
   MACHINES_INDEX,
@@ -174,6 +176,32 @@ benchmarks:
     expect(
       await waitForCount(es, CONTAINER_METRICS_STREAM, { term: { 'run.id': runId } }, containerSamples),
     ).toBe(containerSamples);
+    // Read back through the reader `report` and `serve` use: the same samples as SQLite has.
+    const key = (x: MetricSample) =>
+      [
+        x.cellId,
+        x.repetition,
+        x.scope,
+        x.name,
+        x.containerId ?? '',
+        x.device ?? '',
+        x.seq,
+        x.timestamp,
+        x.value,
+      ].join('|');
+    const esReader = new ElasticsearchReader(ES_URL);
+    const fromEs = await esReader.listSamples({ runId });
+    const wanted = samples.filter((x) => x.scope === 'container');
+    expect(
+      fromEs
+        .filter((x) => x.scope === 'container')
+        .map(key)
+        .sort(),
+    ).toEqual(wanted.map(key).sort());
+    const late = wanted[Math.floor(wanted.length / 2)]!.timestamp;
+    const since = await esReader.listSamples({ runId, since: late }).finally(() => esReader.close());
+    expect(since.length).toBeGreaterThan(0);
+    expect(since.every((x) => x.timestamp >= late)).toBe(true);
     expect(await managedContainers(docker(), runId)).toEqual([]);
     expect(events.filter((e) => e.type === 'repetition-finished')).toHaveLength(7);
   });

@@ -30,7 +30,7 @@ export async function reportCommand(opts: ReportCliOptions, io: CliIo): Promise<
       try {
         samples.push(...(await reader.listSamples({ runId: run.id })));
       } catch (err) {
-        // The Elasticsearch reader does not read samples (yet): the report says so and goes on.
+        // Samples that cannot be read (a store down, a data stream gone): the report says so and goes on.
         notes.push(`metric samples of run ${run.id} could not be read: ${errorMessage(err)}`);
       }
     }
