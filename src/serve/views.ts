@@ -3,8 +3,8 @@
  * its cells with their state and median score, a result as the live stream sends it.
  * Pure: the readers are called in api.ts.
  */
-import { median } from 'simple-statistics';
 import type { MachineRecord, RepetitionResult, RunRecord, RunStatus } from '../core/index.js';
+import { summarize } from '../report/index.js';
 import type { StoredCell } from './ports.js';
 
 /** A run as the API lists it: its record's counts (`repetitions`: every planned container run), and progress. */
@@ -124,18 +124,12 @@ function cellView(
   };
 }
 
+/** The cell's first score as the run summary has it: the median over passed measured repetitions. */
 function firstScore(measured: readonly RepetitionResult[]): CellView['score'] {
-  const passed = measured.filter((r) => r.status === 'passed');
-  const first = passed.find((r) => r.scores.length > 0)?.scores[0];
+  const first = summarize(measured)[0]?.scores[0];
   if (!first) return undefined;
-  const values = passed.flatMap((r) => r.scores.filter((s) => s.name === first.name).map((s) => s.value));
-  return {
-    name: first.name,
-    unit: first.unit,
-    direction: first.direction,
-    median: median(values),
-    n: values.length,
-  };
+  const { name, unit, direction, median, n } = first;
+  return { name, unit, direction, median, n };
 }
 
 /** A result as the live stream sends it: what a view shows, without paths on the controller. */

@@ -180,16 +180,9 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       });
     const rows = this.db.prepare('SELECT * FROM run_shards WHERE run_id = ?').all(run.id) as ShardRow[];
     const parts = rows.map((r): ShardPart => ({
+      ...runCounts(r),
       id: run.id,
       name: run.name,
-      matrixPath: r.matrix_path,
-      status: r.status,
-      startedAt: r.started_at,
-      ...(r.finished_at ? { finishedAt: r.finished_at } : {}),
-      cells: r.cells,
-      repetitions: r.repetitions,
-      passed: r.passed,
-      failed: r.failed,
       shard: { index: r.shard, total: shard.total },
     }));
     // Tags are the run's, not a part's: each shard is started with the same ones.
@@ -475,10 +468,9 @@ type SampleRow = {
   device: string;
 };
 
-function toRun(r: RunRow): RunRecord {
+/** What a `runs` row and a `run_shards` row share: where, how it went, and its counts. */
+function runCounts(r: ShardRow | RunRow) {
   return {
-    id: r.id,
-    name: r.name,
     matrixPath: r.matrix_path,
     status: r.status,
     startedAt: r.started_at,
@@ -487,6 +479,14 @@ function toRun(r: RunRow): RunRecord {
     repetitions: r.repetitions,
     passed: r.passed,
     failed: r.failed,
+  };
+}
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    ...runCounts(r),
     ...(r.shards_total !== null ? { shards: { total: r.shards_total, done: r.shards_done ?? 0 } } : {}),
     ...tagsOf(r.tags),
   };

@@ -11,15 +11,20 @@ import type { BoxPlotData, SeriesData } from '../report/html/chart-data.js';
 export type { BoxPlotData, SeriesData } from '../report/html/chart-data.js';
 
 const BOX_HEIGHT_PX = 280;
-const SERIES_HEIGHT_PX = 220;
+export const SERIES_HEIGHT_PX = 220;
 /** Axis numbers as people read them: 1.2M, not 1,200,000. */
 const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 2 });
 const axisNumber = { formatter: (v: number) => compact.format(v) };
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
 
+/** The value axis both chart kinds share: the unit as its name, not forced to start at 0. */
+function valueAxis(unit: string) {
+  return { type: 'value', name: unit, scale: true, axisLabel: axisNumber, nameTextStyle: { align: 'left' } };
+}
+
 /** One box per group with its repetitions as points over it; the unit and direction in the title. */
 export function drawBoxPlot(el: HTMLElement, d: BoxPlotData): void {
-  const chart = mount(el, `${d.title} — ${d.unit}, ${d.direction} is better`, BOX_HEIGHT_PX);
+  const { chart } = mount(el, `${d.title} — ${d.unit}, ${d.direction} is better`, BOX_HEIGHT_PX);
   chart.setOption({
     animation: false,
     color: PALETTE,
@@ -27,13 +32,7 @@ export function drawBoxPlot(el: HTMLElement, d: BoxPlotData): void {
     // richText: the tooltip is drawn on the canvas, so no group name is ever parsed as HTML.
     tooltip: { trigger: 'item', renderMode: 'richText' },
     xAxis: { type: 'category', data: d.groups.map((g) => g.group), axisLabel: { interval: 0 } },
-    yAxis: {
-      type: 'value',
-      name: d.unit,
-      scale: true,
-      axisLabel: axisNumber,
-      nameTextStyle: { align: 'left' },
-    },
+    yAxis: valueAxis(d.unit),
     series: [
       { type: 'boxplot', name: 'quartiles', data: d.groups.map((g) => g.box) },
       {
@@ -49,29 +48,29 @@ export function drawBoxPlot(el: HTMLElement, d: BoxPlotData): void {
 
 /** One line per series, x in seconds since the repetition started. */
 export function drawSeries(el: HTMLElement, d: SeriesData): void {
-  const chart = mount(el, d.unit ? `${d.title} (${d.unit})` : d.title, SERIES_HEIGHT_PX);
-  chart.setOption({
+  const { chart } = mount(el, d.unit ? `${d.title} (${d.unit})` : d.title, SERIES_HEIGHT_PX);
+  chart.setOption(lineOption(d.lines, d.unit));
+}
+
+/** A line chart's option, x in seconds: the report's series and the web UI's live charts. */
+export function lineOption(lines: SeriesData['lines'], unit: string) {
+  return {
     animation: false,
     color: PALETTE,
-    grid: { left: 56, right: 24, top: d.lines.length > 1 ? 40 : 28, bottom: 28 },
+    grid: { left: 56, right: 24, top: lines.length > 1 ? 40 : 28, bottom: 28 },
+    // richText: the tooltip is drawn on the canvas, never parsed as HTML.
     tooltip: { trigger: 'axis', renderMode: 'richText' },
-    legend: d.lines.length > 1 ? { type: 'scroll', top: 0 } : { show: false },
+    legend: lines.length > 1 ? { type: 'scroll', top: 0 } : { show: false },
     xAxis: { type: 'value', name: 's', min: 0, nameLocation: 'end' },
-    yAxis: {
-      type: 'value',
-      name: d.unit,
-      scale: true,
-      axisLabel: axisNumber,
-      nameTextStyle: { align: 'left' },
-    },
-    series: d.lines.map((l) => ({
+    yAxis: valueAxis(unit),
+    series: lines.map((l) => ({
       type: 'line',
       name: l.name,
       showSymbol: l.points.length < 2,
       lineStyle: { width: 1.5 },
       data: l.points,
     })),
-  });
+  };
 }
 
 /** The compare table with the terminal table's columns, verdicts coloured, geomean and warnings under it. */
@@ -116,7 +115,11 @@ export function compareTable(c: Comparison): HTMLElement {
 }
 
 /** A title (as text) and a canvas area inside `el`; marks `el` drawn when ECharts has rendered. */
-function mount(el: HTMLElement, title: string, heightPx: number) {
+/**
+ * A titled chart area in `el`, resized with it; `el` gets `data-chart="drawn"` each time
+ * ECharts has rendered while `drawn()` holds.
+ */
+export function mount(el: HTMLElement, title: string, heightPx: number, drawn: () => boolean = () => true) {
   const heading = document.createElement('div');
   heading.className = 'chart-title';
   heading.textContent = title;
@@ -127,7 +130,10 @@ function mount(el: HTMLElement, title: string, heightPx: number) {
   el.replaceChildren(heading, area);
   el.removeAttribute('data-chart');
   const chart = echarts.init(area, undefined, { renderer: 'canvas' });
-  chart.on('finished', () => el.setAttribute('data-chart', 'drawn'));
-  new ResizeObserver(() => chart.resize()).observe(area);
-  return chart;
+  chart.on('finished', () => {
+    if (drawn()) el.setAttribute('data-chart', 'drawn');
+  });
+  const observer = new ResizeObserver(() => chart.resize());
+  observer.observe(area);
+  return { chart, observer };
 }

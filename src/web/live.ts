@@ -6,8 +6,7 @@
 import type { RunSnapshot } from '../serve/api.js';
 import type { SeriesChunk } from '../serve/samples.js';
 import type { CellView, RunSummary } from '../serve/views.js';
-
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
+import { lineOption, mount, SERIES_HEIGHT_PX } from './charts.js';
 /** Points kept per line: older ones are dropped. */
 const MAX_POINTS = 2000;
 
@@ -20,26 +19,17 @@ export class LiveSeriesChart {
 
   /** @param scale multiplies every value (bytes → MiB) */
   constructor(
-    private readonly el: HTMLElement,
+    el: HTMLElement,
     title: string,
     private readonly unit: string,
     private readonly scale = 1,
   ) {
-    const heading = document.createElement('div');
-    heading.className = 'chart-title';
-    heading.textContent = unit ? `${title} (${unit})` : title;
-    const area = document.createElement('div');
-    area.className = 'chart-area';
-    area.style.width = '100%';
-    area.style.height = '220px';
-    el.replaceChildren(heading, area);
-    el.removeAttribute('data-chart');
-    this.chart = echarts.init(area, undefined, { renderer: 'canvas' });
-    this.chart.on('finished', () => {
-      if (this.lines.size > 0) el.setAttribute('data-chart', 'drawn');
-    });
-    this.observer = new ResizeObserver(() => this.chart.resize());
-    this.observer.observe(area);
+    ({ chart: this.chart, observer: this.observer } = mount(
+      el,
+      unit ? `${title} (${unit})` : title,
+      SERIES_HEIGHT_PX,
+      () => this.lines.size > 0,
+    ));
   }
 
   /** Adds points given as [timestamp ms, value]; those not newer than the line's last are skipped. */
@@ -76,23 +66,10 @@ export class LiveSeriesChart {
   private draw(): void {
     const lines = [...this.lines].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
     this.chart.setOption(
-      {
-        animation: false,
-        color: PALETTE,
-        grid: { left: 56, right: 16, top: lines.length > 1 ? 36 : 26, bottom: 32 },
-        // richText: the tooltip is drawn on the canvas, never parsed as HTML.
-        tooltip: { trigger: 'axis', renderMode: 'richText' },
-        legend: lines.length > 1 ? { type: 'scroll', top: 0 } : { show: false },
-        xAxis: { type: 'value', name: 's', min: 0 },
-        yAxis: { type: 'value', name: this.unit, scale: true },
-        series: lines.map(([name, l]) => ({
-          type: 'line',
-          name,
-          showSymbol: l.points.length < 2,
-          lineStyle: { width: 1.5 },
-          data: l.points,
-        })),
-      },
+      lineOption(
+        lines.map(([name, l]) => ({ name, points: l.points })),
+        this.unit,
+      ),
       { notMerge: true },
     );
   }

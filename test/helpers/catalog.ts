@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/core/index.js';
 import { loadCatalog, MapCatalog, validateMatrix, YamlSource } from '../../src/config/index.js';
+import { planMatrix } from '../../src/plan/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
@@ -15,6 +16,11 @@ export function builtinCatalog(): Promise<MapCatalog> {
 /** A matrix given as text, validated against the built-in benchmarks (file name `m.yaml`). */
 export async function loadMatrixText(text: string) {
   return validateMatrix(YamlSource.parse('m.yaml', text), await builtinCatalog());
+}
+
+/** A matrix given as text, planned against the built-in benchmarks. */
+export async function planText(text: string) {
+  return planMatrix(await loadMatrixText(text), await builtinCatalog());
 }
 
 /** The diagnostics a matrix text fails with, one line each; throws if it is valid. */

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/index.js';
-import { validateMatrix, YamlSource } from '../../src/config/index.js';
-import { planMatrix } from '../../src/plan/index.js';
-import { builtinCatalog } from '../helpers/catalog.js';
+import { planText } from '../helpers/catalog.js';
 
 const HEAD = 'name: byo\ntargets: [{ name: here, provider: local }]\nbenchmarks:\n';
 
-async function plan(text: string) {
-  const catalog = await builtinCatalog();
-  return planMatrix(validateMatrix(YamlSource.parse('m.yaml', text), catalog), catalog);
-}
+const plan = planText;
 
 async function problems(text: string): Promise<string[]> {
   const err = await plan(text).catch((e: unknown) => e);

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { validateMatrix, YamlSource } from '../../src/config/index.js';
-import { planMatrix } from '../../src/plan/index.js';
-import { builtinCatalog } from '../helpers/catalog.js';
+import { planText } from '../helpers/catalog.js';
 
-async function plan(text: string) {
-  const catalog = await builtinCatalog();
-  return planMatrix(validateMatrix(YamlSource.parse('m.yaml', text), catalog), catalog);
-}
+const plan = planText;
 
 const MATRIX = `name: p
 repetitions: 2

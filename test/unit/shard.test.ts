@@ -7,17 +7,13 @@ import {
   type RunRecord,
   type RunStatus,
 } from '../../src/core/index.js';
-import { validateMatrix, YamlSource } from '../../src/config/index.js';
-import { parseShard, planMatrix, shardPlan } from '../../src/plan/index.js';
+import { parseShard, shardPlan } from '../../src/plan/index.js';
 import { mergeShards, type ShardPart } from '../../src/store/run-shards.js';
 import { parseRunAs } from '../../src/cli/run-id.js';
-import { builtinCatalog } from '../helpers/catalog.js';
+import { planText } from '../helpers/catalog.js';
 import { repetitionResult } from '../helpers/results.js';
 
-async function plan(text: string) {
-  const catalog = await builtinCatalog();
-  return planMatrix(validateMatrix(YamlSource.parse('m.yaml', text), catalog), catalog);
-}
+const plan = planText;
 
 // 3 threads × 2 times × 2 targets + 1 fio cell = 13 cells, with different repetitions.
 const MATRIX = `name: p
