@@ -296,14 +296,20 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   }
 
   async listSamples(q: ResultQuery): Promise<MetricSample[]> {
+    // Only the conditions asked for: `(@x IS NULL OR …)` would keep SQLite off the
+    // (run_id, ts) index the live views' `since` reads need.
+    const where = [
+      ...(q.runId !== undefined ? ['run_id = @runId'] : []),
+      ...(q.since !== undefined ? ['ts >= @since'] : []),
+    ];
     const rows = this.db
       .prepare(
-        `SELECT * FROM metric_samples WHERE (@runId IS NULL OR run_id = @runId)
-          AND (@since IS NULL OR ts >= @since) ORDER BY ts, name, seq`,
+        `SELECT * FROM metric_samples ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY ts, name, seq`,
       )
       .all({
-        runId: q.runId ?? null,
-        since: q.since === undefined ? null : Math.floor(q.since),
+        ...(q.runId !== undefined ? { runId: q.runId } : {}),
+        ...(q.since !== undefined ? { since: Math.floor(q.since) } : {}),
       }) as SampleRow[];
     return rows.map((s) => ({
       runId: s.run_id,
