@@ -66,6 +66,27 @@ export class ProvisionError extends InfrastructureError {
   }
 }
 
+/**
+ * benchyard was about to stop, delete, cancel or terminate something, and the object as the
+ * provider returned it does not carry benchyard's identity (ledger key, session tag, host
+ * name, container label): it was not touched. Never retried as if it were ours.
+ */
+export class OwnershipError extends InfrastructureError {}
+
+/**
+ * A machine that exists already (an SSH host, a pool member, this machine) is held by
+ * another controller's lease. `holder` says who, as read from the machine itself.
+ */
+export class MachineBusyError extends InfrastructureError {
+  constructor(
+    message: string,
+    readonly holder: Readonly<Record<string, unknown>>,
+    meta: Record<string, unknown> = {},
+  ) {
+    super(message, { ...meta, holder });
+  }
+}
+
 /** The run completed but at least one benchmark repetition failed. */
 export class BenchmarkFailedError extends BenchyardError {
   readonly kind = 'benchmark' as const;

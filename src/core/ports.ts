@@ -141,8 +141,20 @@ export interface Provider {
     hints: readonly ResourceRef[];
     signal: AbortSignal;
   }): Promise<ResourceRef[]>;
-  /** Deletes a discovered resource and resolves once the provider confirms it is gone. */
+  /**
+   * Deletes a discovered resource and resolves once the provider confirms it is gone. Before
+   * any delete call it reads the object back from the provider and checks, itself, that it
+   * carries benchyard's identity for `ref` (ledger key, session): otherwise it throws
+   * `OwnershipError` and touches nothing. A filter the API ignored, extra objects in a
+   * listing, or tags in another case never make it touch a foreign object.
+   */
   destroy?(ref: ResourceRef, signal: AbortSignal): Promise<void>;
+  /**
+   * Whether the provider provably holds nothing of this ledger entry (no object carrying its
+   * identity, judged on the provider's own answers, not on its filters): `gc --forget KEY`
+   * closes such an entry. `false` when something of it exists or it cannot be told.
+   */
+  absent?(ref: ResourceRef, signal: AbortSignal): Promise<boolean>;
 }
 
 /** Write side of result storage. */
