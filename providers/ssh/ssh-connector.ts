@@ -7,6 +7,7 @@
  */
 import Docker from 'dockerode';
 import http from 'node:http';
+import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,7 +124,13 @@ function open(config: ConnectConfig, signal: AbortSignal): Promise<Client> {
           );
         else reject(err);
       })
-      .connect(config);
+      // Our own socket, with Nagle's algorithm off: every Docker API call is a small request
+      // on a forwarded channel, and Nagle meeting delayed ACKs cost ~88 ms per call (1.4 ms
+      // without), paid on every request to every remote machine.
+      .connect({
+        ...config,
+        sock: net.connect({ host: config.host!, port: config.port ?? 22, noDelay: true }),
+      });
   });
 }
 

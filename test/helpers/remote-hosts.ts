@@ -58,6 +58,20 @@ function devHost(n: number): DevSshHost {
 
 export const DEV_SSH_HOSTS: readonly DevSshHost[] = Object.freeze([devHost(1), devHost(2)]);
 
+/** How benchyard's SSH connector reaches a test host and its own Docker engine. */
+export function devEndpoint(h: DevSshHost) {
+  return {
+    host: h.address,
+    port: h.port,
+    user: h.user,
+    keyFile: h.keyFile,
+    knownHostsFile: h.knownHostsFile,
+    verifyHostKey: true,
+    dockerSocket: h.dockerSocket,
+    readyTimeoutMs: 20_000,
+  };
+}
+
 /**
  * moto's endpoint (EC2 and every other AWS API). Give the SDK explicit dummy credentials
  * (any key id/secret: moto checks no signature) and a region; without credentials the SDK's

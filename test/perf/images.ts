@@ -14,7 +14,7 @@ import { Ssh2Connector } from '../../providers/ssh/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { ensureImage, pullByDigest, pushImage, RegistryClient } from '../../src/images/index.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
-import { DEV_SSH_HOSTS, hostEngine, requireSshHosts } from '../helpers/remote-hosts.js';
+import { DEV_SSH_HOSTS, devEndpoint, hostEngine, requireSshHosts } from '../helpers/remote-hosts.js';
 
 const PUSH = process.env.BENCHYARD_TEST_REGISTRY ?? '127.0.0.1:5000';
 const PULL = `10.250.1.1:${PUSH.split(':')[1] ?? '5000'}`;
@@ -51,16 +51,7 @@ async function main(): Promise<void> {
   const local = docker();
   const direct = hostEngine(h);
   const session = await new Ssh2Connector({ logger: silentLogger }).connect(
-    {
-      host: h.address,
-      port: h.port,
-      user: h.user,
-      keyFile: h.keyFile,
-      knownHostsFile: h.knownHostsFile,
-      verifyHostKey: true,
-      dockerSocket: h.dockerSocket,
-      readyTimeoutMs: 20_000,
-    },
+    devEndpoint(h),
     AbortSignal.timeout(30_000),
   );
   const h1 = session.docker;

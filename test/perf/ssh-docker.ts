@@ -13,7 +13,7 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { Ssh2Connector } from '../../providers/ssh/index.js';
 import { silentLogger } from '../../src/core/index.js';
-import { DEV_SSH_HOSTS, requireSshHosts } from '../helpers/remote-hosts.js';
+import { DEV_SSH_HOSTS, devEndpoint, requireSshHosts } from '../helpers/remote-hosts.js';
 
 const N = Number(process.argv[2] ?? 100);
 
@@ -40,16 +40,7 @@ async function main(): Promise<void> {
   const h = DEV_SSH_HOSTS[0]!;
   const t0 = performance.now();
   const session = await new Ssh2Connector({ logger: silentLogger }).connect(
-    {
-      host: h.address,
-      port: h.port,
-      user: h.user,
-      keyFile: h.keyFile,
-      knownHostsFile: h.knownHostsFile,
-      verifyHostKey: true,
-      dockerSocket: h.dockerSocket,
-      readyTimeoutMs: 20_000,
-    },
+    devEndpoint(h),
     AbortSignal.timeout(30_000),
   );
   const connectMs = performance.now() - t0;
