@@ -42,6 +42,45 @@ const deviceMapping = z
   )
   .describe('A device node of the machine passed to the container');
 
+/**
+ * A GPU's PCI id as users write it → `vendor:device` in lowercase (`10de:2204`): `10de:2204`,
+ * `0x10de:0x2204`, a device id alone (`2204`, `0x2204`: NVIDIA's vendor implied), or
+ * nvidia-smi's `pci.device_id` (`0x220410DE`: device, then vendor). Undefined otherwise.
+ */
+export function parsePciId(text: string): string | undefined {
+  const t = text.trim().toLowerCase();
+  const pair = /^(?:0x)?([0-9a-f]{4}):(?:0x)?([0-9a-f]{4})$/.exec(t);
+  if (pair) return `${pair[1]}:${pair[2]}`;
+  const device = /^(?:0x)?([0-9a-f]{4})$/.exec(t);
+  if (device) return `10de:${device[1]}`;
+  const smi = /^(?:0x)?([0-9a-f]{4})([0-9a-f]{4})$/.exec(t);
+  return smi ? `${smi[2]}:${smi[1]}` : undefined;
+}
+
+const PCI_FORMS = "'10de:2204' (vendor:device), '2204' or nvidia-smi's '0x220410DE'";
+
+/**
+ * One id or a list of them. YAML reads 2204 and 0x2204 as numbers (0x2204 becomes 8708), so
+ * the text the user meant is gone: numbers are let through the type check only to be named
+ * in a message (a type error here would reach the user as the outer union's "Invalid input").
+ */
+const pciIds = z
+  .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1)])
+  .superRefine((v, ctx) => {
+    (Array.isArray(v) ? v : [v]).forEach((item, i) => {
+      if (typeof item === 'string' && parsePciId(item)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: Array.isArray(v) ? [i] : [],
+        message:
+          typeof item === 'number'
+            ? `a PCI id must be quoted, e.g. '10de:2204' (YAML read ${item} as a number)`
+            : `'${item}' is not a PCI id: ${PCI_FORMS}`,
+      });
+    });
+  })
+  .transform((v) => [...new Set((Array.isArray(v) ? v : [v]).map((item) => parsePciId(String(item))!))]);
+
 /** `>=450 <=470`, `535`, `>=525.60`: comparisons of dotted numbers, all of which must hold. */
 export const DRIVER_RANGE = /^\s*((>=|<=|>|<|=)?\s*\d+(\.\d+)*\s*)+$/;
 
@@ -56,6 +95,11 @@ const gpu = z.strictObject({
     .refine(isRegex, { message: 'not a valid regular expression' })
     .optional()
     .describe("Case-insensitive pattern on the GPU's name, e.g. 'K80|V100|T4|H100'"),
+  pci: pciIds
+    .optional()
+    .describe(
+      `PCI ids the GPU may have, e.g. '10de:2204' or a list: ${PCI_FORMS}; with model, a GPU fits when either matches`,
+    ),
   driver: z
     .string()
     .regex(DRIVER_RANGE, "a driver range such as '>=450 <=470'")
@@ -70,7 +114,7 @@ export const requiresSchema = z
       .union([z.literal(true), z.int().min(1).max(64), gpu])
       .transform((g) => (g === true ? gpu.parse({}) : typeof g === 'number' ? gpu.parse({ count: g }) : g))
       .optional()
-      .describe('NVIDIA GPUs: true, a count, or { count, model, driver, ids }'),
+      .describe('NVIDIA GPUs: true, a count, or { count, model, pci, driver, ids }'),
     fpga: z
       .strictObject({
         vendor: z.enum(['xilinx', 'intel', 'amazon']).optional(),

@@ -63,9 +63,15 @@ export function machineChecks(probe: MachineProbe, needed: readonly Needed[]): C
     checks.push({
       check: 'nvidia-smi',
       status: 'ok',
-      detail: `driver ${inv.driverVersion}${inv.cudaVersion ? `, CUDA ${inv.cudaVersion}` : ''}: ${inv.gpus.map((g) => g.name).join(', ') || 'no GPU'}`,
+      detail: `driver ${inv.driverVersion}${inv.cudaVersion ? `, CUDA ${inv.cudaVersion}` : ''}: ${inv.gpus.map((g) => `${g.name}${g.pciDeviceId ? ` [${g.pciDeviceId}]` : ''}`).join(', ') || 'no GPU'}`,
     });
-  } else if (probe.nvidia)
+  } else if (probe.nvidia && 'unreadable' in probe.nvidia)
+    checks.push({
+      check: 'nvidia-smi',
+      status: 'warn',
+      detail: `GPUs unknown: its -q -x output could not be read (${probe.nvidia.unreadable}); placement leaves GPU cells to the engine`,
+    });
+  else if (probe.nvidia)
     checks.push({ check: 'nvidia-smi', status: wantsGpu ? 'fail' : 'warn', detail: probe.nvidia.error });
   else if (wantsGpu)
     checks.push({ check: 'nvidia-smi', status: 'fail', detail: 'not run: the engine has no NVIDIA runtime' });
@@ -81,15 +87,19 @@ export function machineChecks(probe: MachineProbe, needed: readonly Needed[]): C
   return checks;
 }
 
-/** One line per requirement set of the matrix: met, or what is missing. */
+/**
+ * One line per requirement set of the matrix: met, or what is missing; a warning where GPUs
+ * are asked for and the machine's are unknown (placement keeps such cells).
+ */
 export function requirementChecks(facts: TargetFacts | undefined, needed: readonly Needed[]): Check[] {
   return needed.map((n) => {
+    const check = `requires of ${n.entries.join(', ')}`;
     const unmet = unmetRequirements(n.requires, facts);
-    return {
-      check: `requires of ${n.entries.join(', ')}`,
-      status: unmet.length ? 'fail' : facts ? 'ok' : 'skip',
-      detail: unmet.length ? unmet.join('; ') : facts ? 'met' : 'not known before a machine exists',
-    };
+    if (unmet.length) return { check, status: 'fail', detail: unmet.join('; ') };
+    if (!facts) return { check, status: 'skip', detail: 'not known before a machine exists' };
+    if (n.requires.gpu && !facts.gpus)
+      return { check, status: 'warn', detail: 'GPUs unknown: the engine decides when the container starts' };
+    return { check, status: 'ok', detail: 'met' };
   });
 }
 

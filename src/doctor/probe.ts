@@ -21,7 +21,11 @@ export interface MachineProbe {
   inodes?: { total: number; free: number };
   /** Device path → whether it exists on the machine. */
   devices: Record<string, boolean>;
-  nvidia?: { inventory: GpuInventory } | { error: string };
+  /**
+   * nvidia-smi's answer: the GPUs, a failure (no usable GPU or driver), or output that ran
+   * fine but could not be read (GPUs unknown, not none).
+   */
+  nvidia?: { inventory: GpuInventory } | { error: string } | { unreadable: string };
   /** What went wrong reading the filesystem facts (the probe container). */
   probeError?: string;
 }
@@ -117,11 +121,19 @@ export async function probeMachine(docker: Docker, opts: ProbeOptions): Promise<
       );
       probe.nvidia =
         out.exitCode === 0
-          ? { inventory: parseGpuInventoryXml(out.stdout) }
+          ? readInventory(out.stdout)
           : { error: `nvidia-smi exited ${out.exitCode}: ${(out.stdout + out.stderr).trim().slice(0, 300)}` };
     } catch (err) {
       probe.nvidia = { error: errorMessage(err) };
     }
   }
   return probe;
+}
+
+function readInventory(xml: string): NonNullable<MachineProbe['nvidia']> {
+  try {
+    return { inventory: parseGpuInventoryXml(xml) };
+  } catch (err) {
+    return { unreadable: errorMessage(err) };
+  }
 }

@@ -3,15 +3,68 @@
  * NVIDIA GPUs as `DeviceRequests` (driver nvidia, capability gpu, a count or device ids),
  * device nodes as `Devices` (explicit container path and cgroup permissions), patterns as
  * `DeviceCgroupRules`. And the daemon's answers when that fails at start, made clear.
+ *
+ * A GPU requirement with a `model` or `pci` selects GPUs: where the machine's GPUs are known
+ * (its fingerprint: uuid, name, PCI id), the container gets the uuids of the first `count`
+ * that fit (all that fit for `all`) as `DeviceIDs`; where they are not, a `Count`, and the
+ * engine picks (on a machine of one GPU model, the same thing).
  */
 import type Docker from 'dockerode';
 import { InfrastructureError, type Requirements } from '../core/index.js';
 import { dockerFailure, dockerMessage } from './docker-errors.js';
 
-export function deviceAccess(access: Requirements | undefined): Partial<Docker.HostConfig> {
+/** A GPU of the machine, as its fingerprint knows it. */
+export interface MachineGpu {
+  uuid?: string;
+  model: string;
+  pciDeviceId?: string;
+}
+
+/**
+ * The uuids of the machine's GPUs the requirement selects, in the machine's order; undefined
+ * when there is nothing to select (no `model`/`pci`, explicit `ids`) or the machine's GPUs,
+ * or one's uuid or PCI id, are not known: then the engine picks by count. Throws when the
+ * known GPUs cannot satisfy it, naming what the machine has.
+ */
+export function selectGpus(
+  gpu: NonNullable<Requirements['gpu']>,
+  machineGpus: readonly MachineGpu[] | undefined,
+): string[] | undefined {
+  if (gpu.ids || (!gpu.model && !gpu.pci) || !machineGpus) return undefined;
+  const fits = machineGpus.map((g) => fitsGpu(gpu, g));
+  if (fits.includes(undefined) || machineGpus.some((g) => !g.uuid)) return undefined;
+  const uuids = machineGpus.filter((_, i) => fits[i]).map((g) => g.uuid!);
+  const need = gpu.count === 'all' ? 1 : gpu.count;
+  if (uuids.length < need) {
+    const wanted = [
+      ...(gpu.model ? [`matching /${gpu.model}/i`] : []),
+      ...(gpu.pci ? [`with PCI id ${gpu.pci.join(' or ')}`] : []),
+    ].join(' or ');
+    const has = machineGpus.map((g) => `${g.model}${g.pciDeviceId ? ` [${g.pciDeviceId}]` : ''}`);
+    throw new InfrastructureError(
+      `the benchmark needs ${need} GPU${need > 1 ? 's' : ''} ${wanted}; this machine has ${has.join(', ') || 'none'}`,
+      { reason: 'no-fitting-gpu' },
+    );
+  }
+  return gpu.count === 'all' ? uuids : uuids.slice(0, need);
+}
+
+/** Placement's rule (src/plan/requirements.ts `gpuFits`), here so the engine stays below plan. */
+function fitsGpu(gpu: NonNullable<Requirements['gpu']>, g: MachineGpu): boolean | undefined {
+  if (gpu.model && new RegExp(gpu.model, 'i').test(g.model)) return true;
+  if (!gpu.pci) return false;
+  return g.pciDeviceId === undefined ? undefined : gpu.pci.includes(g.pciDeviceId.toLowerCase());
+}
+
+export function deviceAccess(
+  access: Requirements | undefined,
+  machineGpus?: readonly MachineGpu[],
+): Partial<Docker.HostConfig> {
   if (!access) return {};
   const devices = [...access.devices, ...(access.fpga?.devices ?? [])];
   const gpu = access.gpu;
+  const selected = gpu && selectGpus(gpu, machineGpus);
+  const ids = gpu?.ids ?? selected;
   return {
     ...(devices.length
       ? {
@@ -29,7 +82,7 @@ export function deviceAccess(access: Requirements | undefined): Partial<Docker.H
             {
               Driver: 'nvidia',
               Capabilities: [['gpu']],
-              ...(gpu.ids ? { DeviceIDs: [...gpu.ids] } : { Count: gpu.count === 'all' ? -1 : gpu.count }),
+              ...(ids ? { DeviceIDs: [...ids] } : { Count: gpu.count === 'all' ? -1 : gpu.count }),
             },
           ],
         }

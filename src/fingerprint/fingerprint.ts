@@ -17,6 +17,7 @@ import {
   gpusFromPci,
   gpusFromProcfs,
   parseNvidiaDriverVersion,
+  withPciDeviceIds,
   type GpuFingerprint,
 } from './parse-gpu.js';
 import { parseMeminfo, parseThp, type MemoryInfo } from './parse-memory.js';
@@ -49,7 +50,10 @@ export interface MachineFingerprint {
   os?: OsInfo;
   virtualization?: Virtualization;
   docker?: DockerInfo;
-  /** NVIDIA GPUs; `[]` when the machine has none, absent when nothing could tell. */
+  /**
+   * NVIDIA GPUs; `[]` when the machine has none, absent when nothing could tell (never `[]`
+   * because nvidia-smi's output could not be read).
+   */
   gpus?: GpuFingerprint[];
   /** FPGA cards; `[]` when the machine has none, absent when its PCI bus was not read. */
   fpgas?: FpgaInfo[];
@@ -123,14 +127,18 @@ export function buildFingerprint(raw: RawFingerprint): MachineFingerprint {
 
 type Reader = <T>(name: string, parse: (text: string) => T | undefined) => T | undefined;
 
-/** nvidia-smi when it answered, else the driver's procfs files, else PCI. */
+/**
+ * nvidia-smi when it answered, else the driver's procfs files, else PCI; absent (unknown,
+ * never "none") when nothing could tell, or nvidia-smi's output was unreadable and PCI
+ * shows no NVIDIA GPU.
+ */
 function gpus(
   s: Readonly<Record<string, string>>,
   read: Reader,
   pci: ReturnType<typeof mergePci>,
 ): GpuFingerprint[] | undefined {
   const smi = read('nvidia-smi', gpusFromNvidiaSmi);
-  if (smi) return smi;
+  if (smi) return withPciDeviceIds(smi, pci);
   const prefix = 'nvidia-gpu ';
   const infos = Object.fromEntries(
     Object.entries(s)
@@ -138,9 +146,14 @@ function gpus(
       .map(([name, text]) => [name.slice(prefix.length), text]),
   );
   if (Object.keys(infos).length > 0) {
-    return gpusFromProcfs(infos, read('nvidia-driver', parseNvidiaDriverVersion));
+    return withPciDeviceIds(gpusFromProcfs(infos, read('nvidia-driver', parseNvidiaDriverVersion)), pci);
   }
-  return pci ? gpusFromPci(pci) : undefined;
+  const fromPci = pci ? gpusFromPci(pci) : undefined;
+  // nvidia-smi ran and said something unreadable: no NVIDIA function on the bus is then a
+  // contradiction, not proof of "no GPUs" (unless it said so itself).
+  const said = s['nvidia-smi'];
+  if (fromPci?.length === 0 && said !== undefined && !/No devices were found/i.test(said)) return undefined;
+  return fromPci;
 }
 
 function assign<K extends Exclude<keyof MachineFingerprint, 'problems'>>(
@@ -156,12 +169,19 @@ function assign<K extends Exclude<keyof MachineFingerprint, 'problems'>>(
  * kernel, and accelerators grouped by model.
  */
 export function toHardwareFingerprint(fp: MachineFingerprint): HardwareFingerprint {
-  const group = (items: { model: string; memoryMiB?: number }[]) => {
-    const byModel = new Map<string, { model: string; count: number; memoryMiB?: number }>();
-    for (const { model, memoryMiB } of items) {
-      const g = byModel.get(model) ?? { model, count: 0, ...(memoryMiB !== undefined ? { memoryMiB } : {}) };
+  type Item = { model: string; memoryMiB?: number; pciDeviceId?: string };
+  const group = (items: Item[]) => {
+    const byModel = new Map<string, Item & { count: number }>();
+    for (const { model, memoryMiB, pciDeviceId } of items) {
+      const key = `${model}\0${pciDeviceId ?? ''}`;
+      const g = byModel.get(key) ?? {
+        model,
+        count: 0,
+        ...(memoryMiB !== undefined ? { memoryMiB } : {}),
+        ...(pciDeviceId ? { pciDeviceId } : {}),
+      };
       g.count++;
-      byModel.set(model, g);
+      byModel.set(key, g);
     }
     return [...byModel.values()];
   };
@@ -175,6 +195,7 @@ export function toHardwareFingerprint(fp: MachineFingerprint): HardwareFingerpri
       fp.gpus.map((g) => ({
         model: g.model,
         ...(g.memoryTotalBytes !== undefined ? { memoryMiB: Math.round(g.memoryTotalBytes / 2 ** 20) } : {}),
+        ...(g.pciDeviceId ? { pciDeviceId: g.pciDeviceId } : {}),
       })),
     );
   }

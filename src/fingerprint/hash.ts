@@ -5,6 +5,11 @@
  * their drivers' major versions, FPGA shells, the storage driver, the virtualization) and
  * leaves out whatever differs between identical machines: uuids, serials, PCI slots,
  * host names, microcode revisions, free memory.
+ *
+ * Per GPU it also covers the PCI device id, the power limit in force, and the current ECC
+ * and MIG modes (a card capped at 200 W of 350 W is not the uncapped card). These were
+ * added without changing anything else the hash covers: a machine without GPUs keeps the
+ * hash it had before; a machine with GPUs gets a new one (see `GPU_KEY_FIELDS`).
  */
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
@@ -46,6 +51,21 @@ export const PERFORMANCE_FLAGS: readonly string[] = [
 
 const GIB = 2 ** 30;
 
+/**
+ * What each GPU contributes. The last four were added later: hashes of GPU machines taken
+ * before differ from those taken since, and `compare` (which treats hashes as opaque)
+ * then reports such runs as different hardware fingerprints.
+ */
+export const GPU_KEY_FIELDS = [
+  'model',
+  'memoryGiB',
+  'driverMajor',
+  'pciDeviceId',
+  'powerLimitW',
+  'ecc',
+  'mig',
+] as const;
+
 /** The canonical, hashed view of a fingerprint (exported to show what the hash covers). */
 export function fingerprintKey(fp: MachineFingerprint): Record<string, unknown> {
   const cpu = fp.cpu && {
@@ -60,10 +80,16 @@ export function fingerprintKey(fp: MachineFingerprint): Record<string, unknown> 
   const gpus =
     fp.gpus &&
     counted(
-      fp.gpus.map((g) => ({
+      fp.gpus.map((g): Record<(typeof GPU_KEY_FIELDS)[number], unknown> => ({
         model: g.model,
         memoryGiB: g.memoryTotalBytes === undefined ? null : Math.round(g.memoryTotalBytes / GIB),
         driverMajor: g.driverVersion?.split('.')[0] ?? null,
+        pciDeviceId: g.pciDeviceId ?? null,
+        // Whole watts: a limit read as 199.99 W is the 200 W one.
+        powerLimitW:
+          g.powerLimitsWatts?.enforced === undefined ? null : Math.round(g.powerLimitsWatts.enforced),
+        ecc: g.eccEnabled ?? null,
+        mig: g.migEnabled ?? null,
       })),
     );
   const fpgas =

@@ -11,7 +11,7 @@ export {
   type MachineFingerprint,
   type RawFingerprint,
 } from './fingerprint.js';
-export { fingerprintHash, fingerprintKey, PERFORMANCE_FLAGS } from './hash.js';
+export { fingerprintHash, fingerprintKey, GPU_KEY_FIELDS, PERFORMANCE_FLAGS } from './hash.js';
 export {
   PROBE_SCRIPT,
   formatProbeOutput,
@@ -30,6 +30,7 @@ export {
   gpusFromPci,
   gpusFromProcfs,
   parseNvidiaDriverVersion,
+  withPciDeviceIds,
   type GpuFingerprint,
 } from './parse-gpu.js';
 export {

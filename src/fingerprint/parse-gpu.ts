@@ -14,6 +14,8 @@ export interface GpuFingerprint {
   model: string;
   uuid?: string;
   pciBusId?: string;
+  /** PCI `vendor:device` in lowercase hex (`10de:1eb8`): the same for every card of a model. */
+  pciDeviceId?: string;
   driverVersion?: string;
   cudaVersion?: string;
   architecture?: string;
@@ -35,6 +37,7 @@ export function gpusFromNvidiaSmi(xml: string): GpuFingerprint[] {
     model: g.name,
     uuid: g.uuid,
     ...(g.pciBusId ? { pciBusId: g.pciBusId } : {}),
+    ...(g.pciDeviceId ? { pciDeviceId: g.pciDeviceId } : {}),
     driverVersion: inv.driverVersion,
     ...(inv.cudaVersion ? { cudaVersion: inv.cudaVersion } : {}),
     ...(g.architecture ? { architecture: g.architecture } : {}),
@@ -81,6 +84,28 @@ export function gpusFromProcfs(
     });
 }
 
+/**
+ * Fills in the PCI id of GPUs whose source did not say it (procfs never does; some
+ * `nvidia-smi -q -x` files carry a zeroed one) from the PCI function at their bus address.
+ */
+export function withPciDeviceIds(
+  gpus: readonly GpuFingerprint[],
+  functions: readonly PciFunction[] | undefined,
+): GpuFingerprint[] {
+  const bySlot = new Map((functions ?? []).map((f) => [busAddress(f.slot), f]));
+  return gpus.map((g) => {
+    const f = g.pciDeviceId || !g.pciBusId ? undefined : bySlot.get(busAddress(g.pciBusId));
+    return f ? { ...g, pciDeviceId: `${f.vendorId}:${f.deviceId}` } : g;
+  });
+}
+
+/** `00000000:00:1E.0` (nvidia-smi: 8-digit domain) and `0000:00:1e.0` (sysfs) → `0:00:1e.0`. */
+function busAddress(slot: string): string {
+  const parts = slot.toLowerCase().split(':');
+  const domain = parts.length > 2 ? parseInt(parts[0]!, 16) : 0;
+  return [domain, ...parts.slice(-2)].join(':');
+}
+
 /** From PCI: NVIDIA functions of class VGA (0300) or 3D controller (0302). */
 export function gpusFromPci(functions: readonly PciFunction[]): GpuFingerprint[] {
   return functions
@@ -89,6 +114,7 @@ export function gpusFromPci(functions: readonly PciFunction[]): GpuFingerprint[]
       index,
       model: f.name ?? `NVIDIA [10de:${f.deviceId}]`,
       pciBusId: f.slot,
+      pciDeviceId: `10de:${f.deviceId}`,
       source: 'pci' as const,
     }));
 }

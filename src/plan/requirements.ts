@@ -1,8 +1,9 @@
 /**
  * Placement by requirements: a cell runs only on a target that can have what its benchmark
- * `requires` (GPUs of a model and driver range, FPGA cards of a vendor, device nodes). What
- * is not known about a target before a machine is acquired does not skip a cell; the
- * machine's engine refuses the container then, with a clear error.
+ * `requires` (GPUs of a model or PCI id and a driver range, FPGA cards of a vendor, device
+ * nodes). What is not known about a target before a machine is acquired (GPUs whose
+ * nvidia-smi output could not be read, a GPU's PCI id) does not skip a cell; the machine's
+ * engine refuses the container then, with a clear error.
  */
 import {
   plannedRepetitions,
@@ -42,12 +43,11 @@ export function unmetRequirements(req: Requirements, facts: TargetFacts | undefi
   if (!facts) return [];
   const reasons: string[] = [];
   if (req.gpu) {
-    const { count, model, driver } = req.gpu;
+    const { count, driver } = req.gpu;
     const need = count === 'all' ? 1 : count;
-    const what = `${need} GPU${need > 1 ? 's' : ''}${model ? ` matching /${model}/i` : ''}`;
+    const what = `${need} GPU${need > 1 ? 's' : ''}${wanted(req.gpu)}`;
     if (facts.gpus) {
-      const pattern = model ? new RegExp(model, 'i') : undefined;
-      const fitting = facts.gpus.filter((g) => !pattern || pattern.test(g.model));
+      const fitting = facts.gpus.filter((g) => gpuFits(req.gpu!, g) !== false);
       const have = fitting.reduce((n, g) => n + g.count, 0);
       if (have < need) reasons.push(`needs ${what}; has ${describe(facts.gpus)}`);
       else if (driver) {
@@ -78,7 +78,33 @@ const FPGA_VENDOR = {
 } as const;
 
 function describe(list: readonly AcceleratorInfo[]): string {
-  return list.length ? list.map((a) => `${a.count}× ${a.model}`).join(', ') : 'none';
+  return list.length
+    ? list.map((a) => `${a.count}× ${a.model}${a.pciDeviceId ? ` [${a.pciDeviceId}]` : ''}`).join(', ')
+    : 'none';
+}
+
+/** ` matching /T4/i or with PCI id 10de:1eb8`: what the requirement selects, for messages. */
+function wanted(gpu: NonNullable<Requirements['gpu']>): string {
+  const parts = [
+    ...(gpu.model ? [`matching /${gpu.model}/i`] : []),
+    ...(gpu.pci ? [`with PCI id ${gpu.pci.join(' or ')}`] : []),
+  ];
+  return parts.length ? ` ${parts.join(' or ')}` : '';
+}
+
+/**
+ * Whether a GPU is one the requirement selects: its name matches `model` or its PCI id is
+ * in `pci` (either is enough, so an old driver's "Graphics Device" is found by its id).
+ * Undefined when it cannot be told (`pci` asked, the GPU's id unknown): placement keeps it.
+ */
+export function gpuFits(
+  gpu: NonNullable<Requirements['gpu']>,
+  info: { model: string; pciDeviceId?: string },
+): boolean | undefined {
+  if (!gpu.model && !gpu.pci) return true;
+  if (gpu.model && new RegExp(gpu.model, 'i').test(info.model)) return true;
+  if (!gpu.pci) return false;
+  return info.pciDeviceId === undefined ? undefined : gpu.pci.includes(info.pciDeviceId.toLowerCase());
 }
 
 /**

@@ -1,12 +1,18 @@
 // The nvidia-smi source against fake nvidia-smi executables (shell scripts): no GPU here.
 // The data lines are derived from recorded outputs of real GPUs (test/fixtures/nvidia-smi/SOURCE.md),
-// see test/fixtures/nvidia-smi-csv/README.md.
+// see test/fixtures/nvidia-smi-csv/README.md; `--help-query-gpu` is answered with a recorded
+// driver's help (test/fixtures/nvidia-smi-help/SOURCE.md).
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/core/index.js';
-import { GPU_QUERY_FIELDS, inventory, NvidiaSmiSource } from '../../src/metrics/gpu/index.js';
+import {
+  GPU_QUERY_FIELDS,
+  inventory,
+  NvidiaSmiSource,
+  readHelpQueryGpu,
+} from '../../src/metrics/gpu/index.js';
 import type { Reading } from '../../src/metrics/reading.js';
 import { FIXTURES, ROOT } from '../helpers/catalog.js';
 
@@ -18,19 +24,34 @@ const LINES = ['tesla-t4.csv', 'a10g.csv', 'a100-sxm4.csv', 'rtx-3080.csv'].map(
 const T4_LINE = csv('tesla-t4.csv').trim();
 const T4 = 'GPU-d37e67a5-91dd-3774-a5cb-99096249601a';
 
+const HELP = path.join(FIXTURES, 'nvidia-smi-help');
+/** Driver 465's help: it documents exactly `GPU_QUERY_FIELDS`, the mask by its old name. */
+const HELP_465 = path.join(HELP, '465.27-linux-geforce-rtx-2080-super.txt');
+const HELP_590 = path.join(HELP, '590.48.01-linux-h200.txt');
+
 let n = 0;
-/** Writes an executable fake nvidia-smi; `$D` in the body is a private scratch folder. */
-function fake(body: string): { command: string; scratch: string } {
+/**
+ * Writes an executable fake nvidia-smi; `$D` in the body is a private scratch folder.
+ * `--help-query-gpu` prints `help` (a recorded file; by default driver 465's) and is logged to
+ * `$D/help`, apart from the other calls; `help: 'body'` leaves it to the body.
+ */
+function fake(body: string, help: string = HELP_465): { command: string; scratch: string } {
   const scratch = path.join(dir, `s${++n}`);
   const command = path.join(dir, `nvidia-smi-${n}`);
-  writeFileSync(command, `#!/bin/sh\nD='${scratch}'\nmkdir -p "$D"\necho "$*" >> "$D/calls"\n${body}\n`);
+  const answerHelp =
+    help === 'body'
+      ? ''
+      : `if [ "$1" = --help-query-gpu ]; then echo x >> "$D/help"; cat '${help}'; exit 0; fi\n`;
+  writeFileSync(
+    command,
+    `#!/bin/sh\nD='${scratch}'\nmkdir -p "$D"\n${answerHelp}echo "$*" >> "$D/calls"\n${body}\n`,
+  );
   chmodSync(command, 0o755);
   return { command, scratch };
 }
-const calls = (scratch: string) =>
-  existsSync(path.join(scratch, 'calls'))
-    ? readFileSync(path.join(scratch, 'calls'), 'utf8').trim().split('\n')
-    : [];
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []);
+const calls = (scratch: string) => lines(path.join(scratch, 'calls'));
+const helpCalls = (scratch: string) => lines(path.join(scratch, 'help')).length;
 
 /** Shell `printf` commands writing `text` in pieces of the given sizes, with a pause between. */
 function inChunks(text: string, sizes: number[]): string {
@@ -47,10 +68,11 @@ interface Logged {
   level: keyof Logger;
   message: string;
 }
+/** Records what a user would see: info and above (debug lines, e.g. about the help, are not kept). */
 function recordingLogger(): Logger & { lines: Logged[] } {
   const lines: Logged[] = [];
   const at = (level: keyof Logger) => (message: string) => void lines.push({ level, message });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { lines, debug: () => undefined, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -244,6 +266,7 @@ describe('NvidiaSmiSource', () => {
     await until(() => batches >= atPause + 2);
     expect(s.pid).not.toBe(first);
     expect(calls(scratch)).toHaveLength(2);
+    expect(helpCalls(scratch)).toBe(1); // the fields were chosen once
   });
 
   it('stop() sends SIGKILL after 2 s to a child that ignores SIGTERM, and leaves no orphan', async () => {
@@ -284,19 +307,125 @@ describe('NvidiaSmiSource', () => {
   });
 });
 
+describe("the fields asked for follow the driver's --help-query-gpu", () => {
+  it('driver 590: the clock-reason mask by its 535 name, read like the old one; the help asked once', async () => {
+    const { command, scratch } = fake(`echo '${T4_LINE}'\nexec sleep 30`, HELP_590);
+    const got: Reading[] = [];
+    const s = source({ intervalMs: 100, command });
+    s.start((r) => got.push(...r));
+    await until(() => got.length > 0);
+    expect(helpCalls(scratch)).toBe(1);
+    const wanted = GPU_QUERY_FIELDS.map((f) =>
+      f === 'clocks_throttle_reasons.active' ? 'clocks_event_reasons.active' : f,
+    );
+    expect(calls(scratch)).toEqual([
+      `--query-gpu=${wanted.join(',')} --format=csv,noheader,nounits -lms 100`,
+    ]);
+    expect(got.find((r) => r.name === 'gpu.throttle.active')?.value).toBe(0);
+  });
+
+  it('a driver that does not document a field is not asked for it, and says so', async () => {
+    const partial = path.join(dir, 'help-without-clocks-sm.txt');
+    writeFileSync(partial, readFileSync(HELP_465, 'utf8').replace('"clocks.current.sm" or "clocks.sm"', ''));
+    const { command, scratch } = fake('exec sleep 30', partial);
+    const logger = recordingLogger();
+    const s = source({ intervalMs: 100, command, logger });
+    s.start(() => undefined);
+    await until(() => calls(scratch).length > 0);
+    expect(calls(scratch)[0]).not.toContain('clocks.sm');
+    expect(s.queriedFields).toEqual(GPU_QUERY_FIELDS.filter((f) => f !== 'clocks.sm'));
+    expect(logger.lines).toContainEqual({
+      level: 'info',
+      message: 'nvidia-smi does not document clocks.sm; querying without them',
+    });
+  });
+
+  it('a help that cannot be read: the fields every recorded driver documents', async () => {
+    const { command, scratch } = fake(
+      'if [ "$1" = --help-query-gpu ]; then echo "Unknown option"; exit 1; fi\nexec sleep 30',
+      'body',
+    );
+    const s = source({ intervalMs: 100, command });
+    s.start(() => undefined);
+    await until(() => calls(scratch).length > 1);
+    expect(calls(scratch)[0]).toBe('--help-query-gpu');
+    expect(calls(scratch)[1]).toContain(`--query-gpu=${GPU_QUERY_FIELDS.join(',')} `);
+  });
+
+  it('the 535 name rejected after all: the older name is asked instead', async () => {
+    const { command, scratch } = fake(
+      [
+        'case "$1" in *clocks_event_reasons.active*)',
+        `  echo 'Field "clocks_event_reasons.active" is not a valid field to query.'; exit 2;;`,
+        'esac',
+        `echo '${T4_LINE}'`,
+        'exec sleep 30',
+      ].join('\n'),
+      HELP_590,
+    );
+    const logger = recordingLogger();
+    const got: Reading[] = [];
+    const s = source({ intervalMs: 100, command, logger });
+    s.start((r) => got.push(...r));
+    await until(() => got.length > 0);
+    expect(calls(scratch)[1]).toContain(',clocks_throttle_reasons.active ');
+    expect(got.some((r) => r.name === 'gpu.throttle.active')).toBe(true);
+    expect(logger.lines).toContainEqual({
+      level: 'info',
+      message:
+        'nvidia-smi does not know the field clocks_event_reasons.active; querying clocks_throttle_reasons.active instead',
+    });
+  });
+
+  it('readHelpQueryGpu: the text counts, not the exit status; a missing binary or a hang is undefined', async () => {
+    const { command } = fake('', 'body');
+    writeFileSync(command, `#!/bin/sh\ncat '${HELP_465}'\nexit 3\n`);
+    expect((await readHelpQueryGpu(command))?.has('clocks_throttle_reasons.active')).toBe(true);
+    await expect(readHelpQueryGpu(path.join(dir, 'no-such-nvidia-smi'))).resolves.toBeUndefined();
+    const hang = fake('', 'body').command;
+    writeFileSync(hang, `#!/bin/sh\nhead -c 2000 '${HELP_465}'\nexec sleep 30\n`);
+    await expect(readHelpQueryGpu(hang, 300)).resolves.toBeUndefined();
+  });
+});
+
 describe('inventory()', () => {
   it('runs nvidia-smi -q -x once and parses it', async () => {
     const xml = path.join(ROOT, 'test/fixtures/nvidia-smi/tesla-t4.xml');
     const { command, scratch } = fake(`cat '${xml}'`);
-    const inv = await inventory(command);
+    const got = await inventory(command);
     expect(calls(scratch)).toEqual(['-q -x']);
-    expect(inv?.driverVersion).toBe('515.105.01');
-    expect(inv?.gpus.map((g) => [g.uuid, g.name])).toEqual([[T4, 'Tesla T4']]);
+    if (got.status !== 'known') throw new Error(`expected known, got ${got.status}`);
+    expect(got.inventory.driverVersion).toBe('515.105.01');
+    expect(got.inventory.gpus.map((g) => [g.uuid, g.name, g.pciDeviceId])).toEqual([
+      [T4, 'Tesla T4', '10de:1eb8'],
+    ]);
   });
 
-  it('undefined when nvidia-smi is absent or finds no GPU', async () => {
-    await expect(inventory(path.join(dir, 'no-such-nvidia-smi'))).resolves.toBeUndefined();
+  it('none when nvidia-smi is absent or says there is no usable GPU', async () => {
+    await expect(inventory(path.join(dir, 'no-such-nvidia-smi'))).resolves.toMatchObject({ status: 'none' });
     const { command } = fake('echo "No devices were found"\nexit 6');
-    await expect(inventory(command)).resolves.toBeUndefined();
+    await expect(inventory(command)).resolves.toEqual({ status: 'none', reason: 'No devices were found' });
+  });
+
+  it('unknown, never none, when its output cannot be read or it does not finish', async () => {
+    const xml = readFileSync(path.join(ROOT, 'test/fixtures/nvidia-smi/tesla-t4.xml'), 'utf8');
+    const cut = path.join(dir, 'cut.xml');
+    writeFileSync(cut, xml.slice(0, 300));
+    const logger = recordingLogger();
+    const truncated = await inventory(fake(`cat '${cut}'`).command, logger);
+    expect(truncated).toMatchObject({
+      status: 'unknown',
+      reason: expect.stringMatching(/^could not read nvidia-smi -q -x output/),
+    });
+    expect(logger.lines).toEqual([
+      { level: 'warn', message: `GPUs unknown: ${(truncated as { reason: string }).reason}` },
+    ]);
+    await expect(inventory(fake('echo "Segmentation fault"\nexit 139').command)).resolves.toMatchObject({
+      status: 'unknown',
+    });
+    await expect(inventory(fake('exec sleep 30').command, undefined, 300)).resolves.toEqual({
+      status: 'unknown',
+      reason: 'nvidia-smi -q -x did not finish within 300 ms',
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineChecks, type MachineProbe } from '../../src/doctor/index.js';
+import { factsOf, machineChecks, type MachineProbe } from '../../src/doctor/index.js';
 
 const healthy: MachineProbe = {
   docker: { version: '24.0.7', apiVersion: '1.43', os: 'linux', kernel: '6.1.0' },
@@ -87,5 +87,51 @@ describe('doctor checks of one machine', () => {
     ).toEqual([
       { check: 'docker', status: 'fail', detail: 'Docker engine does not answer: connect ECONNREFUSED' },
     ]);
+  });
+
+  it('nvidia-smi output that cannot be read: GPUs unknown (a warning), never "no GPU"; GPU requirements left to the engine', () => {
+    const unreadable: MachineProbe = {
+      ...healthy,
+      nvidia: { unreadable: 'not nvidia-smi -q -x output: no <nvidia_smi_log> element' },
+    };
+    const checks = byCheck(unreadable, [
+      { entries: ['cuda'], requires: { ...none, gpu: { count: 2, model: 'K80' } } },
+    ]);
+    expect(checks['nvidia-smi']).toEqual({
+      check: 'nvidia-smi',
+      status: 'warn',
+      detail:
+        'GPUs unknown: its -q -x output could not be read (not nvidia-smi -q -x output: no <nvidia_smi_log> element); placement leaves GPU cells to the engine',
+    });
+    expect(factsOf(unreadable)).not.toHaveProperty('gpus');
+    expect(checks['requires of cuda']).toEqual({
+      check: 'requires of cuda',
+      status: 'warn',
+      detail: 'GPUs unknown: the engine decides when the container starts',
+    });
+  });
+
+  it('names each GPU with its PCI id, so a "Graphics Device" can be told apart, and matches requirements by it', () => {
+    const old: MachineProbe = {
+      ...healthy,
+      nvidia: {
+        inventory: {
+          driverVersion: '450.51.06',
+          gpus: [
+            { index: 0, uuid: 'GPU-1', name: 'Graphics Device', pciBusId: '0', pciDeviceId: '10de:2204' },
+          ],
+        },
+      },
+    };
+    const checks = byCheck(old, [
+      { entries: ['by-pci'], requires: { ...none, gpu: { count: 1, pci: ['10de:2204'] } } },
+      { entries: ['by-name'], requires: { ...none, gpu: { count: 1, model: '3090' } } },
+    ]);
+    expect(checks['nvidia-smi']!.detail).toBe('driver 450.51.06: Graphics Device [10de:2204]');
+    expect(checks['requires of by-pci']!.status).toBe('ok');
+    expect(checks['requires of by-name']).toMatchObject({
+      status: 'fail',
+      detail: 'needs 1 GPU matching /3090/i; has 1× Graphics Device [10de:2204]',
+    });
   });
 });

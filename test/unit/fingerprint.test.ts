@@ -19,6 +19,7 @@ import {
   fingerprintHash,
   fingerprintKey,
   formatProbeOutput,
+  GPU_KEY_FIELDS,
   gpusFromNvidiaSmi,
   PROBE_SCRIPT,
   gpusFromPci,
@@ -40,6 +41,7 @@ import {
   parseXbutilText,
   toHardwareFingerprint,
   toolStatuses,
+  withPciDeviceIds,
   type MachineFingerprint,
 } from '../../src/fingerprint/index.js';
 import { FIXTURES } from '../helpers/catalog.js';
@@ -536,7 +538,13 @@ describe('GPUs', () => {
 
   it('PCI: NVIDIA display functions only', () => {
     expect(gpusFromPci(parseSysfsPci(fx('pci-sysfs-ec2-g4dn.txt')))).toEqual([
-      { index: 0, model: 'NVIDIA [10de:1eb8]', pciBusId: '0000:00:1e.0', source: 'pci' },
+      {
+        index: 0,
+        model: 'NVIDIA [10de:1eb8]',
+        pciBusId: '0000:00:1e.0',
+        pciDeviceId: '10de:1eb8',
+        source: 'pci',
+      },
     ]);
     expect(gpusFromPci(parseSysfsPci(recorded().sections.pci!))).toEqual([]);
   });
@@ -661,7 +669,13 @@ describe('buildFingerprint', () => {
       "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.";
     const fp = buildFingerprint({ ...raw, sections: { ...raw.sections, tools: 'nvidia-smi=9' } });
     expect(fp.gpus).toEqual([
-      { index: 0, model: 'NVIDIA [10de:1eb8]', pciBusId: '0000:00:1e.0', source: 'pci' },
+      {
+        index: 0,
+        model: 'NVIDIA [10de:1eb8]',
+        pciBusId: '0000:00:1e.0',
+        pciDeviceId: '10de:1eb8',
+        source: 'pci',
+      },
     ]);
     expect(fp.problems).toEqual([
       'nvidia-smi exited with status 9',
@@ -715,7 +729,18 @@ describe('fingerprintHash', () => {
     expect(key).toMatchObject({
       memoryGiB: 15,
       kernel: '5.15',
-      gpus: [{ model: 'Tesla T4', memoryGiB: 15, driverMajor: '515', count: 1 }],
+      gpus: [
+        {
+          model: 'Tesla T4',
+          memoryGiB: 15,
+          driverMajor: '515',
+          pciDeviceId: '10de:1eb8',
+          powerLimitW: 70,
+          ecc: true,
+          mig: null,
+          count: 1,
+        },
+      ],
       fpgas: [],
       storageDriver: 'overlay2',
       virtualization: 'nitro',
@@ -736,6 +761,102 @@ describe('fingerprintHash', () => {
   });
 });
 
+describe('fingerprintHash: the GPU settings that change performance', () => {
+  const hash = (raw: ReturnType<typeof g4dn>) => fingerprintHash(buildFingerprint(raw));
+  // Synthetic edits of the recorded T4 file (test/fixtures/nvidia-smi/tesla-t4.xml), each one
+  // setting as `nvidia-smi -pl` / `-e` would leave it.
+  const t4 = smi('tesla-t4.xml');
+  const capped = t4.replace(
+    '<enforced_power_limit>70.00 W</enforced_power_limit>',
+    '<enforced_power_limit>60.00 W</enforced_power_limit>',
+  );
+  const eccOff = t4.replace(
+    /<ecc_mode>\s*<current_ecc>Enabled<\/current_ecc>/,
+    '<ecc_mode>\n            <current_ecc>Disabled</current_ecc>',
+  );
+
+  it('the power limit in force, the ECC mode and the PCI device id each change the hash', () => {
+    const a = hash(g4dn());
+    expect(capped).not.toBe(t4);
+    expect(eccOff).not.toBe(t4);
+    expect(hash(g4dn({ xml: capped }))).not.toBe(a);
+    expect(hash(g4dn({ xml: eccOff }))).not.toBe(a);
+    expect(hash(g4dn({ xml: t4.replace('<pci_device_id>1EB810DE', '<pci_device_id>1EB910DE') }))).not.toBe(a);
+    // a limit read a hair off is the same limit
+    expect(
+      hash(g4dn({ xml: t4.replace('<enforced_power_limit>70.00 W', '<enforced_power_limit>69.98 W') })),
+    ).toBe(a);
+  });
+
+  it('the MIG mode changes the hash (A100, recorded with MIG on)', () => {
+    const a100 = smi('a100-sxm4-v12.xml');
+    const migOff = a100.replace('<current_mig>Enabled</current_mig>', '<current_mig>Disabled</current_mig>');
+    expect(migOff).not.toBe(a100);
+    const keyOf = (xml: string) => fingerprintKey(buildFingerprint(g4dn({ xml }))).gpus as { mig: unknown }[];
+    expect(keyOf(a100)[0]!.mig).toBe(true);
+    expect(keyOf(migOff)[0]!.mig).toBe(false);
+    expect(hash(g4dn({ xml: migOff }))).not.toBe(hash(g4dn({ xml: a100 })));
+  });
+
+  it('a machine without GPUs keeps the hash it had before these inputs were added', () => {
+    // Pinned from the hash of the recorded VM taken before the change.
+    const { sections, complete } = recorded();
+    expect(fingerprintHash(buildFingerprint({ sections, complete }))).toBe('3c12dc95b39f809f');
+    expect(GPU_KEY_FIELDS).toEqual([
+      'model',
+      'memoryGiB',
+      'driverMajor',
+      'pciDeviceId',
+      'powerLimitW',
+      'ecc',
+      'mig',
+    ]);
+  });
+});
+
+describe('GPUs unknown, never "none", when nvidia-smi cannot be read', () => {
+  const unreadable = '<?xml version="1.0" ?>\n<nvidia_smi_log><timestamp>'; // cut off
+
+  it('unreadable nvidia-smi and no PCI or procfs: GPUs absent (unknown), the problem said', () => {
+    const fp = buildFingerprint({ sections: { 'nvidia-smi': unreadable } });
+    expect(fp).not.toHaveProperty('gpus');
+    expect(fp.problems).toEqual([expect.stringMatching(/^section nvidia-smi: /)]);
+  });
+
+  it('unreadable nvidia-smi and no NVIDIA function on the PCI bus: still unknown, not []', () => {
+    const { sections } = recorded();
+    const fp = buildFingerprint({ sections: { ...sections, 'nvidia-smi': unreadable } });
+    expect(fp).not.toHaveProperty('gpus');
+    // nvidia-smi saying so itself is evidence of none
+    const none = buildFingerprint({ sections: { ...sections, 'nvidia-smi': 'No devices were found' } });
+    expect(none.gpus).toEqual([]);
+  });
+
+  it('a zeroed PCI id in nvidia-smi (the A10G file) is taken from the PCI function at its address', () => {
+    const a10g = gpusFromNvidiaSmi(smi('a10g.xml'));
+    expect(a10g[0]).not.toHaveProperty('pciDeviceId');
+    // synthetic PCI function: the A10G's address from the file (00000000:00:1E.0), its id 10de:2237
+    const bus = [{ slot: '0000:00:1e.0', vendorId: '10de', deviceId: '2237', classId: '0302' }];
+    expect(withPciDeviceIds(a10g, bus)[0]!.pciDeviceId).toBe('10de:2237');
+    expect(withPciDeviceIds(a10g, [{ ...bus[0]!, slot: '0001:00:1e.0' }])[0]).not.toHaveProperty(
+      'pciDeviceId',
+    );
+  });
+
+  it('procfs GPUs get their PCI id from the PCI section at the same bus address', () => {
+    const fp = buildFingerprint({
+      sections: {
+        'nvidia-gpu 0000:00:1e.0': fx('nvidia-proc-gpu-information.txt').replace(
+          '0000:04:00.0',
+          '0000:00:1e.0',
+        ),
+        pci: fx('pci-sysfs-ec2-g4dn.txt'),
+      },
+    });
+    expect(fp.gpus).toEqual([expect.objectContaining({ source: 'procfs', pciDeviceId: '10de:1eb8' })]);
+  });
+});
+
 describe('toHardwareFingerprint', () => {
   it('summarises for the core port: logical CPUs, memory, accelerators by model', () => {
     expect(toHardwareFingerprint(buildFingerprint(g4dn()))).toEqual({
@@ -743,7 +864,7 @@ describe('toHardwareFingerprint', () => {
       cpuCores: 4,
       memoryBytes: 16183136 * 1024,
       kernel: '5.15.0-1051-aws',
-      gpus: [{ model: 'Tesla T4', count: 1, memoryMiB: 15360 }],
+      gpus: [{ model: 'Tesla T4', count: 1, memoryMiB: 15360, pciDeviceId: '10de:1eb8' }],
       fpgas: [],
     });
     const fpgas = buildFingerprint({ sections: { lspci: fx('lspci-alveo-u250.txt') } });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGpuInventoryXml } from '../../src/metrics/gpu/index.js';
+import { parseGpuInventoryXml, pciIdOf } from '../../src/metrics/gpu/index.js';
 import { ROOT } from '../helpers/catalog.js';
 
 const xml = (name: string) => readFileSync(path.join(ROOT, 'test/fixtures/nvidia-smi', name), 'utf8');
@@ -19,6 +19,7 @@ describe('parseGpuInventoryXml against recorded nvidia-smi -q -x', () => {
           uuid: 'GPU-d37e67a5-91dd-3774-a5cb-99096249601a',
           name: 'Tesla T4',
           pciBusId: '00000000:00:1E.0',
+          pciDeviceId: '10de:1eb8',
           memoryTotalBytes: 15360 * MIB,
           powerLimitWatts: 70,
         },
@@ -26,7 +27,7 @@ describe('parseGpuInventoryXml against recorded nvidia-smi -q -x', () => {
     });
   });
 
-  it('A10G (schema v11)', () => {
+  it('A10G (schema v11): its published file has the PCI id zeroed (000000DE), so none', () => {
     expect(parseGpuInventoryXml(xml('a10g.xml'))).toEqual({
       driverVersion: '515.105.01',
       cudaVersion: '11.7',
@@ -54,6 +55,7 @@ describe('parseGpuInventoryXml against recorded nvidia-smi -q -x', () => {
           uuid: 'GPU-513536b6-7d19-9063-b049-1e69664bb298',
           name: 'NVIDIA A100-SXM4-80GB',
           pciBusId: '00000000:01:00.0',
+          pciDeviceId: '10de:20b2',
           memoryTotalBytes: 81920 * MIB,
           powerLimitWatts: 500,
         },
@@ -71,6 +73,7 @@ describe('parseGpuInventoryXml against recorded nvidia-smi -q -x', () => {
           uuid: 'GPU-19d6d965-2acc-f646-00f8-4c76979aabb4',
           name: 'NVIDIA GeForce RTX 3080',
           pciBusId: '00000000:0C:00.0',
+          pciDeviceId: '10de:2216',
           memoryTotalBytes: 10240 * MIB,
           powerLimitWatts: 320,
         },
@@ -104,6 +107,30 @@ describe('parseGpuInventoryXml on synthetic documents', () => {
 
   it('no GPU element: an empty list', () => {
     expect(parseGpuInventoryXml(t4.replace(gpu, '')).gpus).toEqual([]);
+  });
+
+  it('a driver_version with a deprecation note (610), or only a kmd_version: the version alone', () => {
+    // synthetic: 610.57.04 prints `Driver Version : 610.57.04 [Deprecated; …]` in its -q text
+    // (test/fixtures/nvidia-smi-help/SOURCE.md); its XML is not recorded.
+    const noted = t4.replace(
+      '<driver_version>515.105.01</driver_version>',
+      '<driver_version>610.57.04 [Deprecated; will be removed in CUDA 14.0. Use KMD Version instead]</driver_version>',
+    );
+    expect(parseGpuInventoryXml(noted).driverVersion).toBe('610.57.04');
+    const kmd = t4.replace(
+      '<driver_version>515.105.01</driver_version>',
+      '<kmd_version>610.57.04</kmd_version>',
+    );
+    expect(parseGpuInventoryXml(kmd).driverVersion).toBe('610.57.04');
+  });
+
+  it('PCI ids: device in the high half, vendor in the low; zeroed halves tell nothing', () => {
+    expect(pciIdOf('220410DE')).toBe('10de:2204');
+    expect(pciIdOf('0x1EB810DE')).toBe('10de:1eb8');
+    expect(pciIdOf('000000DE')).toBeUndefined();
+    expect(pciIdOf('22040000')).toBeUndefined();
+    expect(pciIdOf('N/A')).toBeUndefined();
+    expect(pciIdOf(undefined)).toBeUndefined();
   });
 
   it('not nvidia-smi XML: throws', () => {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  alternativeGpuQueryField,
   GPU_QUERY_FIELDS,
   GPU_THROTTLE_REASONS,
   gpuQueryArgs,
@@ -24,7 +25,7 @@ const T4 = 'GPU-d37e67a5-91dd-3774-a5cb-99096249601a';
 describe('gpuQueryArgs', () => {
   it('asks for every field, csv without header or units, every intervalMs', () => {
     expect(gpuQueryArgs(GPU_QUERY_FIELDS, 500)).toEqual([
-      '--query-gpu=uuid,index,name,utilization.gpu,utilization.memory,memory.used,memory.total,power.draw,total_energy_consumption,temperature.gpu,clocks.sm,clocks_throttle_reasons.active',
+      '--query-gpu=uuid,index,name,utilization.gpu,utilization.memory,memory.used,memory.total,power.draw,temperature.gpu,clocks.sm,clocks_throttle_reasons.active',
       '--format=csv,noheader,nounits',
       '-lms',
       '500',
@@ -34,6 +35,13 @@ describe('gpuQueryArgs', () => {
   it('only uuid cannot be dropped', () => {
     expect(GPU_QUERY_FIELDS.filter((f) => !isDroppableGpuQueryField(f))).toEqual(['uuid']);
     expect(isDroppableGpuQueryField('not.a.field')).toBe(false);
+    expect(isDroppableGpuQueryField('clocks_event_reasons.active')).toBe(true);
+  });
+
+  it('the clock-reason mask has its 535 name first and its older name as the alternative', () => {
+    expect(alternativeGpuQueryField('clocks_event_reasons.active')).toBe('clocks_throttle_reasons.active');
+    expect(alternativeGpuQueryField('clocks_throttle_reasons.active')).toBeUndefined();
+    expect(alternativeGpuQueryField('power.draw')).toBeUndefined();
   });
 });
 
@@ -50,7 +58,7 @@ describe('parseGpuQueryLine on lines derived from real GPUs', () => {
     expect(m.get('gpu.temperature.celsius')).toMatchObject({ value: 40, unit: 'C' });
     expect(m.get('gpu.clock.sm.mhz')).toMatchObject({ value: 585, unit: 'MHz' });
     expect(m.get('gpu.throttle.active')).toMatchObject({ value: 0, unit: 'bitmask' });
-    // total_energy_consumption is [N/A] in this line: skipped, not 0
+    // nvidia-smi documents no energy field (test/fixtures/nvidia-smi-help/SOURCE.md)
     expect(m.has('gpu.energy.consumed.joules')).toBe(false);
     expect(readings.every((r) => Number.isFinite(r.value))).toBe(true);
   });
@@ -85,11 +93,9 @@ describe('parseGpuQueryLine on lines derived from real GPUs', () => {
     expect(m.get('gpu.clock.sm.mhz')?.value).toBe(1950);
   });
 
-  it('one reading per metric: 8 numeric + the mask + 9 reason bits when all are known', () => {
-    // synthetic: the T4 line with an energy counter
-    const line = csv('tesla-t4.csv').replace('[N/A]', '123456789');
-    const readings = parseGpuQueryLine(line, AT);
-    expect(readings).toHaveLength(8 + 1 + GPU_THROTTLE_REASONS.length);
+  it('one reading per metric: 7 numeric + the mask + 9 reason bits when all are known', () => {
+    const readings = parseGpuQueryLine(csv('tesla-t4.csv'), AT);
+    expect(readings).toHaveLength(7 + 1 + GPU_THROTTLE_REASONS.length);
     expect(new Set(readings.map((r) => r.name)).size).toBe(readings.length);
   });
 });
@@ -98,9 +104,15 @@ describe('parseGpuQueryLine on synthetic edge cases', () => {
   const line = (values: Partial<Record<GpuQueryField, string>>, sep = ', ') =>
     GPU_QUERY_FIELDS.map((f) => values[f] ?? (f === 'uuid' ? T4 : f === 'name' ? 'Tesla T4' : '1')).join(sep);
 
-  it('energy: mJ become J', () => {
-    const m = byName(parseGpuQueryLine(line({ total_energy_consumption: '123456789' }), AT));
-    expect(m.get('gpu.energy.consumed.joules')).toMatchObject({ value: 123456.789, unit: 'J' });
+  it('the mask under its 535 name reads like the old one', () => {
+    const fields = GPU_QUERY_FIELDS.map((f) =>
+      f === 'clocks_throttle_reasons.active' ? 'clocks_event_reasons.active' : f,
+    );
+    const text = csv('a10g.csv');
+    const m = byName(parseGpuQueryLine(text, AT, fields));
+    expect(m.get('gpu.throttle.active')?.value).toBe(1);
+    expect(m.get('gpu.throttle.gpu_idle')?.value).toBe(1);
+    expect(parseGpuQueryLine(text, AT, fields)).toEqual(parseGpuQueryLine(text, AT));
   });
 
   it.each([
@@ -147,9 +159,7 @@ describe('parseGpuQueryLine on synthetic edge cases', () => {
   });
 
   it('parses with a reduced field list (a field dropped for an old driver)', () => {
-    const fields = GPU_QUERY_FIELDS.filter(
-      (f) => f !== 'total_energy_consumption' && f !== 'clocks_throttle_reasons.active',
-    );
+    const fields = GPU_QUERY_FIELDS.filter((f) => f !== 'clocks_throttle_reasons.active');
     const values = [T4, '3', 'Tesla K80', '7', '2', '100', '11441', '60.5', '35', '823'];
     const row = parseGpuQueryRow(values.join(', '), AT, fields);
     expect(row).toMatchObject({ uuid: T4, index: 3, name: 'Tesla K80' });

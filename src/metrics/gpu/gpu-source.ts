@@ -3,23 +3,28 @@
  * -lms <interval>` process: each output line is one GPU at one instant, parsed as it arrives
  * and stamped with the time it was received.
  *
- * A machine without an NVIDIA GPU is not an error: no nvidia-smi, "No devices were found" or
- * an NVML failure gives no readings and one log line. A field an older driver does not know
- * is dropped and the query restarted; a process that dies later is restarted with a backoff.
- * Also `inventory()`: the machine's GPUs, from `nvidia-smi -q -x`, once.
+ * Before the first start it asks `nvidia-smi --help-query-gpu` once and queries only the
+ * fields this driver documents (help-query.ts); without a readable help, the fields every
+ * recorded driver documents. A machine without an NVIDIA GPU is not an error: no
+ * nvidia-smi, "No devices were found" or an NVML failure gives no readings and one log
+ * line. A field the driver still rejects is replaced by its older name or dropped and the
+ * query restarted; a process that dies later is restarted with a backoff.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { silentLogger, type Logger } from '../../core/index.js';
 import type { PushSource, Reading } from '../reading.js';
-import { parseGpuInventoryXml, type GpuInventory } from './inventory.js';
+import { readHelpQueryGpu, selectGpuQueryFields } from './help-query.js';
 import {
+  alternativeGpuQueryField,
   GPU_QUERY_FIELDS,
   gpuQueryArgs,
   isDroppableGpuQueryField,
   parseGpuQueryRow,
   type GpuQueryField,
 } from './query.js';
+
+export { inventory } from './read-inventory.js';
 
 export interface NvidiaSmiSourceOptions {
   /** Sampling interval, passed to `-lms`. */
@@ -33,6 +38,11 @@ export interface NvidiaSmiSourceOptions {
   maxRestarts?: number;
   /** Delay before the first restart; doubles per exit in a row, up to 30 s (default 1000). */
   restartDelayMs?: number;
+  /**
+   * Ask `--help-query-gpu` which fields the driver documents before the first query
+   * (default true); false: query `GPU_QUERY_FIELDS` as they are.
+   */
+  discoverFields?: boolean;
 }
 
 /** How long `stop()` waits after SIGTERM before sending SIGKILL. */
@@ -74,6 +84,9 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
   private readonly maxRestarts: number;
   private readonly restartDelayMs: number;
   private fields: GpuQueryField[] = [...GPU_QUERY_FIELDS];
+  /** Settles once the fields are chosen (the help asked, or not); shared by every start. */
+  private fieldsChosen: Promise<void> | undefined;
+  private generation = 0;
   private emit: ((readings: readonly Reading[]) => void) | undefined;
   private run: Run | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -110,15 +123,22 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
     }
     this.started = true;
     this.emit = emit;
-    this.spawnRun();
+    const generation = ++this.generation;
+    this.fieldsChosen ??= this.opts.discoverFields === false ? Promise.resolve() : this.chooseFields();
+    void this.fieldsChosen.then(() => {
+      // A stop (or a stop and a new start) while the help ran: that start is void.
+      if (!this.stopping && generation === this.generation) this.spawnRun();
+    });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.generation++;
     this.pausedEmit = undefined;
     this.emit = undefined;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    await this.fieldsChosen; // the help's process, if still running, ends before stop() does
     const run = this.run;
     if (!run) return;
     if (!run.exited) {
@@ -152,6 +172,35 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /** The driver's documented fields, chosen once; never rejects. */
+  private async chooseFields(): Promise<void> {
+    const documented = await readHelpQueryGpu(this.command);
+    const chosen = documented && selectGpuQueryFields(documented);
+    if (!chosen) {
+      this.logger.debug(
+        'nvidia-smi --help-query-gpu not read; querying the fields every known driver documents',
+      );
+      return;
+    }
+    this.fields = chosen.fields;
+    if (chosen.undocumented.length)
+      this.logger.info(
+        `nvidia-smi does not document ${chosen.undocumented.join(', ')}; querying without them`,
+        {
+          undocumented: chosen.undocumented,
+        },
+      );
+    // Energy is not in any recorded driver's list (NVML only): say so where one appears.
+    if (chosen.energyFields.length)
+      this.logger.info(
+        `nvidia-smi documents ${chosen.energyFields.join(', ')}; benchyard does not record GPU energy yet`,
+      );
+    else
+      this.logger.debug(
+        'nvidia-smi documents no GPU energy field: GPU energy is not recorded (power draw is)',
+      );
   }
 
   private spawnRun(): void {
@@ -268,8 +317,12 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
     if (invalid) {
       const field = invalid[1] ?? '';
       if (isDroppableGpuQueryField(field) && this.fields.includes(field)) {
-        this.fields = this.fields.filter((f) => f !== field);
-        this.logger.info(`nvidia-smi does not know the field ${field}; querying without it`, { field });
+        const other = alternativeGpuQueryField(field);
+        this.fields = this.fields.flatMap((f) => (f !== field ? [f] : other ? [other] : []));
+        this.logger.info(
+          `nvidia-smi does not know the field ${field}; querying ${other ? `${other} instead` : 'without it'}`,
+          { field },
+        );
         this.spawnRun();
       } else {
         this.logger.warn(`nvidia-smi rejected the field ${field}: no GPU metrics`, context);
@@ -312,43 +365,4 @@ export class NvidiaSmiSource implements PushSource, AsyncDisposable {
       run.child.kill(signal);
     }
   }
-}
-
-/**
- * The machine's GPUs from `nvidia-smi -q -x`, run once. Resolves undefined when nvidia-smi
- * is absent or fails (no GPU, no driver) or its output cannot be read; never rejects.
- */
-export function inventory(
-  command = 'nvidia-smi',
-  logger: Logger = silentLogger,
-  timeoutMs = 60_000,
-): Promise<GpuInventory | undefined> {
-  return new Promise((resolve) => {
-    try {
-      execFile(
-        command,
-        ['-q', '-x'],
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, killSignal: 'SIGKILL' },
-        (err, stdout) => {
-          if (err) {
-            logger.debug('nvidia-smi -q -x failed: no GPU inventory', {
-              command,
-              error: err.message,
-              output: stdout.slice(0, 500),
-            });
-            return resolve(undefined);
-          }
-          try {
-            resolve(parseGpuInventoryXml(stdout));
-          } catch (parseErr) {
-            logger.warn('could not read nvidia-smi -q -x output', { command, error: String(parseErr) });
-            resolve(undefined);
-          }
-        },
-      );
-    } catch (err) {
-      logger.warn('could not run nvidia-smi -q -x', { command, error: String(err) });
-      resolve(undefined);
-    }
-  });
 }

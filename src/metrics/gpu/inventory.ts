@@ -1,7 +1,7 @@
 /**
  * The GPUs of a machine, read from `nvidia-smi -q -x` XML (schemas v11 to v13): driver and
- * CUDA versions, and per GPU its index, uuid, name, PCI bus id, memory and power limit.
- * Recorded once per machine, next to the metrics that `NvidiaSmiSource` streams.
+ * CUDA versions, and per GPU its index, uuid, name, PCI bus and device ids, memory and power
+ * limit. Recorded once per machine, next to the metrics that `NvidiaSmiSource` streams.
  * `parseGpuDetailsXml` adds what a hardware fingerprint needs: maximum clocks, power
  * limits, persistence, ECC and MIG modes.
  */
@@ -13,6 +13,12 @@ export interface GpuInfo {
   uuid: string;
   name: string;
   pciBusId: string;
+  /**
+   * `vendor:device` in lowercase hex, e.g. `10de:2204`: what an old driver that names the GPU
+   * "Graphics Device" still tells apart. Absent where the XML's `<pci_device_id>` is missing
+   * or zeroed.
+   */
+  pciDeviceId?: string;
   /** Frame buffer size; absent where nvidia-smi reports N/A. */
   memoryTotalBytes?: number;
   /** The power limit in force, in watts. */
@@ -25,6 +31,16 @@ export interface GpuInventory {
   cudaVersion?: string;
   gpus: GpuInfo[];
 }
+
+/**
+ * What asking a machine for its GPUs found. `none` only on evidence (no nvidia-smi, or it
+ * says there is no usable GPU); output that cannot be read is `unknown`, never "no GPUs":
+ * placement then leaves the decision to the machine's engine.
+ */
+export type GpuInventoryResult =
+  | { status: 'known'; inventory: GpuInventory }
+  | { status: 'none'; reason: string }
+  | { status: 'unknown'; reason: string };
 
 /** A GPU's settings that bear on performance, beyond `GpuInfo`. */
 export interface GpuDetails extends GpuInfo {
@@ -74,7 +90,9 @@ function parseLog(xml: string): { header: Omit<GpuInventory, 'gpus'>; gpuNodes: 
   const doc: unknown = parser.parse(xml);
   const log = child(doc, 'nvidia_smi_log');
   if (!log) throw new Error('not nvidia-smi -q -x output: no <nvidia_smi_log> element');
-  const driverVersion = text(log, 'driver_version');
+  // 610 marks driver_version deprecated ("610.57.04 [Deprecated; … Use KMD Version instead]"
+  // in its -q text) in favour of kmd_version: the leading version of either.
+  const driverVersion = versionOf(text(log, 'driver_version')) ?? versionOf(text(log, 'kmd_version'));
   if (!driverVersion) throw new Error('nvidia-smi -q -x output without <driver_version>');
   const cudaVersion = text(log, 'cuda_version');
   const gpuNodes = (Array.isArray(log.gpu) ? log.gpu : [log.gpu]).filter(isNode);
@@ -86,6 +104,7 @@ function gpuInfo(gpu: Node, index: number): GpuInfo {
   if (!uuid) throw new Error(`nvidia-smi -q -x output: GPU ${index} without <uuid>`);
   const id = gpu['@_id'];
   const pciBusId = text(child(gpu, 'pci'), 'pci_bus_id') ?? (typeof id === 'string' ? id : '');
+  const pciDeviceId = pciIdOf(text(child(gpu, 'pci'), 'pci_device_id'));
   const memoryTotalBytes = quantity(text(child(gpu, 'fb_memory_usage'), 'total'), 'MiB');
   // Schema v12+ has <gpu_power_readings><current_power_limit>; v11 has <power_readings>
   // with <enforced_power_limit> (the one in force) and <power_limit>.
@@ -100,6 +119,7 @@ function gpuInfo(gpu: Node, index: number): GpuInfo {
     uuid,
     name: text(gpu, 'product_name') ?? '',
     pciBusId,
+    ...(pciDeviceId ? { pciDeviceId } : {}),
     ...(memoryTotalBytes !== undefined ? { memoryTotalBytes: memoryTotalBytes * MIB } : {}),
     ...(powerLimitWatts !== undefined ? { powerLimitWatts } : {}),
   };
@@ -135,6 +155,21 @@ function gpuDetails(gpu: Node, index: number): GpuDetails {
       max: watts('max_power_limit'),
     }),
   };
+}
+
+/**
+ * nvidia-smi writes the PCI id as one 32-bit number, device in the high half and vendor in
+ * the low (`1EB810DE`, `0x1EB810DE` in CSV) → `10de:1eb8`. A zero device (seen in published
+ * files with the id blanked out) tells nothing → undefined.
+ */
+export function pciIdOf(raw: string | undefined): string | undefined {
+  const m = /^(?:0x)?([0-9a-f]{4})([0-9a-f]{4})$/i.exec(raw?.trim() ?? '');
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return `${m[2]!.toLowerCase()}:${m[1]!.toLowerCase()}`;
+}
+
+function versionOf(raw: string | undefined): string | undefined {
+  return /^\d+(?:\.\d+)*/.exec(raw ?? '')?.[0];
 }
 
 /** `Enabled`/`Disabled` → boolean; N/A and anything else → undefined. */

@@ -2,15 +2,24 @@
  * The `nvidia-smi --query-gpu` field list and a pure parser for one line of its
  * `--format=csv,noheader,nounits` output, e.g.
  *
- *     GPU-d37e67a5-91dd-3774-a5cb-99096249601a, 0, Tesla T4, 0, 0, 1032, 15360, 26.78, 1234567, 40, 585, 0x0000000000000000
+ *     GPU-d37e67a5-91dd-3774-a5cb-99096249601a, 0, Tesla T4, 0, 0, 1032, 15360, 26.78, 40, 585, 0x0000000000000000
  *
  * Each line is one GPU at one instant; it becomes readings of scope `gpu` whose `device`
  * is the GPU's uuid. A value nvidia-smi cannot give (`[N/A]`, `[Not Supported]`,
  * `[Unknown Error]`, `N/A`, empty, …) skips that metric for that line: never NaN, never 0.
+ *
+ * Only fields `nvidia-smi --help-query-gpu` documents are asked for (`selectGpuQueryFields`,
+ * help-query.ts). `total_energy_consumption` is not one on any recorded driver (465 to 610,
+ * test/fixtures/nvidia-smi-help/SOURCE.md): the energy counter is NVML's
+ * `nvmlDeviceGetTotalEnergyConsumption` only, so GPU energy is not read from nvidia-smi.
  */
 import type { Reading } from '../reading.js';
 
-/** Everything we ask for, in this order. Only `uuid` is required; older drivers may reject others. */
+/**
+ * What is asked for when the driver's help cannot be read, in this order: every one is
+ * listed by `--help-query-gpu` of each recorded driver (465.27 to 610.57, proven by
+ * test/unit/gpu-help-query.test.ts).
+ */
 export const GPU_QUERY_FIELDS = [
   'uuid',
   'index',
@@ -20,24 +29,47 @@ export const GPU_QUERY_FIELDS = [
   'memory.used',
   'memory.total',
   'power.draw',
-  'total_energy_consumption',
   'temperature.gpu',
   'clocks.sm',
   'clocks_throttle_reasons.active',
 ] as const;
 
-export type GpuQueryField = (typeof GPU_QUERY_FIELDS)[number];
+/**
+ * The clock-reason bitmask's names: `clocks_event_reasons.active` since driver 535, where
+ * `clocks_throttle_reasons.active` became its alias; older drivers know only the latter.
+ */
+export const GPU_THROTTLE_MASK_FIELDS = [
+  'clocks_event_reasons.active',
+  'clocks_throttle_reasons.active',
+] as const;
+
+export type GpuQueryField = (typeof GPU_QUERY_FIELDS)[number] | (typeof GPU_THROTTLE_MASK_FIELDS)[number];
+
+/**
+ * What the stream wants from a driver that documents its fields: one entry per reading,
+ * each the names it has had, preferred first.
+ */
+export const GPU_QUERY_WANTED: readonly (readonly GpuQueryField[])[] = [
+  ...GPU_QUERY_FIELDS.filter((f) => f !== 'clocks_throttle_reasons.active').map((f) => [f]),
+  GPU_THROTTLE_MASK_FIELDS,
+];
 
 /** Fields without which a line is useless: nvidia-smi rejecting one of them means no GPU metrics. */
 export const REQUIRED_GPU_QUERY_FIELDS: readonly GpuQueryField[] = ['uuid'];
 
 export function isGpuQueryField(field: string): field is GpuQueryField {
-  return (GPU_QUERY_FIELDS as readonly string[]).includes(field);
+  return GPU_QUERY_WANTED.some((names) => (names as readonly string[]).includes(field));
 }
 
 /** Whether the field can be left out of the query (an older driver that does not know it). */
 export function isDroppableGpuQueryField(field: string): field is GpuQueryField {
   return isGpuQueryField(field) && !REQUIRED_GPU_QUERY_FIELDS.includes(field);
+}
+
+/** Another name of the same reading that a driver rejecting `field` may know. */
+export function alternativeGpuQueryField(field: GpuQueryField): GpuQueryField | undefined {
+  const names = GPU_QUERY_WANTED.find((n) => n.includes(field)) ?? [];
+  return names[names.indexOf(field) + 1];
 }
 
 /** Clock throttle reason bits, as NVML's `nvmlClocksThrottleReason*` constants define them. */
@@ -62,7 +94,6 @@ const NUMERIC: Partial<Record<GpuQueryField, { name: string; unit: string; facto
   'memory.used': { name: 'gpu.memory.used.bytes', unit: 'bytes', factor: MIB },
   'memory.total': { name: 'gpu.memory.total.bytes', unit: 'bytes', factor: MIB },
   'power.draw': { name: 'gpu.power.draw.watts', unit: 'W', factor: 1 },
-  total_energy_consumption: { name: 'gpu.energy.consumed.joules', unit: 'J', factor: 1 / 1000 },
   'temperature.gpu': { name: 'gpu.temperature.celsius', unit: 'C', factor: 1 },
   'clocks.sm': { name: 'gpu.clock.sm.mhz', unit: 'MHz', factor: 1 },
 };
@@ -117,7 +148,7 @@ export function parseGpuQueryRow(
     const n = metric && number(get(field));
     if (metric && n !== undefined) add(metric.name, metric.unit, n * metric.factor);
   }
-  const mask = bitmask(get('clocks_throttle_reasons.active'));
+  const mask = bitmask(get('clocks_event_reasons.active') ?? get('clocks_throttle_reasons.active'));
   if (mask !== undefined) {
     add('gpu.throttle.active', 'bitmask', Number(mask));
     for (const [reason, bit] of GPU_THROTTLE_REASONS)
