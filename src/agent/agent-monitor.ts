@@ -149,6 +149,14 @@ export class AgentMonitor implements Monitor {
         const r = parseAppLine(text, this.clock.now(), container.id);
         if (r) this.o.sink.write([this.stamper.stamp(r, ctx)]);
       },
+      lines: (texts) => {
+        const at = this.clock.now();
+        const samples = texts.flatMap((t) => {
+          const r = parseAppLine(t, at, container.id);
+          return r ? [this.stamper.stamp(r, ctx)] : [];
+        });
+        if (samples.length > 0) this.o.sink.write(samples);
+      },
       finish: async (): Promise<MetricsSummary> => {
         const reply = this.next((r) => (r.t === 'summary' && r.id === container.id) || r.t === 'error');
         this.send({ op: 'finish', id: container.id });

@@ -1,5 +1,7 @@
 /** Schema of `benchmarks/<name>/benchmark.yaml`. */
+import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { ARTIFACT_LIMITS, DEFAULT_CONTAINER_POLICY, parseJsonPath } from '../core/index.js';
 import { duration, NAME } from './common-schema.js';
 import { requiresSchema } from './requires-schema.js';
 
@@ -22,33 +24,52 @@ export const containerPath = z
   .string()
   .regex(/^\/(?!.*(^|\/)\.\.(\/|$))[^\0]*$/, "must be an absolute path inside the container, without '..'");
 
+/**
+ * A file inside the container, written plainly: `/` then names, no `.`, `..` or empty
+ * names, no trailing `/` (`/.` or `/out/` name folders, and `//x` a second name for `/x`).
+ */
+export const containerFilePath = containerPath.refine(
+  (p) =>
+    p.length > 1 &&
+    p
+      .slice(1)
+      .split('/')
+      .every((name) => name !== '' && name !== '.' && name !== '..' && Buffer.byteLength(name) <= 255),
+  {
+    message:
+      "must name a file: '/' then names (of 255 bytes at most), without '.', '..', '//' or a trailing '/'",
+  },
+);
+
 const scoreSpec = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'score names are snake_case'),
     unit: z.string().min(1),
     direction: z.enum(['higher', 'lower']),
     from: z
-      .union([z.enum(['stdout', 'stderr']), containerPath])
+      .union([z.enum(['stdout', 'stderr']), containerFilePath])
       .default('stdout')
       .describe('stdout, stderr, or a file the container writes (absolute path, copied out after it exits)'),
     regex: z
       .string()
-      .refine(
-        (r) => {
-          try {
-            return new RegExp(r).source.length > 0;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'not a valid regular expression' },
-      )
-      .optional(),
+      .min(1)
+      .refine(isScoreRegex, { message: 'not a valid regular expression' })
+      .optional()
+      .describe(
+        'RE2 syntax runs in linear time; otherwise JavaScript syntax, off the main thread with a deadline',
+      ),
     match: z.enum(['first', 'last', 'all']).default('first'),
     reduce: z.enum(['mean', 'median', 'min', 'max', 'sum']).default('mean'),
     json: z
       .string()
-      .refine((p) => isJsonPath(p), { message: "not a JSONPath (e.g. '$.latency.p99' or \"$.a['b.c'][0]\")" })
+      .superRefine((p, ctx) => {
+        const parsed = parseJsonPath(p);
+        if ('error' in parsed)
+          ctx.addIssue({
+            code: 'custom',
+            message: `not a JSONPath (e.g. '$.latency.p99' or "$.a['b.c'][0]"): ${parsed.error}`,
+          });
+      })
       .optional(),
     metric: z
       .string()
@@ -61,10 +82,40 @@ const scoreSpec = z
     message: "a score needs exactly one of 'regex', 'json' or 'metric'",
   });
 
-/** JSONPath as benchyard accepts it: `$` then `.key`, `['key']`, `["key"]` or `[index]` steps. */
-function isJsonPath(p: string): boolean {
-  return /^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\['[^']*'\]|\["[^"]*"\])*$/.test(p);
+/**
+ * A pattern one of the score engines takes: RE2 syntax (linear time), else JavaScript's
+ * (engine/score-regex picks the engine at run time; this only says whether one can).
+ */
+function isScoreRegex(r: string): boolean {
+  try {
+    RE2JS.compile(r, RE2JS.MULTILINE);
+    return true;
+  } catch {
+    // not RE2 syntax
+  }
+  try {
+    new RegExp(r, 'm');
+    return true;
+  } catch {
+    return false;
+  }
 }
+
+/** How the container is confined; every field has a safe default. */
+const containerPolicy = z
+  .strictObject({
+    pidsLimit: z
+      .union([z.int().min(16).max(4_194_304), z.literal('unlimited')])
+      .default(DEFAULT_CONTAINER_POLICY.pidsLimit)
+      .describe(
+        'Most processes and threads at once in the container (a fork bomb stops there), or `unlimited`',
+      ),
+    noNewPrivileges: z
+      .boolean()
+      .default(DEFAULT_CONTAINER_POLICY.noNewPrivileges)
+      .describe('Processes cannot gain privileges through setuid binaries or file capabilities'),
+  })
+  .default({ ...DEFAULT_CONTAINER_POLICY });
 
 export const benchmarkSchema = z
   .strictObject({
@@ -78,14 +129,24 @@ export const benchmarkSchema = z
       .describe('Image to run; with `build`, the tag given to the built image'),
     build: z.string().min(1).optional().describe('Folder with a Dockerfile, relative to this file'),
     artifacts: z
-      .array(containerPath)
+      .array(containerFilePath)
+      .max(
+        ARTIFACT_LIMITS.files,
+        `at most ${ARTIFACT_LIMITS.files} artifacts (pack more files into one archive)`,
+      )
+      .refine((paths) => new Set(paths).size === paths.length, { message: 'an artifact is declared twice' })
       .default([])
-      .describe('Files the container writes, kept beside the results'),
+      .describe(
+        `Files the container writes, kept beside the results (at most ${ARTIFACT_LIMITS.files}; ${ARTIFACT_LIMITS.bytesPerFile / 2 ** 20} MiB each and ${ARTIFACT_LIMITS.bytes / 2 ** 30} GiB per repetition are kept)`,
+      ),
     command: z.array(z.string()).min(1),
     params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), paramSpec).default({}),
     scores: z.array(scoreSpec).default([]).describe('Empty: the exit code alone says pass or fail'),
     timeout: duration(1000, 7 * 24 * 3_600_000).default(600_000),
     network: z.enum(['none', 'bridge']).default('bridge'),
+    container: containerPolicy.describe(
+      'How the container is confined: a pids limit and no-new-privileges by default',
+    ),
     requires: requiresSchema
       .default({ devices: [], deviceCgroupRules: [], privileged: false })
       .describe('GPUs, FPGA cards and device nodes the benchmark needs'),

@@ -52,9 +52,37 @@ export interface BenchmarkDefinition {
   network: 'none' | 'bridge';
   /** Devices and accelerators the benchmark needs. */
   requires: Requirements;
+  /** How its containers are confined; absent: `DEFAULT_CONTAINER_POLICY`. */
+  container?: ContainerPolicy;
   /** Folder the definition was loaded from (for messages). */
   source: string;
 }
+
+/** How a benchmark's containers are confined, beyond what `requires` grants. */
+export interface ContainerPolicy {
+  /** Most processes and threads in the container at once (a fork bomb stops there); `unlimited`: none. */
+  pidsLimit: number | 'unlimited';
+  /** Processes cannot gain privileges through setuid binaries or file capabilities. */
+  noNewPrivileges: boolean;
+}
+
+export const DEFAULT_CONTAINER_POLICY: ContainerPolicy = Object.freeze({
+  pidsLimit: 4096,
+  noNewPrivileges: true,
+});
+
+/**
+ * What one repetition keeps of its declared artifacts; files are streamed to disk one at a
+ * time, so these bound the disk, not memory.
+ */
+export const ARTIFACT_LIMITS = Object.freeze({
+  /** Declared artifacts per benchmark, and so kept per repetition. */
+  files: 32,
+  /** Bytes kept of one artifact; a larger one keeps its start, marked truncated. */
+  bytesPerFile: 256 * 1024 * 1024,
+  /** Bytes kept of all artifacts of one repetition together. */
+  bytes: 1024 * 1024 * 1024,
+});
 
 export interface BenchmarkCatalog {
   get(name: string): BenchmarkDefinition | undefined;
@@ -76,9 +104,17 @@ export interface Requirements {
   /**
    * NVIDIA GPUs through Docker `DeviceRequests` (driver nvidia, capability gpu): `count`
    * (or `all`), a `model` pattern (a case-insensitive regular expression on the GPU's name,
-   * e.g. `K80|V100`), a driver range (e.g. `>=450 <=470`), or specific device ids.
+   * e.g. `K80|V100`), PCI ids (`10de:2204`, lowercase `vendor:device`; a GPU fits when its
+   * name matches `model` or its PCI id is one of these), a driver range (e.g. `>=450 <=470`),
+   * or specific device ids.
    */
-  gpu?: { count: number | 'all'; model?: string; driver?: string; ids?: readonly string[] };
+  gpu?: {
+    count: number | 'all';
+    model?: string;
+    pci?: readonly string[];
+    driver?: string;
+    ids?: readonly string[];
+  };
   /** FPGA cards: the vendor the machine must have, and the device nodes to pass through. */
   fpga?: { vendor?: FpgaVendor; devices: readonly DeviceMapping[] };
   /** Other device nodes to pass through. */

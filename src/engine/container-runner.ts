@@ -5,13 +5,17 @@
 import type Docker from 'dockerode';
 import { once } from 'node:events';
 import {
+  DEFAULT_CONTAINER_POLICY,
   InfrastructureError,
   systemClock,
   type Clock,
+  type ContainerPolicy,
   type Logger,
   type Requirements,
+  type StoredArtifact,
 } from '../core/index.js';
-import { deviceAccess, startFailure } from './devices.js';
+import { collectArtifacts, type ArtifactLimits, type SaveArtifact } from './collect-artifacts.js';
+import { deviceAccess, startFailure, type MachineGpu } from './devices.js';
 import { dockerFailure, dockerMessage, isUnreachable, statusOf } from './docker-errors.js';
 import { copyFileOut, type CopiedFile } from './copy-out.js';
 import { OutputBuffer } from './output-buffer.js';
@@ -36,15 +40,29 @@ export interface ContainerSpec {
    * cgroup rules, privileged. A container whose start fails on them is removed like any other.
    */
   access?: Requirements;
+  /**
+   * The machine's GPUs as its fingerprint knows them: a GPU requirement with `model` or
+   * `pci` then gets exactly the GPUs that fit (by uuid); unknown: the engine picks by count.
+   */
+  gpus?: readonly MachineGpu[];
   /** Block devices to account I/O on under cgroup v1 (see `Machine.ioAccountingDevices`). */
   ioAccountingDevices?: readonly string[];
-  /** Absolute paths of files to copy out of the container after it exits. */
+  /** Absolute paths of files to read into memory after it exits (the files scores are read from). */
   collect?: readonly string[];
   /**
    * Most bytes kept per collected file.
    * @default 64 MiB
    */
   maxFileBytes?: number;
+  /** Absolute paths of files streamed to `RunOptions.saveArtifact` after it exits, one at a time. */
+  artifacts?: readonly string[];
+  /** Caps on what is kept of `artifacts`; see `ARTIFACT_LIMITS` for the defaults. */
+  artifactLimits?: ArtifactLimits;
+  /**
+   * A pids limit and no-new-privileges.
+   * @default DEFAULT_CONTAINER_POLICY (4096 pids, no new privileges)
+   */
+  policy?: ContainerPolicy;
 }
 
 export interface StartedContainer {
@@ -66,6 +84,10 @@ export interface ContainerOutcome {
   outputTruncated: boolean;
   /** Collected files by container path; a path the container did not write is absent. */
   files: Map<string, CopiedFile>;
+  /** The artifacts kept, in declaration order. */
+  artifacts: StoredArtifact[];
+  /** What was not kept of the declared artifacts and why (missing, a link, a folder, past a cap). */
+  artifactNotes: string[];
   /** Epoch ms, as the engine recorded them. */
   startedAt: number;
   finishedAt: number;
@@ -77,6 +99,8 @@ export interface RunOptions {
   onStarted?: (container: StartedContainer) => void;
   /** Each complete line the container writes to stdout, as it arrives. */
   onStdoutLine?: (line: string) => void;
+  /** Where `spec.artifacts` go; without it, none is copied. */
+  saveArtifact?: SaveArtifact;
 }
 
 /** How long to wait for the attach stream to drain after the container exited. */
@@ -112,11 +136,12 @@ export class ContainerRunner {
         Tty: false,
         HostConfig: {
           Privileged: spec.access?.privileged ?? false,
+          ...confinement(spec.policy ?? DEFAULT_CONTAINER_POLICY),
           NetworkMode: spec.network,
           AutoRemove: false,
           Binds: Object.entries(spec.readOnlyMounts ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
           ...ioAccounting(spec.ioAccountingDevices ?? []),
-          ...deviceAccess(spec.access),
+          ...deviceAccess(spec.access, spec.gpus),
         },
       });
       this.logger.debug(`created container ${container.id.slice(0, 12)}`, {
@@ -178,6 +203,10 @@ export class ContainerRunner {
       );
       if (file) files.set(path, file);
     }
+    const kept =
+      opts.saveArtifact && spec.artifacts?.length
+        ? await collectArtifacts(container, spec.artifacts, opts.saveArtifact, spec.artifactLimits)
+        : { artifacts: [], notes: [] };
     const startedAt = Date.parse(state?.StartedAt ?? '') || t0;
     const finishedAt = Date.parse(state?.FinishedAt ?? '') || this.clock.now();
     return {
@@ -190,6 +219,8 @@ export class ContainerRunner {
       stderr: stderr.text(),
       outputTruncated: stdout.truncated || stderr.truncated,
       files,
+      artifacts: kept.artifacts,
+      artifactNotes: kept.notes,
       startedAt,
       finishedAt: Math.max(finishedAt, startedAt),
     };
@@ -255,6 +286,18 @@ export async function pingDocker(docker: Docker, where: string): Promise<void> {
       { cause: err },
     );
   }
+}
+
+/**
+ * The container's confinement as HostConfig says it. The pids limit needs the pids cgroup
+ * controller; an engine without it drops the limit with a warning rather than failing.
+ */
+function confinement(policy: ContainerPolicy): Partial<Docker.HostConfig> {
+  return {
+    // -1: unlimited, also where the daemon sets a default limit of its own.
+    PidsLimit: policy.pidsLimit === 'unlimited' ? -1 : policy.pidsLimit,
+    ...(policy.noNewPrivileges ? { SecurityOpt: ['no-new-privileges'] } : {}),
+  };
 }
 
 /** A throttle rule no device reaches, so cgroup v1 accounts the container's block I/O. */

@@ -61,6 +61,8 @@ export interface MonitorOptions {
 export interface ContainerWatch {
   /** A line the container printed; `@benchyard metric=` lines become samples at once. */
   line(text: string): void;
+  /** Lines the container printed, in order: their samples are handed to the sink in one write. */
+  lines(texts: readonly string[]): void;
   /** Stops watching; the summary of what was seen. */
   finish(): Promise<MetricsSummary>;
 }
@@ -139,6 +141,11 @@ export class MachineMonitor implements Monitor {
       line: (text) => {
         const r = parseAppLine(text, this.clock.now(), container.id);
         if (r) this.ingest([r]);
+      },
+      lines: (texts) => {
+        const at = this.clock.now();
+        const readings = texts.flatMap((t) => parseAppLine(t, at, container.id) ?? []);
+        if (readings.length > 0) this.ingest(readings);
       },
       finish: async () => {
         this.sampler.remove(collector);

@@ -7,8 +7,8 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import { BenchmarkFailedError, InputError, type BenchmarkDefinition } from '../../core/index.js';
 import { loadBenchmarkFolder, loadCatalog, loadMatrix } from '../../config/index.js';
-import { parseScores } from '../../engine/index.js';
-import { formatNumber } from '../../report/index.js';
+import { PARSE_DEADLINE_MS, parseScores, planRegex } from '../../engine/index.js';
+import { escapeControl, formatNumber } from '../../report/index.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 
@@ -32,18 +32,22 @@ export async function benchmarkListCommand(
     );
   const t = new Table({
     head: ['benchmark', 'origin', 'image', 'params (default)', 'scores'],
-    style: { head: [] },
+    style: { head: [], border: [] },
   });
   for (const { d, origin } of defs)
     t.push([
       `${d.name} v${d.version}`,
       origin,
-      d.build ? `build ${path.relative(process.cwd(), d.build) || '.'}` : d.image,
+      // Definitions are the user's: their text is escaped so one cell line stays one line.
+      escapeControl(d.build ? `build ${path.relative(process.cwd(), d.build) || '.'}` : d.image),
       Object.entries(d.params)
-        .map(([k, p]) => `${k}: ${p.type}${p.default !== undefined ? ` (${String(p.default)})` : ''}`)
+        .map(([k, p]) =>
+          escapeControl(`${k}: ${p.type}${p.default !== undefined ? ` (${String(p.default)})` : ''}`),
+        )
         .join('\n'),
-      d.scores.map((s) => `${s.name} ${s.unit} ${s.direction === 'higher' ? '↑' : '↓'}`).join('\n') ||
-        '(exit code)',
+      d.scores
+        .map((s) => escapeControl(`${s.name} ${s.unit} ${s.direction === 'higher' ? '↑' : '↓'}`))
+        .join('\n') || '(exit code)',
     ]);
   io.stdout(`${t.toString()}\n`);
 }
@@ -54,8 +58,10 @@ export async function benchmarkValidateCommand(
   io: CliIo,
 ): Promise<void> {
   const defs = await definitionsIn(target);
-  for (const d of defs)
+  for (const d of defs) {
     io.stdout(`${d.name}: valid (${Object.keys(d.params).length} params, ${d.scores.length} scores)\n`);
+    for (const line of regexEngines(d)) io.stdout(line);
+  }
   if (!opts.sampleOutput) return;
   const stdout = await readSample(opts.sampleOutput);
   const stderr = opts.sampleStderr ? await readSample(opts.sampleStderr) : '';
@@ -64,7 +70,7 @@ export async function benchmarkValidateCommand(
     const fileScores = d.scores.filter((s) => s.from.startsWith('/'));
     // A sample stands in for the stream or the file each score reads from.
     const files = new Map(fileScores.map((s) => [s.from, stdout]));
-    const result = parseScores(d.scores, { stdout, stderr, files });
+    const result = await parseScores(d.scores, { stdout, stderr, files }, { signal: io.signal });
     if (result.ok) {
       for (const s of result.scores)
         io.stdout(`  ${d.name}.${s.name} = ${formatNumber(s.value)} ${s.unit}\n`);
@@ -75,6 +81,31 @@ export async function benchmarkValidateCommand(
   }
   if (failed > 0)
     throw new BenchmarkFailedError(`the sample output does not yield every score of ${failed} benchmark(s)`);
+}
+
+/**
+ * Which engine each regex score runs on, and a warning for a backtracking pattern of a
+ * shape known to take exponential time (it still runs, stopped at the parse deadline).
+ */
+function regexEngines(d: BenchmarkDefinition): string[] {
+  const lines: string[] = [];
+  for (const s of d.scores) {
+    if (s.regex === undefined) continue;
+    const plan = planRegex(s.regex);
+    if ('error' in plan) continue; // the schema refused it already
+    if (plan.engine === 're2') {
+      lines.push(`  ${d.name}.${s.name}: regex on RE2 (linear time)\n`);
+      continue;
+    }
+    lines.push(
+      `  ${d.name}.${s.name}: regex on the backtracking engine (JavaScript syntax RE2 lacks; run off the main thread, stopped after ${PARSE_DEADLINE_MS / 1000}s)\n`,
+    );
+    if (plan.risk)
+      lines.push(
+        `  warning: ${d.name}.${s.name} can backtrack catastrophically: ${plan.risk}; write it without the nested quantifier, or in RE2 syntax (no lookaround or backreferences) to run in linear time\n`,
+      );
+  }
+  return lines;
 }
 
 async function definitionsIn(target: string): Promise<BenchmarkDefinition[]> {
