@@ -111,7 +111,11 @@ export function groupOf(
   axis: Axis,
   machines: ReadonlyMap<string, MachineRecord> = new Map(),
 ): string {
-  if (axis.startsWith('param:')) return String(r.params[axis.slice(6)] ?? '(unset)');
+  if (axis.startsWith('param:')) {
+    // The name is the user's (`--by param:constructor`): only the result's own params count.
+    const name = axis.slice(6);
+    return Object.hasOwn(r.params, name) ? String(r.params[name] ?? '(unset)') : '(unset)';
+  }
   switch (axis) {
     case 'gpu-model':
       return gpuModelOf(machines.get(machineKey(r)));

@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { RunEvent } from '../schedule/index.js';
 import { formatDuration } from '../core/index.js';
-import { formatNumber, formatParams } from '../report/index.js';
+import { escapeControl, formatNumber, formatParams } from '../report/index.js';
 
 export interface Progress {
   onEvent(e: RunEvent): void;
@@ -16,6 +16,9 @@ export function createProgress(
   total: number,
   opts: { interactive: boolean; write: (line: string) => void },
 ): Progress {
+  // Every line carries text from users (params, image names) or containers (failure
+  // reasons): control characters are escaped so one event stays one line.
+  const write = (text: string) => opts.write(`${escapeControl(text.replace(/\n$/, ''))}\n`);
   let done = 0;
   const line = (e: Extract<RunEvent, { type: 'repetition-finished' }>) => {
     const r = e.result;
@@ -34,11 +37,10 @@ export function createProgress(
 
   /** Events shown the same way on a terminal and in CI. */
   const common = (e: RunEvent) => {
-    if (e.type === 'image-build')
-      opts.write(`building ${e.image} from ${e.context} for target '${e.target}'\n`);
+    if (e.type === 'image-build') write(`building ${e.image} from ${e.context} for target '${e.target}'\n`);
     if (e.type === 'repetitions-extended') {
       total++;
-      opts.write(
+      write(
         `${[e.cell.benchmark, formatParams(e.cell.params)].filter(Boolean).join(' ')}: results still vary, adding measured repetition ${e.measured}\n`,
       );
     }
@@ -49,12 +51,11 @@ export function createProgress(
       onEvent(e) {
         common(e);
         if (e.type === 'run-started')
-          opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
-        if (e.type === 'machine-ready')
-          opts.write(`machine ${e.machine.id} ready for target '${e.target}'\n`);
+          write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
+        if (e.type === 'machine-ready') write(`machine ${e.machine.id} ready for target '${e.target}'\n`);
         if (e.type === 'repetition-finished') {
           done++;
-          opts.write(`${line(e)}\n`);
+          write(`${line(e)}\n`);
         }
       },
       stop() {},
@@ -75,19 +76,21 @@ export function createProgress(
       common(e);
       if (e.type === 'repetitions-extended' && started) bar.setTotal(total);
       if (e.type === 'run-started') {
-        opts.write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
+        write(`run ${e.run.id}: ${total} repetitions in ${e.run.cells} cells\n`);
         bar.start(total, 0, { current: '' });
         started = true;
       }
       if (!started) return;
       if (e.type === 'repetition-started')
-        bar.update({ current: `${e.cell.benchmark} ${formatParams(e.cell.params)} #${e.repetition}` });
+        bar.update({
+          current: escapeControl(`${e.cell.benchmark} ${formatParams(e.cell.params)} #${e.repetition}`),
+        });
       if (e.type === 'repetition-finished') {
         done++;
         if (e.result.status === 'failed') {
           // Print failures above the bar as they happen, so they are not lost in the summary.
           bar.stop();
-          opts.write(`${line(e)}\n`);
+          write(`${line(e)}\n`);
           bar.start(total, done, { current: '' });
         } else bar.update(done);
       }

@@ -123,7 +123,7 @@ export function definitionRules(
   const script = shell ? d.command.indexOf('-c') + 1 : 0;
   d.command.forEach((arg, i) => {
     for (const m of arg.matchAll(PLACEHOLDER)) {
-      if (!(m[1]! in d.params))
+      if (!Object.hasOwn(d.params, m[1]!))
         problems.push(
           source.diagnostic([...at, 'command', i], `placeholder '{{${m[1]}}}' names no declared parameter`),
         );

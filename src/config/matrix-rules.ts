@@ -12,6 +12,9 @@ import { definitionRules, isFolderRef, toDefinition } from './catalog.js';
 import { checkParamValue } from './params.js';
 import type { YamlSource } from './yaml-source.js';
 
+/** Problems reported per axis before the rest are counted. */
+const MAX_VALUE_PROBLEMS = 3;
+
 type Raw = Record<string, unknown>;
 const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -76,13 +79,14 @@ export function matrixRules(
     if (!def) return;
     const given = isObj(entry.params) ? entry.params : {};
     for (const [key, spec] of Object.entries(def.params)) {
-      if (spec.default === undefined && !(key in given))
+      if (spec.default === undefined && !Object.hasOwn(given, key))
         out.push(
           source.diagnostic(at, `benchmark '${def.name}' needs parameter '${key}' (it has no default)`),
         );
     }
     for (const [key, value] of Object.entries(given)) {
-      const spec = def.params[key];
+      // Own keys only: `constructor` or `__proto__` must not find Object.prototype's.
+      const spec = Object.hasOwn(def.params, key) ? def.params[key] : undefined;
       if (!spec) {
         const declared = Object.keys(def.params);
         out.push(
@@ -99,11 +103,21 @@ export function matrixRules(
         out.push(
           source.diagnostic([...at, 'params', key], `parameter '${key}': an axis needs at least one value`),
         );
+      // An axis of thousands of bad values is one mistake: the first few, then a count.
+      let bad = 0;
       values.forEach((v, j) => {
         const problem = checkParamValue(spec, v);
+        if (!problem || ++bad > MAX_VALUE_PROBLEMS) return;
         const path = Array.isArray(value) ? [...at, 'params', key, j] : [...at, 'params', key];
-        if (problem) out.push(source.diagnostic(path, `parameter '${key}': ${problem}`));
+        out.push(source.diagnostic(path, `parameter '${key}': ${problem}`));
       });
+      if (bad > MAX_VALUE_PROBLEMS)
+        out.push(
+          source.diagnostic(
+            [...at, 'params', key],
+            `parameter '${key}': ${bad - MAX_VALUE_PROBLEMS} more values of the axis are invalid`,
+          ),
+        );
       if (Array.isArray(value) && new Set(value.map((v) => JSON.stringify(v))).size !== value.length)
         out.push(source.diagnostic([...at, 'params', key], `parameter '${key}': the axis repeats a value`));
     }

@@ -27,6 +27,7 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return `string '${value}'`;
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
+  if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${String(value)}`;
 }
 

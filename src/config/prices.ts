@@ -3,10 +3,10 @@
  * file in the same format whose entries replace matching ones. A missing entry means no
  * price is recorded, never a guessed one.
  */
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { InputError, type HourlyPrice, type PriceQuery } from '../core/index.js';
+import { ConfigError, type HourlyPrice, type PriceQuery } from '../core/index.js';
+import { sortDiagnostics, zodDiagnostics } from './validate.js';
+import { YamlSource } from './yaml-source.js';
 
 const table = z.strictObject({
   asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD'),
@@ -29,17 +29,11 @@ export async function loadPriceTable(
 ): Promise<(q: PriceQuery) => HourlyPrice | undefined> {
   const entries: Entry[] = [];
   for (const file of files) {
-    let doc: unknown;
-    try {
-      doc = parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      throw new InputError(`price table '${file}': ${(err as Error).message}`);
-    }
-    const parsed = table.safeParse(doc);
+    // Read like a matrix: a regular file, bounded, every problem located.
+    const source = await YamlSource.load(file);
+    const parsed = table.safeParse(source.value());
     if (!parsed.success)
-      throw new InputError(
-        `price table '${file}': ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
+      throw new ConfigError(sortDiagnostics(zodDiagnostics(source, parsed.error, source.value())));
     // Later files first, so their entries win.
     entries.unshift(
       ...parsed.data.prices.map((p) => ({ ...p, asOf: parsed.data.asOf, source: parsed.data.source })),

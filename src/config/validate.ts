@@ -49,7 +49,7 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
 function valueAt(raw: unknown, path: readonly PathSegment[]): unknown {
   let v = raw;
   for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, seg)) return undefined;
     v = (v as Record<string | number, unknown>)[seg];
   }
   return v;

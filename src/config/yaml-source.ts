@@ -2,19 +2,11 @@
  * A parsed YAML file that remembers where every node came from, so validation problems
  * can be reported as `file:line:col` with the path that caused them.
  */
-import { readFile } from 'node:fs/promises';
-import {
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  visit,
-  type Document,
-  type Node,
-} from 'yaml';
-import { ConfigError, InputError, type Diagnostic } from '../core/index.js';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { ConfigError, errorMessage, type Diagnostic } from '../core/index.js';
+import { MAX_DEPTH, MAX_FILE_BYTES } from './limits.js';
+import { readUserFile } from './read-user-file.js';
+import { structureProblems } from './yaml-structure.js';
 
 export type PathSegment = string | number;
 
@@ -23,61 +15,59 @@ export class YamlSource {
     readonly file: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    private readonly data: unknown,
   ) {}
 
-  /** Reads and parses a file; unreadable files and YAML syntax errors are input errors. */
+  /**
+   * Reads and parses a file. Only a regular file of at most MAX_FILE_BYTES is read (a FIFO,
+   * a device or a folder is refused before any read); unreadable files are input errors.
+   */
   static async load(file: string): Promise<YamlSource> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
-      throw new InputError(`${file}: cannot read: ${why}`, { file, code });
-    }
-    return YamlSource.parse(file, text);
+    return YamlSource.parse(file, await readUserFile(file, MAX_FILE_BYTES));
   }
 
+  /**
+   * Every problem the yaml library reports, and those it leaves to `toJS` or lets through
+   * (see yaml-structure.ts), become located diagnostics: bad input never escapes as a crash.
+   */
   static parse(file: string, text: string): YamlSource {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const source = new YamlSource(file, doc, lines);
-    if (doc.errors.length > 0) {
+    const fail = (problems: { offset: number; message: string }[]): never => {
       throw new ConfigError(
-        doc.errors.flatMap((e) => {
-          if (e.code === 'DUPLICATE_KEY') return source.duplicateKeys();
-          const { line, col } = lines.linePos(e.pos[0]);
-          return [{ file, line, col, path: '', message: `YAML: ${e.message.split('\n')[0]}` }];
+        problems.map(({ offset, message }) => {
+          const { line, col } = lines.linePos(offset);
+          return { file, line, col, path: '', message };
         }),
       );
+    };
+    if (text.length > MAX_FILE_BYTES)
+      fail([{ offset: 0, message: `the file is larger than ${MAX_FILE_BYTES / 1024} KiB` }]);
+    let doc: Document;
+    try {
+      // uniqueKeys: false — the library's own check is quadratic in a map's size;
+      // structureProblems finds duplicates with a set.
+      doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+    } catch (err) {
+      return fail([{ offset: 0, message: `YAML: ${yamlMessage(errorMessage(err))}` }]);
     }
-    return source;
+    if (doc.errors.length > 0)
+      fail(doc.errors.map((e) => ({ offset: e.pos[0], message: `YAML: ${yamlMessage(e.message)}` })));
+    const problems = structureProblems(doc);
+    if (problems.length > 0) fail(problems);
+    let data: unknown;
+    try {
+      // Aliases are bounded by structureProblems; the library's count would refuse a 101st
+      // use of one scalar anchor, which is harmless.
+      data = doc.toJS({ maxAliasCount: -1 }) ?? undefined;
+    } catch (err) {
+      return fail([{ offset: 0, message: `YAML: ${errorMessage(err)}` }]);
+    }
+    return new YamlSource(file, doc, lines, data);
   }
 
-  /** yaml reports a duplicate key at its map; this points at each repeated key instead. */
-  private duplicateKeys(): Diagnostic[] {
-    const out: Diagnostic[] = [];
-    visit(this.doc, {
-      Map: (_, map) => {
-        const seen = new Set<string>();
-        for (const pair of map.items) {
-          if (!isScalar(pair.key)) continue;
-          const key = String(pair.key.value);
-          if (seen.has(key)) {
-            const { line, col } = this.lines.linePos(pair.key.range?.[0] ?? 0);
-            out.push({ file: this.file, line, col, path: '', message: `YAML: duplicate key '${key}'` });
-          }
-          seen.add(key);
-        }
-      },
-    });
-    return out;
-  }
-
-  /** The document as plain data (`undefined` for an empty file). */
+  /** The document as plain data (`undefined` for an empty file): finite and acyclic. */
   value(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 }) ?? undefined;
+    return this.data;
   }
 
   /**
@@ -113,6 +103,13 @@ export class YamlSource {
     }
     return (node ?? undefined) as Node | undefined;
   }
+}
+
+/** The library's message, first line; its stack running out means nesting too deep to follow. */
+function yamlMessage(message: string): string {
+  return /Maximum call stack/.test(message)
+    ? `nested far deeper than ${MAX_DEPTH} levels`
+    : message.split('\n')[0]!;
 }
 
 /** Child node of a map or sequence; for the last segment of a `key` lookup, the key node itself. */

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import {
+  InputError,
   plannedRepetitions,
   type BenchmarkCatalog,
   type MatrixCell,
@@ -13,7 +14,7 @@ import {
   type Requirements,
   type Shard,
 } from '../core/index.js';
-import { paramEnv, substitute, type Matrix } from '../config/index.js';
+import { MAX_CELLS, paramEnv, substitute, type Matrix } from '../config/index.js';
 
 export interface Plan {
   matrixName: string;
@@ -31,13 +32,28 @@ export interface Plan {
 }
 
 export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
+  // Validation refuses such a matrix with its axes; this guards matrices built elsewhere.
+  const count = matrix.entries.reduce(
+    (n, e) =>
+      n +
+      Object.values(e.axes).reduce(
+        (k, values) => k * values.length,
+        matrix.targets.filter((t) => e.targets.includes(t.name)).length,
+      ),
+    0,
+  );
+  if (count > MAX_CELLS)
+    throw new InputError(`the matrix expands to ${count} cells, above the limit of ${MAX_CELLS}`, {
+      cells: count,
+    });
   const cells: MatrixCell[] = [];
   for (const entry of matrix.entries) {
     const def = matrix.inline.find((d) => d.name === entry.benchmark) ?? catalog.get(entry.benchmark);
     // Validation guarantees this; a miss here is a programming error, not bad input.
     if (!def) throw new Error(`benchmark '${entry.benchmark}' vanished from the catalog`);
     const axes = Object.entries(def.params).map(
-      ([name, spec]) => [name, entry.axes[name] ?? [spec.default as ParamValue]] as const,
+      ([name, spec]) =>
+        [name, Object.hasOwn(entry.axes, name) ? entry.axes[name]! : [spec.default as ParamValue]] as const,
     );
     for (const target of matrix.targets.filter((t) => entry.targets.includes(t.name))) {
       const requires = entry.requires ?? def.requires;
@@ -74,6 +90,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
           scores: def.scores,
           artifacts: def.artifacts,
+          ...(def.container ? { container: def.container } : {}),
           ...(entry.inputs !== undefined ? { inputs: entry.inputs } : {}),
           ...(def.build !== undefined ? { build: def.build } : {}),
         });

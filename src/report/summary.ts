@@ -1,6 +1,7 @@
 /** Per-cell summary of a run's repetitions: pass counts and the median of each score. */
 import { median } from 'simple-statistics';
 import type { MatrixCell, RepetitionResult, Score } from '../core/index.js';
+import { escapeControl } from './terminal-text.js';
 
 export interface CellSummary {
   cellId: string;
@@ -75,8 +76,9 @@ export function summarize(
 }
 
 export function formatParams(params: Readonly<Record<string, unknown>>): string {
+  // Values are the user's: a newline or an escape sequence must not split or recolour a line.
   return Object.entries(params)
-    .map(([k, v]) => `${k}=${String(v)}`)
+    .map(([k, v]) => `${escapeControl(k)}=${escapeControl(String(v))}`)
     .join(' ');
 }
 

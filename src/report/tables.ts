@@ -3,9 +3,17 @@ import Table from 'cli-table3';
 import type { MatrixCell, MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
 import { formatDuration } from '../core/index.js';
 import { formatNumber, formatParams, type CellSummary } from './summary.js';
+import { escapeControl, escapeControlKeepLines } from './terminal-text.js';
 
 function table(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] }, wordWrap: true });
+}
+
+/** A plain table (no colours: output often goes to a pipe or a CI log). */
+export function dataTable(head: string[], rows: readonly (readonly string[])[]): string {
+  const t = table(head);
+  for (const r of rows) t.push([...r]);
+  return t.toString();
 }
 
 export function planTable(cells: readonly MatrixCell[]): string {
@@ -30,8 +38,8 @@ export function planTable(cells: readonly MatrixCell[]): string {
       formatParams(c.params),
       c.repetitions,
       formatDuration(c.timeoutMs),
-      c.image,
-      ...(access ? [formatRequires(c.requires)] : []),
+      escapeControl(c.image),
+      ...(access ? [escapeControl(formatRequires(c.requires))] : []),
     ]);
   return t.toString();
 }
@@ -39,7 +47,7 @@ export function planTable(cells: readonly MatrixCell[]): string {
 /** `1 GPU /T4/i, /dev/xdma0_user, PRIVILEGED`: what a cell's container gets from its machine. */
 export function formatRequires(r: MatrixCell['requires']): string {
   const gpu = r.gpu
-    ? `${r.gpu.ids ? `GPU ${r.gpu.ids.join(',')}` : `${r.gpu.count} GPU`}${r.gpu.model ? ` /${r.gpu.model}/i` : ''}${r.gpu.driver ? ` driver ${r.gpu.driver}` : ''}`
+    ? `${r.gpu.ids ? `GPU ${r.gpu.ids.join(',')}` : `${r.gpu.count} GPU`}${r.gpu.model ? ` /${r.gpu.model}/i` : ''}${r.gpu.pci ? ` pci ${r.gpu.pci.join('|')}` : ''}${r.gpu.driver ? ` driver ${r.gpu.driver}` : ''}`
     : '';
   const fpga = r.fpga ? `${r.fpga.vendor ?? ''} FPGA`.trim() : '';
   const devices = [...(r.fpga?.devices ?? []), ...r.devices].map((d) =>
@@ -75,7 +83,7 @@ export function summaryTable(summaries: readonly CellSummary[]): string {
             }`,
         )
         .join('\n') ||
-        s.failures[0]?.slice(0, 160) ||
+        escapeControlKeepLines(s.failures[0]?.slice(0, 160) ?? '') ||
         '',
     ]);
   return t.toString();
@@ -92,7 +100,7 @@ export function resultsTable(results: readonly RepetitionResult[]): string {
       `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}${r.control ? ' control' : ''}`,
       r.status === 'passed'
         ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
-        : (r.failureReason ?? '').slice(0, 200),
+        : escapeControlKeepLines((r.failureReason ?? '').slice(0, 200)),
       formatDuration(r.durationMs),
     ]);
   return t.toString();

@@ -1,5 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { planText } from '../helpers/catalog.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_CELLS, type MapCatalog } from '../../src/config/index.js';
+import { InputError } from '../../src/core/index.js';
+import { planMatrix } from '../../src/plan/index.js';
+import { builtinCatalog, loadMatrixText, planText } from '../helpers/catalog.js';
+
+let catalog: MapCatalog;
+beforeAll(async () => {
+  catalog = await builtinCatalog();
+});
 
 const plan = planText;
 
@@ -68,3 +76,38 @@ describe('planMatrix', () => {
     expect(b.cells.map((c) => c.id)).toEqual(a.cells.map((c) => c.id));
   });
 });
+
+describe('planMatrix with hostile names and sizes', () => {
+  it('a definition param named constructor gets its default (not Object.prototype.constructor)', async () => {
+    const p = await plan(`name: p
+targets: [{ name: a, provider: local }]
+benchmarks:
+  - benchmark:
+      name: mine
+      image: alpine
+      command: [echo, "{{constructor}}", "{{x}}"]
+      params:
+        x: { type: integer, default: 1 }
+        constructor: { type: integer, default: 7 }
+`);
+    expect(p.cells.map((c) => c.argv)).toEqual([['echo', '7', '1']]);
+  });
+
+  it('counts cells before expanding: a matrix built around validation is refused', async () => {
+    const loaded = await loadMatrixText(MATRIX);
+    const huge = {
+      ...loaded,
+      entries: [
+        { ...loaded.entries[0]!, axes: { threads: range(1000), time: range(1000), max_prime: range(1000) } },
+      ],
+    };
+    const start = performance.now();
+    expect(() => planMatrix(huge, catalog)).toThrow(
+      `the matrix expands to 2000000000 cells, above the limit of ${MAX_CELLS}`,
+    );
+    expect(() => planMatrix(huge, catalog)).toThrow(InputError);
+    expect(performance.now() - start).toBeLessThan(100);
+  });
+});
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
