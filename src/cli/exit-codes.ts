@@ -7,7 +7,11 @@ export const EXIT = {
   benchmarkFailed: 1,
   /** Bad input: a malformed matrix, a missing file, an unknown flag. Nothing was started. */
   badInput: 2,
-  /** Infrastructure: Docker, a store or a provider failed. */
+  /**
+   * Infrastructure: Docker, a store or a provider failed, or the state folder did (its disk
+   * full, read-only, or locked by another process: `stateFault`); also any error benchyard
+   * did not expect (a bug), never 1.
+   */
   infrastructure: 3,
   /** Interrupted by SIGINT/SIGTERM (128 + SIGINT). */
   cancelled: 130,

@@ -16,7 +16,7 @@ import {
   type LedgerIntent,
   type LedgerStatus,
 } from '../core/index.js';
-import { openStateDb } from './state-db.js';
+import { openStateDb, stateWrite } from './state-db.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_entries (
@@ -102,20 +102,23 @@ export class SqliteLedger implements Ledger {
         controllerHost: os.hostname(),
       },
     };
-    this.db
-      .prepare(
-        `INSERT INTO ledger_entries (key, provider, kind, session, owner, target, region, zone, status,
+    // Failing here, nothing is created: the caller's create call comes after.
+    stateWrite(this.db, `recording ${intent.provider} ${intent.kind} in the ledger of`, () =>
+      this.db
+        .prepare(
+          `INSERT INTO ledger_entries (key, provider, kind, session, owner, target, region, zone, status,
            created_at, updated_at, expires_at, details)
          VALUES (@key, @provider, @kind, @session, @owner, @target, @region, @zone, @status,
            @createdAt, @updatedAt, @expiresAt, @details)`,
-      )
-      .run({
-        ...entry,
-        target: entry.target ?? null,
-        region: entry.region ?? null,
-        zone: entry.zone ?? null,
-        details: JSON.stringify(entry.details),
-      });
+        )
+        .run({
+          ...entry,
+          target: entry.target ?? null,
+          region: entry.region ?? null,
+          zone: entry.zone ?? null,
+          details: JSON.stringify(entry.details),
+        }),
+    );
     return entry;
   }
 
@@ -139,35 +142,39 @@ export class SqliteLedger implements Ledger {
         : current.details,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
-    this.db
-      .prepare(
-        `UPDATE ledger_entries SET resource_id = ?, region = ?, zone = ?, status = ?, error = ?,
+    stateWrite(this.db, `updating ledger entry ${key} in`, () =>
+      this.db
+        .prepare(
+          `UPDATE ledger_entries SET resource_id = ?, region = ?, zone = ?, status = ?, error = ?,
            details = ?, updated_at = ? WHERE key = ?`,
-      )
-      .run(
-        next.resourceId ?? null,
-        next.region ?? null,
-        next.zone ?? null,
-        next.status,
-        next.error ?? null,
-        JSON.stringify(next.details),
-        next.updatedAt,
-        key,
-      );
+        )
+        .run(
+          next.resourceId ?? null,
+          next.region ?? null,
+          next.zone ?? null,
+          next.status,
+          next.error ?? null,
+          JSON.stringify(next.details),
+          next.updatedAt,
+          key,
+        ),
+    );
     return next;
   }
 
   close(key: string, status: 'released' | 'failed' = 'released', error?: string): void {
-    this.db
-      .prepare(
-        'UPDATE ledger_entries SET status = ?, error = coalesce(?, error), updated_at = ? WHERE key = ?',
-      )
-      .run(
-        status,
-        error === undefined ? null : String(redactValue(error)),
-        new Date(this.clock.now()).toISOString(),
-        key,
-      );
+    stateWrite(this.db, `closing ledger entry ${key} in`, () =>
+      this.db
+        .prepare(
+          'UPDATE ledger_entries SET status = ?, error = coalesce(?, error), updated_at = ? WHERE key = ?',
+        )
+        .run(
+          status,
+          error === undefined ? null : String(redactValue(error)),
+          new Date(this.clock.now()).toISOString(),
+          key,
+        ),
+    );
   }
 
   get(key: string): LedgerEntry | undefined {

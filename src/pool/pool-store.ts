@@ -6,7 +6,7 @@
  * an update.
  */
 import type Database from 'better-sqlite3';
-import { openStateDb } from '../ledger/state-db.js';
+import { openStateDb, stateWrite } from '../ledger/state-db.js';
 import { InputError, systemClock, type Clock, type PoolDirectory, type PoolMember } from '../core/index.js';
 import { NAME } from '../config/common-schema.js';
 
@@ -68,21 +68,23 @@ export class SqlitePoolStore implements PoolDirectory {
     checkPool(pool);
     checkMember(member);
     const now = this.now();
-    this.db
-      .prepare(
-        `INSERT INTO pool_members (pool, host, port, user, docker_socket, state, now, added_at, updated_at)
+    stateWrite(this.db, `adding ${member.host} to pool '${pool}' in`, () =>
+      this.db
+        .prepare(
+          `INSERT INTO pool_members (pool, host, port, user, docker_socket, state, now, added_at, updated_at)
          VALUES (@pool, @host, @port, @user, @dockerSocket, 'active', 0, @now, @now)
          ON CONFLICT (pool, host, port) DO UPDATE SET state = 'active', now = 0, updated_at = @now,
            user = coalesce(@user, user), docker_socket = coalesce(@dockerSocket, docker_socket)`,
-      )
-      .run({
-        pool,
-        host: member.host,
-        port: member.port ?? 0,
-        user: member.user ?? null,
-        dockerSocket: member.dockerSocket ?? null,
-        now,
-      });
+        )
+        .run({
+          pool,
+          host: member.host,
+          port: member.port ?? 0,
+          user: member.user ?? null,
+          dockerSocket: member.dockerSocket ?? null,
+          now,
+        }),
+    );
     return this.get(pool, member.host, member.port ?? 0)!;
   }
 
@@ -93,23 +95,27 @@ export class SqlitePoolStore implements PoolDirectory {
    */
   remove(pool: string, host: string, opts: { now?: boolean; port?: number } = {}): PoolMember {
     const member = this.find(pool, host, opts.port);
-    this.db
-      .prepare(
-        `UPDATE pool_members SET state = 'removed', now = max(now, ?), updated_at = ?
+    stateWrite(this.db, `removing ${host} from pool '${pool}' in`, () =>
+      this.db
+        .prepare(
+          `UPDATE pool_members SET state = 'removed', now = max(now, ?), updated_at = ?
          WHERE pool = ? AND host = ? AND port = ?`,
-      )
-      .run(opts.now ? 1 : 0, this.now(), pool, member.host, member.port ?? 0);
+        )
+        .run(opts.now ? 1 : 0, this.now(), pool, member.host, member.port ?? 0),
+    );
     return this.get(pool, member.host, member.port ?? 0)!;
   }
 
   /** Every member still in the pool stops taking work; what runs on them finishes. */
   drain(pool: string): PoolMember[] {
     this.requirePool(pool);
-    this.db
-      .prepare(
-        `UPDATE pool_members SET state = 'draining', updated_at = ? WHERE pool = ? AND state = 'active'`,
-      )
-      .run(this.now(), pool);
+    stateWrite(this.db, `draining pool '${pool}' in`, () =>
+      this.db
+        .prepare(
+          `UPDATE pool_members SET state = 'draining', updated_at = ? WHERE pool = ? AND state = 'active'`,
+        )
+        .run(this.now(), pool),
+    );
     return this.members(pool);
   }
 

@@ -20,13 +20,39 @@ export function isLoopback(host: string): boolean {
   return mapped !== null && mapped[1]!.startsWith('127.');
 }
 
+/**
+ * The shortest token accepted. The token is all that stands between the network and the
+ * API, and nothing slows down guessing it: at 10,000 guesses a second, 6 random letters
+ * and digits fall within days and 8 within a few years, while 16 random hex characters
+ * (64 bits) hold some 30 million years on average. A length is what can be checked of a
+ * token's randomness; the hint says how to make a random one.
+ */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** How to make a good one, for messages. */
+export const TOKEN_HINT = 'e.g. export BENCHYARD_TOKEN=$(openssl rand -hex 24)';
+
+/** InputError for a token too weak to protect anything; its text is never repeated. */
+export function checkToken(token: string): void {
+  if (token.length === 0)
+    throw new InputError('the token is empty (--token or BENCHYARD_TOKEN): it would protect nothing');
+  if (token.length < MIN_TOKEN_LENGTH)
+    throw new InputError(
+      `the token has ${token.length} characters: give one of at least ${MIN_TOKEN_LENGTH}, random (${TOKEN_HINT})`,
+    );
+  // It travels in an Authorization header and a URL: visible ASCII without spaces only.
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new InputError(
+      'the token may hold only visible ASCII characters, no spaces (it is sent in an HTTP header)',
+    );
+}
+
 /** InputError when `host` is reachable from other machines and there is no token to ask for. */
 export function checkExposure(host: string, token: string | undefined): void {
-  if (token !== undefined && token.length === 0)
-    throw new InputError('the token is empty (--token or BENCHYARD_TOKEN): it would protect nothing');
+  if (token !== undefined) checkToken(token);
   if (!token && !isLoopback(host))
     throw new InputError(
-      `serving on '${host}' lets other machines in: set a token (--token or BENCHYARD_TOKEN), or bind 127.0.0.1`,
+      `serving on '${host}' lets other machines in: set a token in BENCHYARD_TOKEN (${TOKEN_HINT}; --token works too, but other users of this machine see it in ps), or bind 127.0.0.1`,
       { host },
     );
 }

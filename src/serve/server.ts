@@ -19,6 +19,7 @@ import { Gate } from './auth.js';
 import { LiveHub, type LiveOptions } from './live.js';
 import { APP_CSS, INDEX_HTML } from './page.js';
 import type { CompareFn, PoolsFn, ServeReader } from './ports.js';
+import { withoutLocalPaths } from './public-errors.js';
 
 export interface ServeOptions {
   /** Address to bind; anything but loopback needs a token. @default '127.0.0.1' */
@@ -37,6 +38,11 @@ export interface ServeOptions {
   clock?: Clock;
   logger?: Logger;
   live?: LiveOptions;
+  /**
+   * Folders and files of this machine (the state folder, the package) that no error body
+   * names; any other absolute path in one is hidden too.
+   */
+  localPaths?: readonly string[];
 }
 
 export const CONTENT_SECURITY_POLICY = [
@@ -141,14 +147,14 @@ export class WebServer {
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
-      return json(res, 400, { error: 'bad request URL' });
+      return this.fail(res, 400, 'bad request URL');
     }
     // The path only: a query may hold the token.
     this.logger.debug(`${req.method} ${url.pathname}`);
     const auth = this.gate.check(req, url);
     if (!auth.ok) {
       if (auth.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="benchyard"');
-      return json(res, auth.status, { error: auth.message });
+      return this.fail(res, auth.status, auth.message);
     }
     if ('setCookie' in auth) {
       res.writeHead(303, {
@@ -159,44 +165,48 @@ export class WebServer {
       return void res.end();
     }
     const route = this.routes.find(([re]) => re.test(url.pathname));
-    if (!route) return json(res, 404, { error: `no such path: ${url.pathname}` });
+    if (!route) return this.fail(res, 404, 'no such path');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      return json(res, 405, { error: `method ${req.method} not allowed (GET, HEAD)` });
+      return this.fail(res, 405, `method ${req.method} not allowed (GET, HEAD)`);
     }
     try {
       const params = route[0].exec(url.pathname)!.slice(1).map(decodeURIComponent);
       await route[1](req, res, url, params);
     } catch (err) {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof URIError) return json(res, 400, { error: 'bad request URL' });
-      if (err instanceof BenchyardError && err.kind === 'input')
-        return json(res, 400, { error: err.message });
+      if (err instanceof URIError) return this.fail(res, 400, 'bad request URL');
+      if (err instanceof BenchyardError && err.kind === 'input') return this.fail(res, 400, err.message);
       this.logger.error(`${req.method} ${url.pathname}: ${errorMessage(err)}`);
-      json(res, 500, { error: 'internal error (see the server log)' });
+      this.fail(res, 500, 'internal error (see the server log)');
     }
+  }
+
+  /** An error body: what went wrong, never where on this machine (the log has the detail). */
+  private fail(res: ServerResponse, status: number, message: string): void {
+    json(res, status, { error: withoutLocalPaths(message, this.opts.localPaths) });
   }
 
   private async run(res: ServerResponse, id: string): Promise<void> {
     const detail = await this.api.detail(id);
-    if (!detail) return json(res, 404, { error: `no run '${id}'` });
+    if (!detail) return this.fail(res, 404, `no run '${id}'`);
     json(res, 200, detail);
   }
 
   /** `?samples=0`: no metric samples (progress only). */
   private async live(req: IncomingMessage, res: ServerResponse, url: URL, id: string): Promise<void> {
     if (req.method === 'HEAD') {
-      if (!(await this.opts.reader.getRun(id))) return json(res, 404, { error: `no run '${id}'` });
+      if (!(await this.opts.reader.getRun(id))) return this.fail(res, 404, `no run '${id}'`);
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
       return void res.end();
     }
     const samples = url.searchParams.get('samples') !== '0';
-    if (!(await this.hub.attach(id, res, { samples }))) json(res, 404, { error: `no run '${id}'` });
+    if (!(await this.hub.attach(id, res, { samples }))) this.fail(res, 404, `no run '${id}'`);
   }
 
   private async compare(res: ServerResponse, url: URL): Promise<void> {
     const by = url.searchParams.get('by');
-    if (!by) return json(res, 400, { error: "'by' is required: the axis to compare along" });
+    if (!by) return this.fail(res, 400, "'by' is required: the axis to compare along");
     const baseline = url.searchParams.get('baseline');
     const comparison = await this.opts.compare({
       runs: url.searchParams.getAll('run').filter((r) => r !== ''),
@@ -215,8 +225,13 @@ export class WebServer {
     }
     try {
       send(res, 200, 'text/javascript; charset=utf-8', await body, 'max-age=300');
-    } catch {
-      json(res, 503, { error: `the web UI is not built (${file} is missing): run npm run build` });
+    } catch (err) {
+      this.logger.error(`${file}: ${errorMessage(err)}`);
+      this.fail(
+        res,
+        503,
+        'the web UI is not built: run npm run build (the server log names the missing file)',
+      );
     }
   }
 }

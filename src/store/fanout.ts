@@ -37,8 +37,14 @@ export class FanoutStore implements ResultStore, MetricSink {
   async recordMachine(machine: MachineRecord) {
     await this.all((s) => s.recordMachine?.(machine) ?? Promise.resolve());
   }
+  /** The secondaries hear the run's end even where the primary cannot store it. */
   async finishRun(run: RunRecord) {
-    await this.all((s) => s.finishRun(run));
+    const primary = await this.primary.finishRun(run).then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    await this.onSecondaries((s) => s.finishRun(run));
+    if (primary) throw primary.err;
   }
   write(samples: readonly MetricSample[]) {
     this.primary.write(samples);
@@ -74,6 +80,10 @@ export class FanoutStore implements ResultStore, MetricSink {
 
   private async all(op: (s: Store) => Promise<void>) {
     await op(this.primary);
+    await this.onSecondaries(op);
+  }
+
+  private async onSecondaries(op: (s: Store) => Promise<void>) {
     await Promise.all(
       this.secondaries.map((s) =>
         op(s).catch((err: unknown) => {

@@ -1,13 +1,20 @@
 /**
  * The embedded default store: one SQLite file with runs, cells, results, the runs' machines,
  * metric samples and container events.
+ *
+ * A failing file (disk full, read-only, locked, I/O error) is the write guard's: the first
+ * failed write is the store's fault from then on (`failure`). Samples and events, written
+ * from timers where a throw would kill the process, never throw: after a fault they are
+ * dropped and counted (`lost`). A run's end is still written, as `error`.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
-  InfrastructureError,
   InputError,
+  STATE_BUSY_TIMEOUT_MS,
+  stateFault,
+  type InfrastructureError,
   type MachineRecord,
   type MatrixCell,
   type MetricSample,
@@ -34,29 +41,68 @@ import {
   SCHEMA_VERSION,
 } from './sqlite-schema.js';
 import { finishedStatus, mergeShards, type ShardPart } from './run-shards.js';
+import { keepReserve } from './disk-reserve.js';
+import { WriteGuard } from './write-guard.js';
 
 export const DB_FILE = 'benchyard.db';
 
 export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   private readonly db: Database.Database;
+  readonly file: string;
+  private readonly guard: WriteGuard;
+  private readonly dropped = { samples: 0, events: 0 };
+  /** Per run: whether its end reached the file. */
+  private readonly ends = new Map<string, boolean>();
 
   /** Opens (creating if needed) `<stateDir>/benchyard.db`. */
   constructor(readonly stateDir: string) {
     const file = path.join(stateDir, DB_FILE);
+    this.file = file;
+    this.guard = new WriteGuard(file, stateDir);
     try {
       mkdirSync(stateDir, { recursive: true });
-      this.db = new Database(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'EEXIST')
+        throw new InputError(`the state folder '${stateDir}' is not a folder`, {}, { cause: err });
+      throw stateFault('making the state folder for', file, err);
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      this.db = db;
       // Before anything that locks: shards of one run share the file from several processes.
-      this.db.pragma('busy_timeout = 5000');
-      this.db.pragma('journal_mode = WAL');
+      db.pragma(`busy_timeout = ${STATE_BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
       this.migrate();
     } catch (err) {
-      throw new InfrastructureError(
-        `cannot open the store ${file}: ${(err as Error).message}`,
-        { file },
-        { cause: err },
-      );
+      db?.close();
+      throw stateFault('opening the store', file, err);
     }
+    keepReserve(stateDir);
+  }
+
+  /** The first write that failed: the store takes no other write since (a run's end excepted). */
+  get failure(): InfrastructureError | undefined {
+    return this.guard.fault;
+  }
+
+  /** Metric samples and container events not stored since the failure. */
+  get lost(): { samples: number; events: number } {
+    return { ...this.dropped };
+  }
+
+  /** Whether the run's end (`finishRun`) reached the file; undefined when it was not tried. */
+  runEndStored(runId: string): boolean | undefined {
+    return this.ends.get(runId);
+  }
+
+  /**
+   * Stops taking writes because the state folder failed elsewhere (an artifact on a full
+   * disk): the run ends with `fault`, as if the store had met it.
+   */
+  fail(fault: InfrastructureError): void {
+    this.guard.fail(fault);
   }
 
   private migrate(): void {
@@ -85,6 +131,10 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   }
 
   async startRun(run: RunRecord, cells: readonly MatrixCell[]): Promise<void> {
+    this.guard.writing(`recording run ${run.id} in`, () => this.insertRun(run, cells));
+  }
+
+  private insertRun(run: RunRecord, cells: readonly MatrixCell[]): void {
     const insertCell = this.db.prepare(
       `INSERT OR REPLACE INTO cells VALUES (@run_id, @cell_id, @position, @entry, @benchmark, @target, @provider,
         @params, @image, @argv, @repetitions, @timeout_ms)`,
@@ -113,10 +163,22 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     else start();
   }
 
-  async finishRun(run: RunRecord): Promise<void> {
+  /**
+   * Writes the run's end, even after a fault. A run the store could not fully record is an
+   * `error` here, whatever its repetitions did.
+   */
+  async finishRun(ended: RunRecord): Promise<void> {
+    const run: RunRecord =
+      this.guard.fault && ended.status !== 'cancelled' && ended.status !== 'running'
+        ? { ...ended, status: 'error' }
+        : ended;
     const shard = run.shard;
-    if (shard) this.db.transaction(() => this.storeShardPart(run, shard)).immediate();
-    else this.upsertRun(run);
+    this.ends.set(run.id, false);
+    this.guard.ending(`recording the end of run ${run.id} in`, () => {
+      if (shard) this.db.transaction(() => this.storeShardPart(run, shard)).immediate();
+      else this.upsertRun(run);
+    });
+    this.ends.set(run.id, true);
   }
 
   private upsertRun(run: RunRecord, shards?: { total: number; done: number; status: string | null }): void {
@@ -195,6 +257,12 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   }
 
   async recordResult(r: RepetitionResult): Promise<void> {
+    this.guard.writing(`recording repetition ${r.repetition} of cell ${r.cellId} in`, () =>
+      this.insertResult(r),
+    );
+  }
+
+  private insertResult(r: RepetitionResult): void {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
@@ -222,6 +290,10 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   }
 
   async recordMachine(m: MachineRecord): Promise<void> {
+    this.guard.writing(`recording machine ${m.machineId} in`, () => this.insertMachine(m));
+  }
+
+  private insertMachine(m: MachineRecord): void {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO machines VALUES (@runId, @machineId, @target, @provider, @instanceType, @region,
@@ -235,8 +307,17 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       });
   }
 
+  /** Never throws (it is called from timers): after a fault, samples are dropped and counted. */
   write(samples: readonly MetricSample[]): void {
     if (samples.length === 0) return;
+    try {
+      this.guard.writing('storing metric samples in', () => this.insertSamples(samples));
+    } catch {
+      this.dropped.samples += samples.length;
+    }
+  }
+
+  private insertSamples(samples: readonly MetricSample[]): void {
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO metric_samples VALUES (@runId, @cellId, @repetition, @scope, @name, @seq, @timestamp,
         @value, @unit, @containerId, @host, @device)`,
@@ -246,9 +327,20 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     })();
   }
 
-  /** Stores container events; one seen again (a reconnected event stream) is stored once. */
+  /**
+   * Stores container events; one seen again (a reconnected event stream) is stored once.
+   * Never throws: after a fault, events are dropped and counted.
+   */
   recordEvents(events: readonly ContainerEvent[]): void {
     if (events.length === 0) return;
+    try {
+      this.guard.writing('storing container events in', () => this.insertEvents(events));
+    } catch {
+      this.dropped.events += events.length;
+    }
+  }
+
+  private insertEvents(events: readonly ContainerEvent[]): void {
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO events VALUES (@machineId, @containerId, @timeNano, @action, @host, @name, @image,
         @exitCode, @signal, @session, @runId, @cellId, @repetition)`,
@@ -278,6 +370,53 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
     return (
       this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?').all(limit) as RunRow[]
     ).map(toRun);
+  }
+
+  /**
+   * A run (or one shard's part of it) whose controller died while it ran: `cancelled`, with
+   * the results it stored counted. Answers false when it is not `running` (it ended, or gc
+   * marked it before).
+   */
+  cancelOrphan(runId: string, finishedAt: string, shard?: number): boolean {
+    return this.guard.ending(`marking run ${runId} cancelled in`, () =>
+      this.cancelOrphanRun(runId, finishedAt, shard),
+    );
+  }
+
+  private cancelOrphanRun(runId: string, finishedAt: string, shard?: number): boolean {
+    return this.db
+      .transaction(() => {
+        if (shard === undefined) {
+          const counted = this.db
+            .prepare(
+              `UPDATE runs SET status = 'cancelled', finished_at = @finishedAt,
+                 passed = (SELECT count(*) FROM results WHERE run_id = @runId AND status = 'passed'),
+                 failed = (SELECT count(*) FROM results WHERE run_id = @runId AND status <> 'passed')
+               WHERE id = @runId AND status = 'running' AND shards_total IS NULL`,
+            )
+            .run({ runId, finishedAt });
+          return counted.changes > 0;
+        }
+        const part = this.db
+          .prepare("SELECT * FROM run_shards WHERE run_id = ? AND shard = ? AND status = 'running'")
+          .get(runId, shard) as ShardRow | undefined;
+        const run = this.db.prepare('SELECT name, shards_total, tags FROM runs WHERE id = ?').get(runId) as
+          { name: string; shards_total: number | null; tags: string | null } | undefined;
+        if (!part || !run?.shards_total) return false;
+        this.storeShardPart(
+          {
+            ...runCounts(part),
+            id: runId,
+            name: run.name,
+            status: 'cancelled',
+            finishedAt,
+            ...tagsOf(run.tags),
+          },
+          { index: shard, total: run.shards_total },
+        );
+        return true;
+      })
+      .immediate();
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {

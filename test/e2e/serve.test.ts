@@ -3,13 +3,14 @@
  * the same state folder, the UI in headless Chromium following the run live (progress,
  * cells, metric charts), then the comparison of the finished run, then SIGTERM.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshotPath } from '../helpers/browser.js';
-import { startCli, until, type BackgroundCli } from '../helpers/cli.js';
+import { cli, startCli, until, type BackgroundCli } from '../helpers/cli.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'by-serve-e2e-'));
 let browser: Browser | undefined;
@@ -125,4 +126,42 @@ benchmarks: [{benchmark: sysbench-cpu, params: {time: 3}}]
       expect(server.out().stderr).toMatch(/benchyard serve: stopped/);
     },
   );
+
+  it('takes a token of 16 characters or more, says why BENCHYARD_TOKEN beats --token, and names no local path in errors', async () => {
+    const short = await cli(['serve', '--port', '0', '--state', work, '--token', 'pw-1234'], { cwd: work });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/error: the token has 7 characters: give one of at least 16, random/);
+    expect(short.stderr).not.toContain('pw-1234');
+
+    const token = `e2e-${randomBytes(12).toString('hex')}`;
+    const serveWith = async (args: string[], env: Record<string, string>) => {
+      const p = startCli(['serve', '--port', '0', '--state', work, ...args], work, env);
+      started.push(p);
+      const url = await until(
+        async () => /benchyard serve: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(p.out().stderr)?.[1],
+        15_000,
+        'the server to print its URL',
+      );
+      return { p, url };
+    };
+    const onCli = await serveWith(['--token', token], {});
+    expect(onCli.p.out().stderr).toMatch(
+      /warning: a --token on the command line is visible to every user of this machine \(ps, \/proc\/<pid>\/cmdline\).*set BENCHYARD_TOKEN instead/,
+    );
+    onCli.p.child.kill('SIGTERM');
+    expect(await onCli.p.exited).toBe(0);
+
+    const fromEnv = await serveWith([], { BENCHYARD_TOKEN: token });
+    expect(fromEnv.p.out().stderr).not.toMatch(/warning/);
+    const res = await fetch(`${fromEnv.url}api/compare?run=nope&by=target`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(400);
+    const body = await res.text();
+    expect(JSON.parse(body).error).toBe("no run 'nope' in 'the state folder'");
+    expect(body).not.toContain(work);
+    fromEnv.p.child.kill('SIGTERM');
+    expect(await fromEnv.p.exited).toBe(0);
+    expect(onCli.p.out().stderr + fromEnv.p.out().stderr).not.toContain(token);
+  }, 60_000);
 });

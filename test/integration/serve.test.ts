@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPools } from '../../src/cli/commands/pool.js';
 import { axisOption, compareSelection, selectRuns } from '../../src/cli/compare-input.js';
 import {
+  InfrastructureError,
   InputError,
+  silentLogger,
   type MatrixCell,
   type MetricSample,
   type RepetitionResult,
@@ -24,6 +26,7 @@ import { SqliteStore } from '../../src/store/index.js';
 import { repetitionResult } from '../helpers/results.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'by-serve-'));
+const TOKEN = 's3cret-t0ken-of-24-chars';
 const EVIL = '<img src=x onerror=alert(1)>';
 
 const cell = (id: string, index: number, level: number): MatrixCell =>
@@ -256,26 +259,29 @@ describe('serve: the JSON API', () => {
 describe('serve: tokens', () => {
   it('will not serve a non-loopback address without a token (checked before listening)', () => {
     expect(() => new WebServer(serverOptions({ host: '0.0.0.0' }))).toThrow(InputError);
-    expect(() => new WebServer(serverOptions({ host: '0.0.0.0' }))).toThrow(/--token or BENCHYARD_TOKEN/);
+    expect(() => new WebServer(serverOptions({ host: '0.0.0.0' }))).toThrow(/BENCHYARD_TOKEN/);
     expect(() => new WebServer(serverOptions({ host: '::' }))).toThrow(InputError);
     expect(() => new WebServer(serverOptions({ host: '0.0.0.0', token: '' }))).toThrow(/empty/);
+    // A token anyone could guess is no token: 16 characters at least, on loopback too.
+    expect(() => new WebServer(serverOptions({ host: '0.0.0.0', token: 's' }))).toThrow(/at least 16/);
+    expect(() => new WebServer(serverOptions({ token: 's3cret-s3cret' }))).toThrow(InputError);
     // With a token it may: constructed, never bound here.
-    expect(() => new WebServer(serverOptions({ host: '0.0.0.0', token: 's3cret' }))).not.toThrow();
+    expect(() => new WebServer(serverOptions({ host: '0.0.0.0', token: TOKEN }))).not.toThrow();
     expect(() => new WebServer(serverOptions({ host: 'localhost' }))).not.toThrow();
   });
 
   it('with a token: 401 without it, 200 with the bearer, and ?token= sets an HttpOnly SameSite=Strict cookie', async () => {
-    const url = await start({ token: 's3cret-token' });
+    const url = await start({ token: TOKEN });
     const none = await get(`${url}api/runs`);
     expect(none.status).toBe(401);
     expect(none.json().error).toMatch(/token is required/);
     expect(none.text).not.toContain('s3cret');
     expect((await get(`${url}api/runs`, { Authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await get(`${url}api/runs`, { Authorization: 'Bearer s3cret-token' })).status).toBe(200);
+    expect((await get(`${url}api/runs`, { Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
     expect((await get(`${url}healthz`)).status).toBe(401);
     expect((await get(`${url}?token=nope`)).status).toBe(401);
 
-    const login = await get(`${url}?token=s3cret-token#/runs`);
+    const login = await get(`${url}?token=${TOKEN}#/runs`);
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/');
     const cookie = login.headers.get('set-cookie') ?? '';
@@ -285,8 +291,58 @@ describe('serve: tokens', () => {
     const session = cookie.split(';')[0]!;
     expect((await get(`${url}api/runs`, { Cookie: session })).status).toBe(200);
     expect((await get(`${url}api/runs`, { Cookie: `${session.slice(0, -4)}0000` })).status).toBe(401);
-    const keep = await get(`${url}api/compare?token=s3cret-token&by=target&run=r-done`);
+    const keep = await get(`${url}api/compare?token=${TOKEN}&by=target&run=r-done`);
     expect(keep.headers.get('location')).toBe('/api/compare?by=target&run=r-done');
+  });
+});
+
+describe('serve: error bodies', () => {
+  it('name no path of this machine, 4xx or 5xx, whatever the layer below said; the log keeps it', async () => {
+    const logged: string[] = [];
+    const file = path.join(dir, 'benchyard.db');
+    const failing = serverOptions().reader;
+    const url = await start({
+      localPaths: [dir, '.benchyard'],
+      logger: { ...silentLogger, error: (m) => logged.push(m) },
+      // The layers below name the state folder, as they do on a terminal.
+      pools: () => {
+        throw new InputError("cannot open the pools: '.benchyard' is not a folder");
+      },
+      reader: Object.assign(Object.create(failing) as typeof failing, {
+        getRun: async (id: string) => {
+          if (id === 'broken')
+            throw new InfrastructureError(`reading ${file} failed: an I/O error (SQLITE_IOERR)`);
+          return failing.getRun(id);
+        },
+      }),
+      assets: { appJs: path.join(dir, 'no-such-build', 'app.js'), echartsJs: path.join(dir, 'nope.js') },
+    });
+    const bodies: [string, number, string][] = [];
+    for (const p of [
+      'api/compare?run=nope&by=target',
+      'api/compare?run=r-done&by=param:constructor&baseline=/etc/passwd',
+      'api/compare?by=%2Fetc%2Fpasswd',
+      'api/pools',
+      'api/runs/broken',
+      'assets/app.js',
+      'assets/echarts.min.js',
+      '../etc/passwd',
+      'api/runs/%E0%A4%A',
+    ]) {
+      const res = await get(`${url}${p}`);
+      expect(res.status, p).toBeGreaterThanOrEqual(400);
+      bodies.push([p, res.status, res.text]);
+    }
+    expect(bodies.map(([, status]) => status)).toEqual([400, 400, 400, 400, 500, 503, 503, 404, 400]);
+    expect(JSON.parse(bodies[0]![2]).error).toMatch(/no run 'nope' in '<path>'/);
+    for (const [p, , body] of bodies) {
+      for (const local of [dir, os.tmpdir(), os.homedir(), 'benchyard.db', '.benchyard', 'no-such-build'])
+        expect(body, p).not.toContain(local);
+      // Nothing that reads as an absolute path: the JSON string's text, after a quote or a space.
+      expect(JSON.parse(body).error, p).not.toMatch(/(^|[\s'"(=])~?\/[\w.-]/);
+    }
+    expect(logged.join('\n')).toContain(file);
+    expect(logged.join('\n')).toContain('no-such-build');
   });
 });
 

@@ -4,6 +4,7 @@
  * SIGTERM.
  */
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../core/index.js';
 import { checkExposure, WebServer } from '../../serve/index.js';
@@ -17,6 +18,8 @@ export interface ServeCliOptions {
   port: string;
   host: string;
   token?: string;
+  /** Where the token came from (commander's option value source): `cli` is visible in `ps`. */
+  tokenFrom?: string | undefined;
   state: string;
   es?: string;
 }
@@ -25,7 +28,12 @@ export async function serveCommand(opts: ServeCliOptions, io: CliIo): Promise<vo
   const port = parsePort(opts.port);
   // Before any store is opened: a reachable address needs a token.
   checkExposure(opts.host, opts.token);
-  const where = opts.es ?? opts.state;
+  if (opts.token !== undefined && opts.tokenFrom === 'cli')
+    io.stderr(
+      'warning: a --token on the command line is visible to every user of this machine (ps, /proc/<pid>/cmdline) and stays in the shell history: set BENCHYARD_TOKEN instead\n',
+    );
+  // Named in error bodies, so by what it is rather than where it is.
+  const where = opts.es ? 'Elasticsearch' : 'the state folder';
   // The embedded store is made if it does not exist yet: the UI shows runs as they start.
   const reader = opts.es ? new ElasticsearchReader(opts.es) : new SqliteStore(opts.state);
   try {
@@ -44,6 +52,14 @@ export async function serveCommand(opts: ServeCliOptions, io: CliIo): Promise<vo
         echartsJs: createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'),
       },
       logger: io.logger,
+      localPaths: [
+        opts.state,
+        path.resolve(opts.state),
+        PACKAGE_ROOT,
+        process.cwd(),
+        os.homedir(),
+        os.tmpdir(),
+      ].filter((p) => p !== '/'),
     });
     let url: string;
     try {
