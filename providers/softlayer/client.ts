@@ -16,7 +16,7 @@
  * but only for calls that are safe to repeat.
  */
 import { registerSecret, type Clock, type Logger } from '../../src/core/index.js';
-import { RATE_LIMITED, SoftlayerApiError, SoftlayerTransportError } from './errors.js';
+import { RATE_LIMITED, SoftlayerApiError, SoftlayerTransportError, neverSent } from './errors.js';
 
 export interface SoftlayerClientOptions {
   /** REST base, e.g. `https://api.softlayer.com/rest/v3.1/`. */
@@ -119,9 +119,12 @@ export class SoftlayerClient {
     } catch (err) {
       if (opts.signal.aborted) throw opts.signal.reason;
       const why = timeout.aborted ? 'timed out' : describeNetworkError(err);
-      throw new SoftlayerTransportError(`SoftLayer ${name} at ${this.endpoint}: ${this.scrub(why)}`, name, {
-        cause: err,
-      });
+      throw new SoftlayerTransportError(
+        `SoftLayer ${name} at ${this.endpoint}: ${this.scrub(why)}`,
+        name,
+        !timeout.aborted && neverSent(err),
+        { cause: err },
+      );
     }
     const body = parseJson(text);
     const fault = asFault(body);

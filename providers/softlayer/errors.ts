@@ -8,6 +8,10 @@
  * `SoftLayer_Exception_ObjectNotFound` (softlayer-python issue #1259), 500 for everything
  * else, rate limiting included (softlayer-go issue #75), with 2xx + an error body as an edge
  * case (softlayer-go `session/rest.go`, `findResponseError`).
+ *
+ * A 404 alone proves nothing: a proxy or load balancer answers 404 with an HTML page, and the
+ * API itself answers 404 `SoftLayer_Exception_Public` "Service does not exist" for a wrong
+ * URL (softlayer-python issue #947). Only the API's own ObjectNotFound says an object is gone.
  */
 import { InfrastructureError, InputError, ProvisionError, errorMessage } from '../../src/core/index.js';
 
@@ -27,22 +31,52 @@ export class SoftlayerApiError extends InfrastructureError {
   }
 }
 
-/** The request did not get an answer (connection reset, DNS, timeout). It may have reached the API. */
+/**
+ * The request did not get an answer (connection reset, DNS, timeout). It may have reached the
+ * API, unless `notDelivered`: the connection itself was never made, so no byte of the request
+ * left this machine.
+ */
 export class SoftlayerTransportError extends InfrastructureError {
   constructor(
     message: string,
     readonly call: string,
+    readonly notDelivered: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, { call }, options);
+    super(message, { call, notDelivered }, options);
   }
+}
+
+/**
+ * Failures before a connection exists: the name did not resolve (`ENOTFOUND`, `EAI_AGAIN`),
+ * or the address refused or could not be reached (`ECONNREFUSED`, `EHOSTUNREACH`,
+ * `ENETUNREACH`, all from `connect()`). A reset or a timeout may come after the request was
+ * sent, so they are not among them.
+ */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Whether a fetch failure proves the request was never sent. Node's fetch (undici) throws
+ * `TypeError('fetch failed')` with the socket error as `cause`; with several addresses to
+ * try, the cause is an AggregateError whose `errors` each failed to connect.
+ */
+export function neverSent(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  const codes = (e: unknown): string[] => {
+    const { code, errors } = (e ?? {}) as { code?: unknown; errors?: unknown };
+    if (Array.isArray(errors) && errors.length) return errors.flatMap(codes);
+    return typeof code === 'string' ? [code] : [''];
+  };
+  const found = codes(cause);
+  return found.length > 0 && found.every((c) => NOT_CONNECTED.has(c));
 }
 
 export const RATE_LIMITED = 'SoftLayer_Exception_WebService_RateLimitExceeded';
 export const NOT_FOUND = 'SoftLayer_Exception_ObjectNotFound';
 
+/** The API itself said the object does not exist (a SoftLayer error body naming ObjectNotFound). */
 export function isNotFound(err: unknown): boolean {
-  return err instanceof SoftlayerApiError && (err.code === NOT_FOUND || (err.status === 404 && !err.code));
+  return err instanceof SoftlayerApiError && err.code === NOT_FOUND;
 }
 
 /** Rejected credentials: HTTP 401, or the token exceptions jumpgate maps to 401. */
@@ -120,6 +154,12 @@ export function classifyCreateFailure(
         cause: err,
       },
     );
+  // A named bad-input code decides before any wording: "exceeds the limit of 16 KB" in a
+  // refused userData is the user's to fix, not an account quota.
+  if (err.code && BAD_INPUT_CODES.has(err.code))
+    return new InputError(`SoftLayer refused the order of ${at} (${err.code}): ${err.message}`, meta, {
+      cause: err,
+    });
   if ((err.code && CAPACITY_CODES.test(err.code)) || CAPACITY_TEXT.test(err.message))
     return new ProvisionError(`no capacity for ${at} (${err.code}): ${err.message}`, 'CAPACITY', meta, {
       cause: err,
@@ -133,10 +173,6 @@ export function classifyCreateFailure(
         cause: err,
       },
     );
-  if (err.code && BAD_INPUT_CODES.has(err.code))
-    return new InputError(`SoftLayer refused the order of ${at} (${err.code}): ${err.message}`, meta, {
-      cause: err,
-    });
   return new ProvisionError(
     `ordering ${at} failed (${err.code ?? `HTTP ${err.status}`}): ${err.message}`,
     'INFRA',

@@ -5,24 +5,24 @@
  *   (poll getObject with `provisionDate` masked), …/deleteObject/ ("cancel a computing instance
  *   effective immediately"; hourly charges stop when it returns).
  * - bare metal: https://sldn.softlayer.com/reference/services/SoftLayer_Hardware/createObject/
- *   (the reply has `id: null` and a `globalIdentifier`), and the SLDN blog "Ordering Bare
- *   Metal Servers Using the SoftLayer API" (query `SoftLayer_Account::getHardware` by host name
- *   and domain until it appears). Active transactions live on `SoftLayer_Hardware_Server`, the
- *   service softlayer-python's HardwareManager polls; cancellation is
+ *   (the reply has `id: null` and a `globalIdentifier`, polled by lookup.ts until the order
+ *   has an id). Once it has one, the server is polled by that id on `SoftLayer_Hardware_Server`
+ *   (the same object; its `activeTransaction` is defined there, and it is the service
+ *   softlayer-python's HardwareManager polls); cancellation is
  *   https://sldn.softlayer.com/reference/services/SoftLayer_Billing_Item/cancelItem/ with
  *   `(cancelImmediately, cancelAssociatedBillingItems, reason, customerNote)`, refused by
  *   softlayer-python while a transaction runs (`cancel_hardware`), so it waits for none.
  */
 import type { SoftlayerClient } from './client.js';
 import { isNotFound } from './errors.js';
+import { carried, type Carried, type Listed } from './identity.js';
 
 export type KindName = 'virtual-guest' | 'hardware';
 
-/** What a poll of the machine says. */
-export interface MachineStatus {
+/** What a poll of the machine says, with what ties it to its ledger entry. */
+export interface MachineStatus extends Carried {
   id: number;
   globalIdentifier?: string;
-  hostname?: string;
   provisionDate?: string;
   /** Name of the running transaction (`activeTransaction.transactionStatus.name`). */
   activeTransaction?: string;
@@ -42,13 +42,6 @@ export interface MachineKind {
   /** The service whose createObject orders it. */
   readonly service: string;
   order(client: SoftlayerClient, template: Record<string, unknown>, signal: AbortSignal): Promise<Ordered>;
-  /** The machine of that host name and domain, once the account lists it. */
-  find(
-    client: SoftlayerClient,
-    hostname: string,
-    domain: string,
-    signal: AbortSignal,
-  ): Promise<Ordered | undefined>;
   /** The machine's state; `gone` once the API answers ObjectNotFound. */
   status(client: SoftlayerClient, id: number, signal: AbortSignal): Promise<MachineStatus | 'gone'>;
   setTags(client: SoftlayerClient, id: number, tags: string, signal: AbortSignal): Promise<void>;
@@ -62,25 +55,21 @@ export interface MachineKind {
 }
 
 export const STATUS_MASK =
-  'id,globalIdentifier,hostname,provisionDate,activeTransaction[id,transactionStatus[name]],' +
-  'primaryIpAddress,primaryBackendIpAddress,billingItem[id]';
+  'id,globalIdentifier,hostname,domain,tagReferences[tag[name]],provisionDate,' +
+  'activeTransaction[id,transactionStatus[name]],primaryIpAddress,primaryBackendIpAddress,billingItem[id]';
 
-interface RawMachine {
-  id?: number | null;
-  globalIdentifier?: string;
-  hostname?: string;
+interface RawMachine extends Listed {
   provisionDate?: string | null;
   activeTransaction?: { id?: number; transactionStatus?: { name?: string } };
   primaryIpAddress?: string;
   primaryBackendIpAddress?: string;
-  billingItem?: { id?: number };
 }
 
 function toStatus(raw: RawMachine): MachineStatus {
   return {
     id: raw.id ?? 0,
+    ...carried(raw),
     ...(raw.globalIdentifier ? { globalIdentifier: raw.globalIdentifier } : {}),
-    ...(raw.hostname ? { hostname: raw.hostname } : {}),
     ...(raw.provisionDate ? { provisionDate: raw.provisionDate } : {}),
     ...(raw.activeTransaction
       ? {
@@ -101,25 +90,6 @@ async function getStatus(client: SoftlayerClient, service: string, id: number, s
     if (isNotFound(err)) return 'gone' as const;
     throw err;
   }
-}
-
-async function findIn(
-  client: SoftlayerClient,
-  method: 'getVirtualGuests' | 'getHardware',
-  root: 'virtualGuests' | 'hardware',
-  hostname: string,
-  domain: string,
-  signal: AbortSignal,
-): Promise<Ordered | undefined> {
-  const found = await client.call<RawMachine[]>('SoftLayer_Account', method, {
-    mask: 'id,globalIdentifier,hostname',
-    filter: { [root]: { hostname: { operation: hostname }, domain: { operation: domain } } },
-    signal,
-  });
-  const hit = found.find((m) => m.id);
-  return hit
-    ? { id: hit.id!, ...(hit.globalIdentifier ? { globalIdentifier: hit.globalIdentifier } : {}) }
-    : undefined;
 }
 
 /** createObject on the kind's service: the id (none yet for bare metal) and the globalIdentifier. */
@@ -150,8 +120,6 @@ export const virtualGuest: MachineKind = {
   name: 'virtual-guest',
   service: 'SoftLayer_Virtual_Guest',
   order: (client, template, signal) => orderOn(client, 'SoftLayer_Virtual_Guest', template, signal),
-  find: (client, hostname, domain, signal) =>
-    findIn(client, 'getVirtualGuests', 'virtualGuests', hostname, domain, signal),
   status: (client, id, signal) => getStatus(client, 'SoftLayer_Virtual_Guest', id, signal),
   setTags: (client, id, tags, signal) => setTagsOn(client, 'SoftLayer_Virtual_Guest', id, tags, signal),
   async cancel(client, id, wait, signal) {
@@ -183,8 +151,6 @@ export const hardware: MachineKind = {
   name: 'hardware',
   service: 'SoftLayer_Hardware',
   order: (client, template, signal) => orderOn(client, 'SoftLayer_Hardware', template, signal),
-  find: (client, hostname, domain, signal) =>
-    findIn(client, 'getHardware', 'hardware', hostname, domain, signal),
   status: (client, id, signal) => getStatus(client, 'SoftLayer_Hardware_Server', id, signal),
   setTags: (client, id, tags, signal) => setTagsOn(client, 'SoftLayer_Hardware', id, tags, signal),
   async cancel(client, id, wait, signal) {

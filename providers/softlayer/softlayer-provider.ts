@@ -4,12 +4,13 @@
  * `acquire` writes the ledger entry before the create call and names the machine after it
  * (`by-<key>`), orders it in the first datacenter with capacity, tags it, polls until it is
  * provisioned and connects over SSH. Anything that fails after the order cancels the machine
- * before the error is rethrown. `release` cancels and waits until SoftLayer confirms it;
- * `discover` / `destroy` do the same for what `gc` finds.
+ * before the error is rethrown; an order that provably never left this machine closes its
+ * entry at once. `release` cancels and waits until SoftLayer confirms it; `discover` /
+ * `destroy` do the same for what `gc` finds, and `absent` tells `gc --forget` whether an entry
+ * left nothing behind. Nothing is cancelled before the machine proves to be the entry's
+ * (identity.ts, teardown.ts).
  */
 import {
-  InfrastructureError,
-  InputError,
   ProvisionError,
   errorMessage,
   formatDuration,
@@ -25,12 +26,13 @@ import {
 import type { SoftlayerTargetOptions } from '../../src/config/targets/softlayer.js';
 import type { SoftlayerClient } from './client.js';
 import { ClientPool, type ClientPoolOptions } from './clients.js';
-import { discoverAt } from './discover.js';
-import { classifyCreateFailure, isDefiniteRefusal } from './errors.js';
-import { KINDS, type KindName, type MachineKind, type MachineStatus } from './machine-kinds.js';
-import { DEFAULTS, orderTemplate, pollUntil, timings } from './order.js';
+import { classifyCreateFailure, isDefiniteRefusal, SoftlayerTransportError } from './errors.js';
+import { findByName, hardwareOrder } from './lookup.js';
+import { KINDS, type MachineKind, type MachineStatus } from './machine-kinds.js';
+import { orderTemplate, pollUntil, timings } from './order.js';
 import { hostnameFor, tagString } from './tags.js';
-import { cancelAndConfirm, type CancelTarget } from './teardown.js';
+import { discoverLeftovers, destroyLeftover, provablyGone, type LeftoverDeps } from './leftovers.js';
+import { teardownEntry, type CancelTarget } from './teardown.js';
 
 export interface SoftlayerProviderOptions extends ClientPoolOptions {
   /** Poll interval and time limit of `destroy`, which has no target options. */
@@ -51,12 +53,14 @@ export class SoftlayerProvider implements Provider {
   }
   private readonly machines = new Map<string, Tracked>();
   private readonly clients: ClientPool;
+  private readonly leftovers: LeftoverDeps;
 
   constructor(
     private readonly ctx: ProviderContext,
     private readonly opts: SoftlayerProviderOptions = {},
   ) {
     this.clients = new ClientPool(opts, ctx);
+    this.leftovers = { ctx, clients: this.clients, teardown: opts.teardown ?? {} };
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
@@ -104,24 +108,34 @@ export class SoftlayerProvider implements Provider {
       new Date(clock.now() + this.ctx.maxLifetimeMs),
     );
     const hostname = hostnameFor(entry.key);
-    ledger.update(entry.key, { details: { hostname, domain: options.domain } });
     const t = timings(options);
+    const orderedAt = clock.now();
+    const deadline = orderedAt + t.deadlineMs;
+    // Bare metal not listed by its provisioning deadline never will be (teardown.ts, absent.ts).
+    const listedBy = kind.name === 'hardware' ? { listedBy: deadline } : {};
+    ledger.update(entry.key, {
+      details: {
+        hostname,
+        domain: options.domain,
+        ...(kind.name === 'hardware' ? { listedBy: new Date(deadline).toISOString() } : {}),
+      },
+    });
     const tracked: Tracked = {
       key: entry.key,
       kind: kind.name,
       endpoint: client.endpoint,
-      hostname,
       domain: options.domain,
+      session: entry.session,
+      ...listedBy,
       ...t,
     };
     const where = { datacenter, instanceType, endpoint: client.endpoint };
-    const orderedAt = clock.now();
-    const deadline = orderedAt + t.deadlineMs;
 
     logger.info(`softlayer: ordering ${instanceType} in ${datacenter} as ${hostname}`, { key: entry.key });
     try {
       const ordered = await kind.order(client, orderTemplate(options, { hostname, datacenter }), signal);
       tracked.id = ordered.id;
+      if (ordered.globalIdentifier) tracked.globalIdentifier = ordered.globalIdentifier;
       const resourceId = ordered.id ?? ordered.globalIdentifier;
       ledger.update(entry.key, {
         ...(resourceId !== undefined ? { resourceId: String(resourceId) } : {}),
@@ -134,6 +148,12 @@ export class SoftlayerProvider implements Provider {
         ledger.close(entry.key, 'failed', errorMessage(failure));
         throw failure;
       }
+      if (err instanceof SoftlayerTransportError && err.notDelivered) {
+        // No connection was ever made: nothing to cancel, nothing for gc to wait for.
+        ledger.update(entry.key, { details: { order: 'not-delivered' } });
+        ledger.close(entry.key, 'failed', `the order never reached SoftLayer: ${errorMessage(err)}`);
+        throw signal.aborted ? signal.reason : classifyCreateFailure(err, where);
+      }
       // No answer: the order may have gone through. Cancel whatever carries our host name.
       await this.cleanUp(client, tracked, err);
       throw signal.aborted ? signal.reason : classifyCreateFailure(err, where);
@@ -142,10 +162,16 @@ export class SoftlayerProvider implements Provider {
     try {
       const poll = { intervalMs: t.pollIntervalMs, deadline, clock, signal };
       if (tracked.id === undefined) {
-        const found = await pollUntil(() => kind.find(client, hostname, options.domain, signal), poll);
-        if (!found?.id) throw notReady(`was not listed in the account`, t.deadlineMs, where);
-        tracked.id = found.id;
-        ledger.update(entry.key, { resourceId: String(found.id) });
+        const found = await pollUntil(() => this.locateOrder(client, tracked, signal), poll);
+        if (found === 'gone')
+          throw new ProvisionError(
+            `${kind.name} order ${hostname} was withdrawn by SoftLayer`,
+            'INFRA',
+            where,
+          );
+        if (found === undefined) throw notReady(`was not listed in the account`, t.deadlineMs, where);
+        tracked.id = found;
+        ledger.update(entry.key, { resourceId: String(found) });
       }
       const id = tracked.id;
       await this.tag(client, kind, id, entry.key, signal);
@@ -209,60 +235,31 @@ export class SoftlayerProvider implements Provider {
     return tracked.releasing;
   }
 
-  /** Looks where the ledger's entries were created (each records its endpoint), nowhere else. */
-  async discover(opts: { session?: string; hints: readonly ResourceRef[]; signal: AbortSignal }) {
-    const endpoints = new Set<string>();
-    for (const hint of opts.hints) {
-      const endpoint = hint.details?.endpoint;
-      if (hint.provider === this.name && typeof endpoint === 'string')
-        endpoints.add(await this.clients.endpoint(endpoint));
-    }
-    const refs: ResourceRef[] = [];
-    for (const endpoint of endpoints)
-      refs.push(...(await discoverAt(await this.clients.get(endpoint), opts)));
-    return refs;
+  discover(opts: { session?: string; hints: readonly ResourceRef[]; signal: AbortSignal }) {
+    return discoverLeftovers(this.leftovers, opts);
   }
 
-  async destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
-    const kind = KINDS[ref.kind as KindName];
-    if (!kind) throw new InputError(`softlayer cannot destroy a resource of kind '${ref.kind}'`, { ...ref });
-    const endpoint = await this.clients.endpoint(
-      typeof ref.details?.endpoint === 'string' ? ref.details.endpoint : undefined,
-    );
-    const client = await this.clients.get(endpoint);
-    const d = DEFAULTS[kind.name === 'hardware' ? 'hardware' : 'virtual'];
-    const tracked: Tracked = {
-      key: ref.ledgerKey ?? '',
-      kind: kind.name,
-      endpoint,
-      id: /^\d+$/.test(ref.id) ? Number(ref.id) : undefined,
-      hostname: typeof ref.details?.hostname === 'string' ? ref.details.hostname : '',
-      domain: typeof ref.details?.domain === 'string' ? ref.details.domain : '',
-      pollIntervalMs: this.opts.teardown?.pollIntervalMs ?? d.pollIntervalMs,
-      teardownMs: this.opts.teardown?.timeoutMs ?? d.teardownMs,
-    };
-    await this.teardown(client, tracked, signal, {
-      ledger: Boolean(ref.ledgerKey && this.ctx.ledger.get(ref.ledgerKey)),
-    });
+  destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
+    return destroyLeftover(this.leftovers, ref, signal);
   }
 
-  /** Cancels and confirms (teardown.ts), keeping the ledger entry in step. Idempotent. */
+  absent(ref: ResourceRef, signal: AbortSignal): Promise<boolean> {
+    return provablyGone(this.leftovers, ref, signal);
+  }
+
   private async teardown(client: SoftlayerClient, t: Tracked, signal: AbortSignal, o = { ledger: true }) {
-    const { ledger } = this.ctx;
-    if (o.ledger) ledger.update(t.key, { status: 'releasing' });
-    let outcome: 'cancelled' | 'never-created';
-    try {
-      outcome = await cancelAndConfirm(client, t, this.ctx, signal);
-    } catch (err) {
-      const message = `releasing softlayer ${t.kind} ${t.id ?? t.hostname} failed: ${errorMessage(err)}`;
-      if (o.ledger) ledger.update(t.key, { error: message });
-      throw signal.aborted
-        ? err
-        : new InfrastructureError(message, { key: t.key, endpoint: t.endpoint }, { cause: err });
-    }
-    if (!o.ledger) return;
-    if (outcome === 'cancelled') ledger.close(t.key, 'released');
-    else ledger.close(t.key, 'failed', `${t.hostname} was never created`);
+    return teardownEntry(client, t, this.ctx, signal, o);
+  }
+
+  /** The id of a bare metal order once processed (polled by its globalIdentifier). */
+  private async locateOrder(client: SoftlayerClient, t: Tracked, signal: AbortSignal) {
+    const want = {
+      ledgerKey: t.key,
+      ...(t.domain ? { domain: t.domain } : {}),
+      ...(t.session ? { session: t.session } : {}),
+    };
+    if (t.globalIdentifier) return hardwareOrder(client, t.globalIdentifier, want, signal);
+    return findByName(client, t.kind, want, signal);
   }
 
   /** After a failed acquire: cancel what was created (with its own time limit), log a failure once. */
@@ -271,7 +268,7 @@ export class SoftlayerProvider implements Provider {
       await this.teardown(client, t, AbortSignal.timeout(t.teardownMs));
     } catch (err) {
       this.ctx.logger.error(
-        `softlayer: could not cancel ${t.hostname} after a failed acquire; gc will retry`,
+        `softlayer: could not cancel ${hostnameFor(t.key)} after a failed acquire; gc will retry`,
         {
           key: t.key,
           error: errorMessage(err),

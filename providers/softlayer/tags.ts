@@ -7,9 +7,12 @@
  * (https://sldn.softlayer.com/reference/services/SoftLayer_Tag/setTags/). So a tag is
  * `<key>:<value>` (`=` would be stripped), e.g. `benchyard:session:run-42`, and every value
  * character outside `A-Za-z0-9.:-` is written as `_` + two hex digits (`@` → `_40`), which
- * survives the stripping, cannot contain the comma separator, and decodes exactly. Whether
- * SoftLayer keeps the case of letters is not documented, so decoding ignores case where it
- * matters (hex digits, the `T`/`Z` of timestamps).
+ * survives the stripping, cannot contain the comma separator, and decodes exactly, except for
+ * case: SoftLayer is reported to keep tags in lower case only (docker/deploykit PR #548:
+ * "Softlayer only supports lower-case chars in tags"; the setTags page quoted in deploykit
+ * issue #449 permits "a-z"). So decoding ignores case where it matters (hex digits, the
+ * `T`/`Z` of timestamps), ledger keys (lower-case hex) are given in lower case, and whoever
+ * compares a session or owner read back from a tag compares without case (identity.ts).
  */
 import { CLOUD_TAGS } from '../../src/core/index.js';
 
@@ -20,9 +23,11 @@ export function hostnameFor(ledgerKey: string): string {
   return `${HOSTNAME_PREFIX}${ledgerKey}`;
 }
 
-/** The ledger key encoded in a `by-<key>` host name. */
+/** The ledger key encoded in a `by-<key>` host name (host names compare without case, as in DNS). */
 export function ledgerKeyFromHostname(hostname: string | undefined): string | undefined {
-  return hostname?.startsWith(HOSTNAME_PREFIX) ? hostname.slice(HOSTNAME_PREFIX.length) : undefined;
+  const lower = hostname?.toLowerCase();
+  const key = lower?.startsWith(HOSTNAME_PREFIX) ? lower.slice(HOSTNAME_PREFIX.length) : undefined;
+  return key || undefined;
 }
 
 export interface BenchyardTags {
@@ -83,5 +88,6 @@ export function parseTags(names: readonly string[]): BenchyardTags | undefined {
     }
   }
   if (out.expiresAt) out.expiresAt = out.expiresAt.toUpperCase();
+  if (out.ledgerKey) out.ledgerKey = out.ledgerKey.toLowerCase();
   return any ? out : undefined;
 }

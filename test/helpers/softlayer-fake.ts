@@ -28,6 +28,26 @@
  * properties; masked local properties replace the default set ("Payload reduction"); masked
  * relational properties are added, and left out (never null) when the object has none; an
  * unknown property is an error.
+ *
+ * Quirks of the real service, off by default, switchable at any time (`fake.quirks`), so a
+ * test can run both ways:
+ * - `ignoreFilters`: the lists answer as if no objectFilter had been sent. SLDN, "Object
+ *   Filters", Advanced Operators: "If you don't properly define these operators, the API
+ *   tends to just ignore the filter and return the normal results"
+ *   (https://sldn.softlayer.com/article/object-filters/).
+ * - `lowerCaseTags`: setTags keeps tag names in lower case. Reported by docker/deploykit
+ *   (PR #548: "Softlayer only supports lower-case chars in tags ... all tag checks ... must
+ *   support case-insensitive key checks"; issue #449 quotes the setTags page as permitting
+ *   "a-z, 0-9, whitespace, _, -, . and :").
+ * - `lingerAfterCancelMs`: a cancelled machine stays visible (getObject, the account lists)
+ *   without its billing item for at least this long before it is gone. The cancelItem page:
+ *   "reclaim of the resource will begin shortly after the cancellation"
+ *   (https://sldn.softlayer.com/reference/services/SoftLayer_Billing_Item/cancelItem/); users
+ *   report an immediately cancelled server staying in the device list for a while
+ *   (https://qiita.com/conservativerad/items/32df2e21c84348e4c2c2, "#3").
+ * - `injectRaw` answers with any body, e.g. PROXY_NOT_FOUND: the HTML 404 page a proxy or load
+ *   balancer sends, which names no SoftLayer exception; and a 404 from the API that is not
+ *   ObjectNotFound ("Service does not exist", softlayer-python issue #947).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -63,6 +83,8 @@ export const SL_ERRORS = {
     code: 'SoftLayer_Exception_Public',
     error: 'The maximum number of hourly instances (hourlyInstanceLimit) for this account has been reached.',
   },
+  /** softlayer-python issue #947: a 404 from the API itself that says nothing about an object. */
+  serviceMissing: { status: 404, code: 'SoftLayer_Exception_Public', error: 'Service does not exist' },
   /** IBM Cloud Kubernetes Service troubleshooting, "Common issues with worker nodes". */
   accountProhibited: {
     status: 500,
@@ -79,6 +101,36 @@ export const SL_ERRORS = {
   /** Exception-handling article. */
   internalError: { status: 500, code: 'SoftLayer_Exception_Public', error: 'Internal Error' },
 } as const;
+
+/** A reply as it comes over the wire, whatever sent it. */
+export interface RawReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** What a proxy or load balancer in front of the API answers for a path it does not route. */
+export const PROXY_NOT_FOUND: RawReply = {
+  status: 404,
+  contentType: 'text/html',
+  body: '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n',
+};
+
+/** Behaviours of the real service the fake leaves out unless asked (see the file comment). */
+export interface SoftlayerQuirks {
+  ignoreFilters: boolean;
+  lowerCaseTags: boolean;
+  lingerAfterCancelMs: number;
+}
+
+/** A machine someone else (or another benchyard) made, put straight into the account. */
+export interface SeedMachine {
+  type?: 'SoftLayer_Virtual_Guest' | 'SoftLayer_Hardware';
+  hostname: string;
+  domain: string;
+  datacenter?: string;
+  tags?: string[];
+}
 
 class Fault extends Error {
   constructor(readonly fault: FakeFault) {
@@ -114,6 +166,8 @@ export interface SoftlayerFakeOptions {
    * softlayer-python does not. Default: allowed.
    */
   refuseDeleteDuringTransaction?: boolean;
+  /** Quirks of the real service to switch on from the start (also settable on `fake.quirks`). */
+  quirks?: Partial<SoftlayerQuirks>;
   /** Public addresses handed out in order; then 198.51.100.x. */
   publicAddresses?: string[];
   /** Private addresses handed out in order; then 10.0.0.x. */
@@ -173,6 +227,12 @@ export interface SoftlayerFake {
   inject(method: string, fault: FakeFault, times?: number, opts?: { afterCall?: boolean }): void;
   /** The next `times` createObject calls for `datacenter` fail with `fault` (default: always). */
   injectDatacenter(datacenter: string, fault: FakeFault, times?: number): void;
+  /** The next `times` calls of `method` get `reply` as it is, without being carried out. */
+  injectRaw(method: string, reply: RawReply, times?: number): void;
+  /** Mutable: switch a quirk on or off between calls. */
+  quirks: SoftlayerQuirks;
+  /** A ready machine in the account, tagged as given (subject to `lowerCaseTags`). */
+  seed(machine: SeedMachine): FakeMachine;
 }
 
 interface Call {
@@ -201,6 +261,13 @@ export async function startSoftlayerFake(opts: SoftlayerFakeOptions = {}): Promi
   const machines: FakeMachine[] = [];
   const requests: LoggedRequest[] = [];
   const injected: { method: string; fault: FakeFault; times: number; afterCall?: boolean }[] = [];
+  const rawInjected: { method: string; reply: RawReply; times: number }[] = [];
+  const quirks: SoftlayerQuirks = {
+    ignoreFilters: false,
+    lowerCaseTags: false,
+    lingerAfterCancelMs: 0,
+    ...opts.quirks,
+  };
   const dcFaults = new Map<string, { fault: FakeFault; times: number }>();
   const tagIds = new Map<string, number>();
   const publicPool = [...(opts.publicAddresses ?? [])];
@@ -239,7 +306,9 @@ export async function startSoftlayerFake(opts: SoftlayerFakeOptions = {}): Promi
    */
   function observe(m: FakeMachine): void {
     if (m.phase === 'ready' || m.phase === 'gone') return;
-    const d = durations(m)[m.phase];
+    const base = durations(m)[m.phase];
+    const d =
+      m.phase === 'reclaiming' ? { ...base, ms: Math.max(base.ms ?? 0, quirks.lingerAfterCancelMs) } : base;
     const steps = m.type === 'SoftLayer_Virtual_Guest' ? GUEST_STEPS : HARDWARE_STEPS;
     const over = m.phasePolls >= (d.polls ?? 0) && Date.now() - m.phaseSince >= (d.ms ?? 0);
     if (!over) {
@@ -538,23 +607,60 @@ export async function startSoftlayerFake(opts: SoftlayerFakeOptions = {}): Promi
       });
     // SoftLayer_Tag::setTags: comma separated; "All other characters will be stripped away";
     // "Tag references are cleared out every time this method is called".
+    storeTags(m, tags.split(','));
+    return { body: true };
+  }
+
+  function storeTags(m: FakeMachine, names: readonly string[]) {
     m.tags = [
       ...new Set(
-        tags
-          .split(',')
+        names
           .map((s) => s.replace(/[^A-Za-z0-9\s_.:-]/g, '').trim())
+          .map((s) => (quirks.lowerCaseTags ? s.toLowerCase() : s))
           .filter(Boolean),
       ),
     ];
     for (const name of m.tags) if (!tagIds.has(name)) tagIds.set(name, tagIds.size + 1);
-    return { body: true };
+  }
+
+  function seed(spec: SeedMachine): FakeMachine {
+    const now = Date.now();
+    const type = spec.type ?? 'SoftLayer_Virtual_Guest';
+    const m: FakeMachine = {
+      type,
+      id: nextId++,
+      globalIdentifier: randomUUID(),
+      hostname: spec.hostname,
+      domain: spec.domain,
+      datacenter: spec.datacenter ?? 'dal10',
+      template: type === 'SoftLayer_Virtual_Guest' ? { operatingSystemReferenceCode: 'UBUNTU_22_64' } : {},
+      createDate: isoSeconds(now),
+      phase: 'ready',
+      phaseSince: now,
+      phasePolls: 0,
+      provisionDate: isoSeconds(now),
+      publicIp: `198.51.100.${nextAddress}`,
+      privateIp: `10.0.0.${nextAddress++}`,
+      billingItemId: nextId++,
+      tags: [],
+    };
+    storeTags(m, spec.tags ?? []);
+    machines.push(m);
+    return m;
   }
 
   function list(call: Call, type: FakeMachine['type'], root: string): Reply {
+    // A list observes what it shows: a reclaim runs on whether or not anyone polls the machine.
+    for (const m of machines) if (m.type === type && m.phase === 'reclaiming') observe(m);
     const all = machines.filter((m) => m.type === type && m.id !== null && m.phase !== 'gone');
     const items = all
       .map(view)
-      .filter((v) => !call.filter || matchesFilter('SoftLayer_Account', { [root]: v }, call.filter));
+      .filter(
+        (v) =>
+          !call.filter ||
+          quirks.ignoreFilters ||
+          matchesFilter('SoftLayer_Account', { [root]: v }, call.filter),
+      );
     const page = call.limit ? items.slice(call.limit.offset, call.limit.offset + call.limit.limit) : items;
     return {
       body: page.map((v) => applyMask(type, v, call.mask)),
@@ -736,6 +842,15 @@ export async function startSoftlayerFake(opts: SoftlayerFakeOptions = {}): Promi
           code: 'SoftLayer_Exception_Public',
           error: `Function ("${method}") is not a valid method for this service.`,
         });
+      const raw = rawInjected.find(
+        (i) => i.times > 0 && (i.method === method || i.method === `${service}::${method}`),
+      );
+      if (raw) {
+        raw.times--;
+        entry.status = raw.reply.status;
+        res.writeHead(raw.reply.status, { 'content-type': raw.reply.contentType });
+        return void res.end(raw.reply.body);
+      }
       const inj = injected.find(
         (i) => i.times > 0 && (i.method === method || i.method === `${service}::${method}`),
       );
@@ -766,6 +881,9 @@ export async function startSoftlayerFake(opts: SoftlayerFakeOptions = {}): Promi
     inject: (method, fault, times = 1, o = {}) => injected.push({ method, fault, times, ...o }),
     injectDatacenter: (datacenter, fault, times = Number.POSITIVE_INFINITY) =>
       dcFaults.set(datacenter, { fault, times }),
+    injectRaw: (method, reply, times = 1) => rawInjected.push({ method, reply, times }),
+    quirks,
+    seed,
   };
 }
 

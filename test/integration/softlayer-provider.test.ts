@@ -1,200 +1,44 @@
 /**
  * The SoftLayer provider against the local fake of the SoftLayer REST API
  * (test/helpers/softlayer-fake.ts), with an in-memory ledger and a connector that hands
- * out sessions without SSH (both ports).
+ * out sessions without SSH (both ports; test/helpers/softlayer-harness.ts). Proof of
+ * ownership with foreign machines in the account: softlayer-ownership.test.ts; the fake
+ * itself: softlayer-fake.test.ts.
  */
-import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  InputError,
-  ProvisionError,
-  systemClock,
-  type Ledger,
-  type LedgerEntry,
-  type LedgerIntent,
-  type Logger,
-  type MachineConnector,
-  type ProviderContext,
-  type SshEndpoint,
-  type SshSession,
-} from '../../src/core/index.js';
-import { softlayerTarget } from '../../src/config/targets/softlayer.js';
-import { SoftlayerClient } from '../../providers/softlayer/client.js';
+import { InputError, ProvisionError } from '../../src/core/index.js';
 import { loadCredentials } from '../../providers/softlayer/credentials.js';
-import { SoftlayerProvider } from '../../providers/softlayer/softlayer-provider.js';
+import { SL_ERRORS, type SoftlayerFake, type SoftlayerFakeOptions } from '../helpers/softlayer-fake.js';
 import {
-  SL_ERRORS,
-  startSoftlayerFake,
-  type SoftlayerFake,
-  type SoftlayerFakeOptions,
-} from '../helpers/softlayer-fake.js';
+  restOf,
+  startWorld,
+  until,
+  type FakeConnector,
+  type MemoryLedger,
+  type RecordingLogger,
+  type World,
+} from '../helpers/softlayer-harness.js';
 
-const USER = 'SL778899';
-const API_KEY = randomBytes(32).toString('hex'); // an SL API key: 64 hex characters
-
-/** The ledger port, in memory; every write notes how many API requests had been made before it. */
-class MemoryLedger implements Ledger {
-  readonly session = 'sess-1';
-  readonly owner = 'tester@lab-host';
-  readonly entries = new Map<string, LedgerEntry>();
-  readonly writes: {
-    op: 'intend' | 'update' | 'close';
-    key: string;
-    requestsBefore: number;
-    status?: string;
-  }[] = [];
-  constructor(private readonly requestCount: () => number) {}
-
-  intend(intent: LedgerIntent, expiresAt: Date): LedgerEntry {
-    const now = new Date().toISOString();
-    const entry: LedgerEntry = {
-      key: randomBytes(6).toString('hex'),
-      provider: intent.provider,
-      kind: intent.kind,
-      session: this.session,
-      owner: this.owner,
-      ...(intent.target ? { target: intent.target } : {}),
-      ...(intent.region ? { region: intent.region } : {}),
-      status: 'creating',
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: expiresAt.toISOString(),
-      details: { ...intent.details },
-    };
-    this.entries.set(entry.key, entry);
-    this.writes.push({ op: 'intend', key: entry.key, requestsBefore: this.requestCount() });
-    return entry;
-  }
-  update(key: string, patch: Parameters<Ledger['update']>[1]): LedgerEntry {
-    const cur = this.entries.get(key);
-    if (!cur) throw new Error(`ledger: no entry '${key}'`);
-    const { details, ...rest } = patch;
-    const next = {
-      ...cur,
-      ...rest,
-      details: { ...cur.details, ...details },
-      updatedAt: new Date().toISOString(),
-    };
-    this.entries.set(key, next);
-    this.writes.push({
-      op: 'update',
-      key,
-      requestsBefore: this.requestCount(),
-      ...(patch.status ? { status: patch.status } : {}),
-    });
-    return next;
-  }
-  close(key: string, status: 'released' | 'failed' = 'released', error?: string): void {
-    const cur = this.entries.get(key);
-    if (!cur) return;
-    this.entries.set(key, { ...cur, status, ...(error ? { error } : {}) });
-    this.writes.push({ op: 'close', key, requestsBefore: this.requestCount(), status });
-  }
-  get(key: string) {
-    return this.entries.get(key);
-  }
-  open(filter: { provider?: string; session?: string } = {}) {
-    return [...this.entries.values()].filter(
-      (e) =>
-        e.status !== 'released' &&
-        e.status !== 'failed' &&
-        (!filter.provider || e.provider === filter.provider) &&
-        (!filter.session || e.session === filter.session),
-    );
-  }
-}
-
-class RecordingLogger implements Logger {
-  readonly lines: string[] = [];
-  private log(level: string, message: string, context?: Record<string, unknown>) {
-    this.lines.push(`${level} ${message} ${context ? JSON.stringify(context) : ''}`);
-  }
-  debug = (m: string, c?: Record<string, unknown>) => this.log('debug', m, c);
-  info = (m: string, c?: Record<string, unknown>) => this.log('info', m, c);
-  warn = (m: string, c?: Record<string, unknown>) => this.log('warn', m, c);
-  error = (m: string, c?: Record<string, unknown>) => this.log('error', m, c);
-}
-
-/** Sessions without SSH; the provider must never use Docker itself, so any engine will do. */
-class FakeConnector implements MachineConnector {
-  readonly endpoints: SshEndpoint[] = [];
-  closed = 0;
-  async connect(endpoint: SshEndpoint, signal: AbortSignal): Promise<SshSession> {
-    signal.throwIfAborted();
-    this.endpoints.push(endpoint);
-    const close = async () => {
-      this.closed++;
-    };
-    return {
-      docker: new Docker({ socketPath: '/var/run/docker.sock' }),
-      endpoint,
-      exec: async () => ({ code: 0, stdout: '', stderr: '' }),
-      closed: new Promise<void>(() => {}),
-      close,
-      [Symbol.asyncDispose]: close,
-    };
-  }
-}
-
+let w: World;
 let fake: SoftlayerFake;
 let ledger: MemoryLedger;
 let logger: RecordingLogger;
 let connector: FakeConnector;
+let API_KEY: string;
 
 async function setup(opts: SoftlayerFakeOptions = {}) {
-  fake = await startSoftlayerFake({ username: USER, apiKey: API_KEY, ...opts });
-  ledger = new MemoryLedger(() => fake.requests.length);
-  logger = new RecordingLogger();
-  connector = new FakeConnector();
+  w = await startWorld(opts);
+  ({ fake, ledger, logger, connector, apiKey: API_KEY } = w);
 }
 
-function provider(apiKey = API_KEY) {
-  const ctx: ProviderContext = {
-    ledger,
-    connector,
-    maxLifetimeMs: 6 * 3_600_000,
-    clock: systemClock,
-    logger,
-    price: (q) =>
-      q.instanceType === 'AC1_8X60X25' ? { usd: 2.5, asOf: '2025-01-01', source: 'test' } : undefined,
-  };
-  return new SoftlayerProvider(ctx, {
-    client: (endpoint) =>
-      new SoftlayerClient({
-        endpoint,
-        username: USER,
-        apiKey,
-        clock: systemClock,
-        logger,
-        baseDelayMs: 5,
-        maxDelayMs: 20,
-      }),
-    defaultEndpoint: fake.url,
-    teardown: { pollIntervalMs: 20, timeoutMs: 5_000 },
-  });
-}
-
-function target(options: Record<string, unknown> = {}) {
-  return {
-    name: 'gpu',
-    provider: 'softlayer',
-    options: softlayerTarget.parse({
-      datacenters: ['dal10'],
-      flavor: 'AC1_8X60X25',
-      sshKeyIds: [42],
-      endpoint: fake.url,
-      pollInterval: '20ms',
-      deadline: '5s',
-      ...options,
-    }),
-  };
-}
-
-const calls = (method: string) => fake.requests.filter((r) => `${r.service}::${r.method}`.endsWith(method));
+const provider = (apiKey?: string) => w.provider(apiKey ? { apiKey } : {});
+const target = (options: Record<string, unknown> = {}) => w.target(options);
+const calls = (method: string) => w.calls(method);
 const secretsIn = () => JSON.stringify([...ledger.entries.values()]) + logger.lines.join('\n');
 
 beforeEach(async () => setup());
@@ -357,7 +201,8 @@ describe('SoftlayerProvider: virtual guests', () => {
     const guest = fake.state.find(b.id.split(':')[1]!)!;
     guest.phase = 'gone';
     await p.release(b, AbortSignal.timeout(5_000));
-    expect(calls('deleteObject').at(-1)!.status).toBe(404);
+    expect(calls('getObject').at(-1)!.status).toBe(404); // read back before anything is cancelled
+    expect(calls('deleteObject')).toHaveLength(1); // a's only
     expect(ledger.open()).toEqual([]);
   });
 
@@ -413,9 +258,49 @@ describe('SoftlayerProvider: virtual guests', () => {
   });
 });
 
-describe('SoftlayerProvider: bare metal', () => {
+describe('SoftlayerProvider: an order that never reached the API', () => {
   it(
-    'finds the order by host name, then cancels only once no transaction runs',
+    'closes its ledger entry as failed at once, cancels nothing, and is absent for gc --forget',
+    { timeout: 10_000 },
+    async () => {
+      // A port nothing listens on: the connection is refused before any request is sent.
+      const server = net.createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as net.AddressInfo).port;
+      await new Promise((r) => server.close(r));
+      const endpoint = `http://127.0.0.1:${port}/rest/v3.1/`;
+      const p = provider();
+      for (const kind of ['virtual-guest', 'hardware'] as const) {
+        const options =
+          kind === 'hardware' ? { kind, flavor: undefined, preset: 'S1270_8GB_2X1TBSATA_NORAID' } : {};
+        const err = await p
+          .acquire(target({ endpoint, ...options }), AbortSignal.timeout(5_000))
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ProvisionError);
+        expect((err as Error).message).toMatch(/ECONNREFUSED/);
+      }
+      const entries = [...ledger.entries.values()];
+      expect(entries.map((e) => e.status)).toEqual(['failed', 'failed']);
+      for (const e of entries) {
+        expect(e.error).toMatch(/never reached SoftLayer.*ECONNREFUSED/);
+        expect(e.details.order).toBe('not-delivered');
+        // No clean-up was tried: the entry never went `releasing`.
+        expect(ledger.writes.filter((x) => x.key === e.key && x.status === 'releasing')).toEqual([]);
+        const ref = { provider: 'softlayer', kind: e.kind, id: '', ledgerKey: e.key, details: e.details };
+        expect(await p.absent(ref, AbortSignal.timeout(5_000))).toBe(true);
+      }
+      expect(fake.requests).toEqual([]);
+    },
+  );
+});
+
+describe('SoftlayerProvider: bare metal', () => {
+  const preset = 'D2620V4_128GB_2X800GB_SSD_RAID_1_K80_GPU2';
+  const bareMetal = (o: Record<string, unknown> = {}) =>
+    target({ kind: 'hardware', flavor: undefined, preset, ...o });
+
+  it(
+    'polls the order by its globalIdentifier, then cancels only once no transaction runs',
     { timeout: 15_000 },
     async () => {
       await fake.close();
@@ -423,30 +308,22 @@ describe('SoftlayerProvider: bare metal', () => {
         hardware: { approval: { polls: 2 }, provisioning: { polls: 3 }, reclaim: { polls: 50 } },
       });
       const p = provider();
-      const machine = await p.acquire(
-        target({ kind: 'hardware', flavor: undefined, preset: 'D2620V4_128GB_2X800GB_SSD_RAID_1_K80_GPU2' }),
-        AbortSignal.timeout(10_000),
-      );
+      const machine = await p.acquire(bareMetal(), AbortSignal.timeout(10_000));
       const server = fake.state.machines[0]!;
       expect(server.type).toBe('SoftLayer_Hardware');
-      expect(machine).toMatchObject({
-        id: `softlayer:${server.id}`,
-        instanceType: 'D2620V4_128GB_2X800GB_SSD_RAID_1_K80_GPU2',
-      });
+      expect(machine).toMatchObject({ id: `softlayer:${server.id}`, instanceType: preset });
       expect(calls('SoftLayer_Hardware::createObject')[0]!.params[0]).toMatchObject({
-        fixedConfigurationPreset: { keyName: 'D2620V4_128GB_2X800GB_SSD_RAID_1_K80_GPU2' },
+        fixedConfigurationPreset: { keyName: preset },
         operatingSystemReferenceCode: 'UBUNTU_22_64',
         hourlyBillingFlag: true,
       });
       const [entry] = ledger.entries.values();
       expect(entry).toMatchObject({ kind: 'hardware', resourceId: String(server.id) });
       expect(entry!.details.globalIdentifier).toBe(server.globalIdentifier);
-      // The id came from Account::getHardware filtered by host name and domain.
-      const lookups = calls('SoftLayer_Account::getHardware');
-      expect(lookups.length).toBeGreaterThanOrEqual(2);
-      expect(lookups[0]!.filter).toEqual({
-        hardware: { hostname: { operation: `by-${entry!.key}` }, domain: { operation: 'benchyard.local' } },
-      });
+      // The id came from SoftLayer_Hardware::getObject on the order, never from listing the account.
+      const byOrder = calls('SoftLayer_Hardware::getObject').filter((r) => r.id === server.globalIdentifier);
+      expect(byOrder.length).toBeGreaterThanOrEqual(3); // twice pending, then with its id
+      expect(calls('SoftLayer_Account::getHardware')).toEqual([]);
       expect(server.tags).toContain(`benchyard:ledger-key:${entry!.key}`);
 
       // A transaction (say, a firmware update) starts; it ends 300ms later.
@@ -466,18 +343,100 @@ describe('SoftlayerProvider: bare metal', () => {
       expect(ledger.get(entry!.key)!.status).toBe('released');
     },
   );
+
+  it(
+    'an acquire aborted while the order is pending waits for the server and cancels it',
+    { timeout: 15_000 },
+    async () => {
+      await fake.close();
+      await setup({ hardware: { approval: { polls: 1_000_000 }, provisioning: { polls: 1 } } });
+      const abort = new AbortController();
+      const pending = provider().acquire(bareMetal(), abort.signal);
+      await until(() => calls('SoftLayer_Hardware::getObject').length >= 2);
+      abort.abort(new Error('^C'));
+      // SoftLayer processes the order only now, while the clean-up waits for it.
+      const server = fake.state.machines[0]!;
+      await until(() => calls('SoftLayer_Hardware::getObject').length >= 4);
+      server.phasePolls = Number.POSITIVE_INFINITY;
+      await expect(pending).rejects.toThrow('^C');
+      expect(calls('SoftLayer_Billing_Item::cancelItem').at(-1)!.status).toBe(200);
+      expect(server.billingItemId).toBeUndefined();
+      expect([...ledger.entries.values()].map((e) => e.status)).toEqual(['released']);
+    },
+  );
+
+  it(
+    'an order SoftLayer withdraws, or one whose reply was lost and that is not listed by its deadline, was never created',
+    { timeout: 15_000 },
+    async () => {
+      await fake.close();
+      await setup({ hardware: { approval: { polls: 1_000_000 } } });
+      const abort = new AbortController();
+      const pending = provider().acquire(bareMetal(), abort.signal);
+      await until(() => calls('SoftLayer_Hardware::getObject').length >= 2);
+      abort.abort(new Error('^C'));
+      fake.state.machines[0]!.phase = 'gone'; // the order was refused after the fact
+      await expect(pending).rejects.toThrow('^C');
+      const [withdrawn] = ledger.entries.values();
+      expect(withdrawn).toMatchObject({ status: 'failed', error: `by-${withdrawn!.key} was never created` });
+
+      // The reply to createObject is lost and the order never happens: not listed within its
+      // 1 s deadline, it is closed, not left `releasing` for ever.
+      fake.inject('SoftLayer_Hardware::createObject', { status: 502, error: 'Bad Gateway' });
+      const started = Date.now();
+      const err = await provider()
+        .acquire(bareMetal({ deadline: '1s' }), AbortSignal.timeout(10_000))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProvisionError);
+      const lost = [...ledger.entries.values()][1]!;
+      expect(lost).toMatchObject({ status: 'failed', error: `by-${lost.key} was never created` });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(calls('SoftLayer_Account::getHardware').length).toBeGreaterThan(1);
+    },
+  );
+});
+
+describe('SoftlayerProvider: absent, for bare metal whose order reply was lost', () => {
+  it("is absent only once nothing is listed and the order's deadline has passed", async () => {
+    const p = provider();
+    const entry = ledger.intend(
+      { provider: 'softlayer', kind: 'hardware', details: { endpoint: fake.url, domain: 'benchyard.local' } },
+      new Date(Date.now() + 3_600_000),
+    );
+    const ref = (listedBy: number) => ({
+      provider: 'softlayer',
+      kind: 'hardware',
+      id: '',
+      ledgerKey: entry.key,
+      details: { ...entry.details, listedBy: new Date(listedBy).toISOString() },
+    });
+    const signal = AbortSignal.timeout(5_000);
+    expect(await p.absent(ref(Date.now() + 60_000), signal)).toBe(false); // it may still be listed
+    expect(await p.absent(ref(Date.now() - 1), signal)).toBe(true);
+    fake.seed({ type: 'SoftLayer_Hardware', hostname: `by-${entry.key}`, domain: 'benchyard.local' });
+    expect(await p.absent(ref(Date.now() - 1), signal)).toBe(false); // listed after all
+  });
 });
 
 describe('SoftlayerProvider: gc', () => {
   it(
-    'discovers a guest whose controller died, by tag and by host name, and destroys it',
+    'discovers a tagged guest whose controller died and an untagged one its ledger names, and destroys them',
     { timeout: 15_000 },
     async () => {
+      const { post } = restOf(w);
       const dead = provider();
       const machine = await dead.acquire(target(), AbortSignal.timeout(5_000)); // never released
-      // A second controller died between createObject and setTags: only the host name says it is ours.
+      // A second controller died between createObject and setTags: only the host name and its ledger entry say it is ours.
+      const lost = ledger.intend(
+        {
+          provider: 'softlayer',
+          kind: 'virtual-guest',
+          details: { endpoint: fake.url, domain: 'benchyard.local' },
+        },
+        new Date(Date.now() + 3_600_000),
+      );
       const orphan = await post('SoftLayer_Virtual_Guest.json', {
-        hostname: 'by-0123456789ab',
+        hostname: `by-${lost.key}`,
         domain: 'benchyard.local',
         datacenter: { name: 'fra02' },
         hourlyBillingFlag: true,
@@ -499,35 +458,42 @@ describe('SoftlayerProvider: gc', () => {
       const where = { provider: 'softlayer', kind: 'virtual-guest', id: '', details: { endpoint: fake.url } };
       const all = await gc.discover({ hints: [where], signal: AbortSignal.timeout(5_000) });
       const [entry] = ledger.entries.values();
-      expect(all.map((r) => r.id).sort()).toEqual([machine.id.split(':')[1], String(orphan.id)].sort());
-      expect(all.find((r) => r.ledgerKey === entry!.key)).toMatchObject({
+      // The untagged one proves nothing without its ledger entry: left alone, with a warning.
+      expect(all.map((r) => r.id)).toEqual([machine.id.split(':')[1]]);
+      expect(logger.lines.join('\n')).toMatch(
+        new RegExp(`by-${lost.key}.* left alone: named like benchyard's`),
+      );
+      expect(all[0]).toMatchObject({
         provider: 'softlayer',
         kind: 'virtual-guest',
         region: 'dal10',
         session: 'sess-1',
         owner: 'tester@lab-host',
         expiresAt: entry!.expiresAt,
+        ledgerKey: entry!.key,
         state: 'active',
-        details: { endpoint: fake.url, hostname: `by-${entry!.key}` },
+        details: { endpoint: fake.url, hostname: `by-${entry!.key}`, domain: 'benchyard.local' },
       });
-      expect(all.find((r) => r.ledgerKey === '0123456789ab')).toMatchObject({ region: 'fra02' });
-      expect(all.find((r) => r.ledgerKey === '0123456789ab')!.session).toBeUndefined();
 
-      // By session: the untagged one belongs to the session its ledger entry (the hint) names.
+      // Its ledger entry (the hint) names it, and the session it belongs to.
       const hint = {
         provider: 'softlayer',
         kind: 'virtual-guest',
         id: '',
-        ledgerKey: '0123456789ab',
-        session: 'sess-1',
-        details: { endpoint: fake.url },
+        ledgerKey: lost.key,
+        session: lost.session,
+        details: lost.details,
       };
       const mine = await gc.discover({
         session: 'sess-1',
         hints: [hint],
         signal: AbortSignal.timeout(5_000),
       });
-      expect(mine).toHaveLength(2);
+      expect(mine.map((r) => r.id).sort()).toEqual([machine.id.split(':')[1], String(orphan.id)].sort());
+      expect(mine.find((r) => r.ledgerKey === lost.key)).toMatchObject({
+        region: 'fra02',
+        session: 'sess-1',
+      });
       expect(
         await gc.discover({ session: 'other', hints: [hint], signal: AbortSignal.timeout(5_000) }),
       ).toEqual([]);
@@ -536,6 +502,7 @@ describe('SoftlayerProvider: gc', () => {
       await gc.destroy(mine[0]!, AbortSignal.timeout(5_000)); // already gone: fine
       expect(fake.state.machines.filter((m) => m.phase !== 'gone').map((m) => m.hostname)).toEqual(['web-1']);
       expect(ledger.get(entry!.key)!.status).toBe('released');
+      expect(ledger.get(lost.key)!.status).toBe('released');
       expect(await gc.discover({ hints: [where], signal: AbortSignal.timeout(5_000) })).toEqual([]);
     },
   );
@@ -595,175 +562,3 @@ describe('SoftlayerProvider: credentials', () => {
     }
   });
 });
-
-describe('SoftLayer fake: the REST API as documented', () => {
-  it('serves both URL styles, masks, filters and result limits', { timeout: 10_000 }, async () => {
-    await fake.close();
-    await setup({ provisioning: { polls: 100 } });
-    // softlayer-go style: POST to the service = createObject; GET by id = getObject.
-    const res = await fetch(`${fake.url}SoftLayer_Virtual_Guest.json`, {
-      method: 'POST',
-      headers: auth(),
-      body: JSON.stringify({
-        parameters: [
-          {
-            hostname: 'h1',
-            domain: 'x.com',
-            datacenter: { name: 'dal10' },
-            hourlyBillingFlag: true,
-            startCpus: 1,
-            maxMemory: 1024,
-            localDiskFlag: true,
-            operatingSystemReferenceCode: 'UBUNTU_LATEST',
-          },
-        ],
-      }),
-    });
-    expect(res.status).toBe(201);
-    const created = (await res.json()) as { id: number; globalIdentifier: string };
-    expect(res.headers.get('location')).toBe(`${fake.url}SoftLayer_Virtual_Guest/${created.id}/getObject`);
-
-    const plain = await get(`SoftLayer_Virtual_Guest/${created.id}.json`);
-    expect(plain).toMatchObject({ id: created.id, hostname: 'h1', fullyQualifiedDomainName: 'h1.x.com' });
-    expect(plain).not.toHaveProperty('datacenter'); // relational: only when masked
-    expect(plain).not.toHaveProperty('provisionDate');
-
-    // softlayer-python style, without .json, mask[...] and the short forms.
-    const masked = await get(
-      `SoftLayer_Virtual_Guest/${created.id}/getObject?objectMask=mask[id,datacenter[name],activeTransaction[transactionStatus[name]],primaryIpAddress]`,
-    );
-    expect(Object.keys(masked).sort()).toEqual(['activeTransaction', 'datacenter', 'id']); // no IP yet: left out, not null
-    expect(masked.datacenter).toEqual({ name: 'dal10' });
-    expect(
-      await get(`SoftLayer_Virtual_Guest/${created.id}/getObject.json?objectMask=id;datacenter.name`),
-    ).toEqual({
-      id: created.id,
-      datacenter: { name: 'dal10' },
-    });
-    expect(
-      await get(
-        `SoftLayer_Virtual_Guest/${created.id}/getObject.json?objectMask=${encodeURIComponent('mask.id,mask.datacenter.name')}`,
-      ),
-    ).toEqual({
-      id: created.id,
-      datacenter: { name: 'dal10' },
-    });
-    const bad = await fetch(
-      `${fake.url}SoftLayer_Virtual_Guest/${created.id}/getObject.json?objectMask=mask[nope]`,
-      { headers: auth() },
-    );
-    expect(bad.status).toBe(500);
-    expect(await bad.json()).toEqual({
-      error: "Property 'nope' not valid for 'SoftLayer_Virtual_Guest'.",
-      code: 'SoftLayer_Exception_Public',
-    });
-
-    // Relational property names without "get" (REST article "Rest Url Tricks"), filters, limits.
-    const filter = encodeURIComponent(JSON.stringify({ virtualGuests: { hostname: { operation: '^= h' } } }));
-    const page = await fetch(
-      `${fake.url}SoftLayer_Account/VirtualGuests.json?objectFilter=${filter}&resultLimit=0,1&objectMask=mask[id]`,
-      { headers: auth() },
-    );
-    expect(page.headers.get('softlayer-total-items')).toBe('1');
-    expect(await page.json()).toEqual([{ id: created.id }]);
-
-    // Parameters sent with GET are ignored by the API.
-    const getTags = await fetch(`${fake.url}SoftLayer_Virtual_Guest/${created.id}/setTags.json`, {
-      headers: auth(),
-    });
-    expect(getTags.status).toBe(500);
-
-    // Wrong credentials: 401 with the documented body.
-    const denied = await fetch(`${fake.url}SoftLayer_Account/getVirtualGuests.json`, {
-      headers: auth('wrong'),
-    });
-    expect(denied.status).toBe(401);
-    expect(await denied.json()).toEqual({ error: 'Access Denied. ', code: 'SoftLayer_Exception_Public' });
-
-    // DELETE without a method is deleteObject; with one it is 404 (softlayer-python issue #962).
-    expect(
-      (
-        await fetch(`${fake.url}SoftLayer_Virtual_Guest/${created.id}/deleteObject.json`, {
-          method: 'DELETE',
-          headers: auth(),
-        })
-      ).status,
-    ).toBe(404);
-    const del = await fetch(`${fake.url}SoftLayer_Virtual_Guest/${created.id}.json`, {
-      method: 'DELETE',
-      headers: auth(),
-    });
-    expect(await del.json()).toBe(true);
-    await get(`SoftLayer_Virtual_Guest/${created.id}.json`); // the reclaim transaction runs
-    const gone = await fetch(`${fake.url}SoftLayer_Virtual_Guest/${created.id}.json`, { headers: auth() });
-    expect(gone.status).toBe(404);
-    expect(await gone.json()).toEqual({
-      error: `Unable to find object with id of '${created.id}'.`,
-      code: 'SoftLayer_Exception_ObjectNotFound',
-    });
-  });
-
-  it(
-    'answers hardware orders with id null and lets them be polled by globalIdentifier',
-    { timeout: 10_000 },
-    async () => {
-      const order = await post('SoftLayer_Hardware/createObject', {
-        hostname: 'bm1',
-        domain: 'x.com',
-        datacenter: { name: 'dal10' },
-        hourlyBillingFlag: true,
-        fixedConfigurationPreset: { keyName: 'S1270_8GB_2X1TBSATA_NORAID' },
-        operatingSystemReferenceCode: 'UBUNTU_22_64',
-      });
-      expect(order.id).toBeNull();
-      const byGuid = await get(
-        `SoftLayer_Hardware/${order.globalIdentifier}/getObject.json?objectMask=mask[id,provisionDate,globalIdentifier]`,
-      );
-      expect(byGuid).toEqual({ id: null, provisionDate: null, globalIdentifier: order.globalIdentifier }); // local: null
-      const typed = await get(
-        `SoftLayer_Account/getHardware.json?objectMask=${encodeURIComponent('[mask[id,hostname],mask(SoftLayer_Hardware_Server)[activeTransaction[id,transactionStatus[name]]]]')}`,
-      );
-      expect(typed).toEqual([
-        {
-          id: expect.any(Number),
-          hostname: 'bm1',
-          activeTransaction: { id: expect.any(Number), transactionStatus: { name: 'HARDWARE_ASSIGN' } },
-        },
-      ]);
-      // activeTransaction is a SoftLayer_Hardware_Server property: untyped, it is refused.
-      const untyped = await fetch(
-        `${fake.url}SoftLayer_Account/getHardware.json?objectMask=mask[activeTransaction]`,
-        { headers: auth() },
-      );
-      expect(untyped.status).toBe(500);
-    },
-  );
-});
-
-async function until(condition: () => boolean, timeoutMs = 5_000) {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function auth(key = API_KEY) {
-  return { authorization: `Basic ${Buffer.from(`${USER}:${key}`).toString('base64')}` };
-}
-
-async function get(pathAndQuery: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${fake.url}${pathAndQuery}`, { headers: auth() });
-  if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
-
-async function post(pathAndQuery: string, template: Record<string, unknown>) {
-  const res = await fetch(`${fake.url}${pathAndQuery}`, {
-    method: 'POST',
-    headers: { ...auth(), 'content-type': 'application/json' },
-    body: JSON.stringify({ parameters: [template] }),
-  });
-  if (res.status !== 201) throw new Error(`${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: number | null; globalIdentifier: string };
-}
