@@ -4,26 +4,26 @@
  * ledger entry first, RunInstances with the entry's key as ClientToken and tags, the
  * dead-man switch in user data, wait until running, SSH + Docker answering. Capacity
  * errors try the next zone, quota errors the next region; the instance type never changes.
+ * Nothing is terminated before EC2's own answer shows it carries the expected ledger key
+ * and session (`identity.ts`): filters only narrow what is read (`inventory.ts`).
  */
 import {
   DescribeAvailabilityZonesCommand,
   DescribeInstanceTypesCommand,
-  DescribeInstancesCommand,
   EC2Client,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type Instance,
   type InstanceTypeInfo,
-  type Tag,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import {
-  CLOUD_TAGS,
+  InfrastructureError,
+  OwnershipError,
   ProvisionError,
   errorMessage,
   registerSecret,
   sshEndpoint,
-  type HardwareFingerprint,
   type Machine,
   type Provider,
   type ProviderContext,
@@ -34,8 +34,12 @@ import {
   type TargetSpec,
 } from '../../src/core/index.js';
 import type { AwsTargetOptions } from '../../src/config/targets/aws.js';
+import { Ec2Endpoint, endpointAddress } from './ec2-endpoint.js';
 import { classifyRunInstances, errorCode, outcomeUnknown } from './failures.js';
-import { deadManUserData } from './user-data.js';
+import { assertOwned } from './identity.js';
+import { absentIn, discoverIn, ownedByKey } from './inventory.js';
+import { fingerprintOf } from './instance-type.js';
+import { runInstancesInput } from './run-request.js';
 
 export interface AwsProviderOptions {
   /** How often instance state is polled. @default 5000 */
@@ -44,19 +48,21 @@ export interface AwsProviderOptions {
   stateTimeoutMs?: number;
 }
 
+/** An instance to take down, and the identity it must carry before it is. */
 interface Held {
-  key: string;
   instanceId: string;
+  /** Its ledger entry (and `benchyard:ledger-key` tag). */
+  key?: string;
+  /** Its `benchyard:session` tag. */
+  session?: string;
   region: string;
   endpoint?: string;
 }
 
-const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
-
 export class AwsProvider implements Provider {
   readonly name = 'aws';
   readonly capabilities = { elastic: true, spot: true, selfTerminate: true };
-  private readonly clients = new Map<string, EC2Client>();
+  private readonly clients = new Map<string, Ec2Endpoint>();
   private readonly held = new Map<string, Held>();
   private readonly typeFacts = new Map<string, Promise<InstanceTypeInfo | undefined>>();
 
@@ -132,81 +138,56 @@ export class AwsProvider implements Provider {
       },
       expiresAt,
     );
-    const tags: Tag[] = [
-      { Key: 'Name', Value: `benchyard-${target.name}-${entry.key}` },
-      { Key: CLOUD_TAGS.session, Value: ledger.session },
-      { Key: CLOUD_TAGS.owner, Value: ledger.owner },
-      { Key: CLOUD_TAGS.expiresAt, Value: expiresAt.toISOString() },
-      { Key: CLOUD_TAGS.ledgerKey, Value: entry.key },
-    ];
     let instanceId: string | undefined;
     try {
       // Not aborted mid-call: an answer we never read could hide a running instance.
-      const out = await ec2.send(
-        new RunInstancesCommand({
-          ImageId: ami,
-          InstanceType: o.instanceType as _InstanceType,
-          MinCount: 1,
-          MaxCount: 1,
-          ClientToken: `benchyard-${entry.key}`,
-          InstanceInitiatedShutdownBehavior: 'terminate',
-          UserData: Buffer.from(deadManUserData(expiresAt, o.userData)).toString('base64'),
-          TagSpecifications: [
-            { ResourceType: 'instance', Tags: tags },
-            { ResourceType: 'volume', Tags: tags },
-          ],
-          ...(zone ? { Placement: { AvailabilityZone: zone } } : {}),
-          ...(o.keyName ? { KeyName: o.keyName } : {}),
-          ...(o.securityGroupIds ? { SecurityGroupIds: o.securityGroupIds } : {}),
-          ...(o.subnetId ? { SubnetId: o.subnetId } : {}),
-          ...(spot
-            ? {
-                InstanceMarketOptions: {
-                  MarketType: 'spot',
-                  SpotOptions: {
-                    SpotInstanceType: 'one-time',
-                    InstanceInterruptionBehavior: 'terminate',
-                    ...(typeof o.spot === 'object' && o.spot.maxPrice
-                      ? { MaxPrice: String(o.spot.maxPrice) }
-                      : {}),
-                  },
-                },
-              }
-            : {}),
-        }),
+      const out = await ec2.client.send(
+        new RunInstancesCommand(
+          runInstancesInput(o, { ami, zone, spot, expiresAt, key: entry.key, target: target.name }, ledger),
+        ),
       );
       instanceId = out.Instances?.[0]?.InstanceId;
       if (!instanceId) throw new Error('RunInstances answered without an instance');
       ledger.update(entry.key, { resourceId: instanceId, status: 'active' });
     } catch (err) {
-      const classified = classifyRunInstances(err, {
-        region,
-        ...(zone ? { zone } : {}),
-        instanceType: o.instanceType,
-      });
+      const explained = ec2.explain(err);
+      const classified =
+        explained instanceof InfrastructureError
+          ? new ProvisionError(explained.message, 'INFRA', explained.meta, { cause: err })
+          : (explained ??
+            classifyRunInstances(err, { region, ...(zone ? { zone } : {}), instanceType: o.instanceType }));
       if (
         classified instanceof ProvisionError &&
         classified.failureClass === 'INFRA' &&
         outcomeUnknown(err)
       ) {
         // No answer, or an unknown server error: the request may still have created the
-        // instance. Find it by its ledger key and take it down.
-        const found = await this.findByLedgerKey(ec2, entry.key).catch(() => undefined);
-        if (found?.InstanceId) {
-          ledger.update(entry.key, { resourceId: found.InstanceId, status: 'active' });
+        // instance. Find it by its ledger key (and session, checked on its own tags: an
+        // API that ignored the filter answers with every instance of the region) and take
+        // it down. Not found: left open, so `benchyard gc` looks again by tag later.
+        const expected = { ledgerKey: entry.key, session: ledger.session };
+        const found = await ownedByKey(ec2, expected).catch((findErr: unknown) => {
+          this.ctx.logger.warn(`looking for instance ${entry.key} failed: ${errorMessage(findErr)}`);
+          return [];
+        });
+        for (const i of found) {
+          ledger.update(entry.key, { resourceId: i.InstanceId!, status: 'active' });
           // A fresh signal: this cleanup must run even when the run was just cancelled.
           await this.terminate(
-            { key: entry.key, instanceId: found.InstanceId, region, ...endpointOf(o) },
+            { ...expected, key: entry.key, instanceId: i.InstanceId!, region, ...endpointOf(o) },
             AbortSignal.timeout(this.opts.stateTimeoutMs ?? 900_000),
+          ).catch((termErr: unknown) =>
+            this.ctx.logger.error(
+              `terminating ${i.InstanceId} failed: ${errorMessage(termErr)}; 'benchyard gc' will retry`,
+            ),
           );
         }
-        // Not found: left open, so `benchyard gc` looks again by tag later.
         throw classified;
       }
       ledger.close(entry.key, 'failed', classified.message);
       throw classified;
     }
-    const held: Held = { key: entry.key, instanceId, region, ...endpointOf(o) };
+    const held: Held = { key: entry.key, session: ledger.session, instanceId, region, ...endpointOf(o) };
     try {
       const instance = await this.waitFor(ec2, instanceId, 'running', signal);
       const placedZone = instance.Placement?.AvailabilityZone ?? zone;
@@ -276,48 +257,37 @@ export class AwsProvider implements Provider {
     const found: ResourceRef[] = [];
     for (const { region, endpoint } of places.values()) {
       const ec2 = await this.client(region, endpoint);
-      const filters = [
-        { Name: 'tag-key', Values: [CLOUD_TAGS.session] },
-        { Name: 'instance-state-name', Values: LIVE_STATES },
-        ...(opts.session ? [{ Name: `tag:${CLOUD_TAGS.session}`, Values: [opts.session] }] : []),
-      ];
-      let NextToken: string | undefined;
-      do {
-        const page = await ec2.send(new DescribeInstancesCommand({ Filters: filters, NextToken }), {
-          abortSignal: opts.signal,
-        });
-        for (const r of page.Reservations ?? [])
-          for (const i of r.Instances ?? []) {
-            const tag = (k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
-            const session = tag(CLOUD_TAGS.session);
-            const owner = tag(CLOUD_TAGS.owner);
-            const expiresAt = tag(CLOUD_TAGS.expiresAt);
-            const ledgerKey = tag(CLOUD_TAGS.ledgerKey);
-            found.push({
-              provider: this.name,
-              kind: 'instance',
-              id: i.InstanceId!,
-              region,
-              ...(i.State?.Name ? { state: i.State.Name } : {}),
-              ...(session ? { session } : {}),
-              ...(owner ? { owner } : {}),
-              ...(expiresAt ? { expiresAt } : {}),
-              ...(ledgerKey ? { ledgerKey } : {}),
-              details: endpoint ? { endpoint } : {},
-            });
-          }
-        NextToken = page.NextToken;
-      } while (NextToken);
+      const hints = opts.hints.filter(
+        (h) => h.provider === this.name && h.region === region && h.details?.endpoint === endpoint,
+      );
+      found.push(
+        ...(await discoverIn(
+          ec2,
+          { ...(opts.session ? { session: opts.session } : {}), hints, ...(endpoint ? { endpoint } : {}) },
+          opts.signal,
+          this.ctx.logger,
+        )),
+      );
     }
     return found;
   }
 
+  /**
+   * Terminates the instance once EC2's own answer shows it carries the ref's ledger key
+   * and session (`OwnershipError` otherwise, and nothing is touched).
+   */
   async destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
+    if (!ref.ledgerKey && !ref.session)
+      throw new OwnershipError(
+        `aws: not terminating ${ref.id}: the reference names neither a ledger key nor a session`,
+        { instance: ref.id },
+      );
     const endpoint = ref.details?.endpoint as string | undefined;
     await this.terminate(
       {
-        key: ref.ledgerKey ?? '',
         instanceId: ref.id,
+        ...(ref.ledgerKey ? { key: ref.ledgerKey } : {}),
+        ...(ref.session ? { session: ref.session } : {}),
         region: ref.region ?? 'us-east-1',
         ...(endpoint ? { endpoint } : {}),
       },
@@ -325,35 +295,60 @@ export class AwsProvider implements Provider {
     );
   }
 
-  /** Terminates and waits until EC2 says `terminated`; then the ledger entry is closed. */
-  private async terminate(held: Held, signal: AbortSignal): Promise<void> {
-    const ec2 = await this.client(held.region, held.endpoint);
-    if (held.key) this.ctx.ledger.update(held.key, { status: 'releasing' });
+  /** True only when EC2 holds nothing of the entry; `false` when it does or cannot tell. */
+  async absent(ref: ResourceRef, signal: AbortSignal): Promise<boolean> {
+    if (!ref.region || (!ref.ledgerKey && !ref.id)) return false;
+    const ec2 = await this.client(ref.region, ref.details?.endpoint as string | undefined);
     try {
-      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [held.instanceId] }), {
-        abortSignal: signal,
-      });
-      await this.waitFor(ec2, held.instanceId, 'terminated', signal);
+      return await absentIn(ec2, ref, signal);
     } catch (err) {
-      if (errorCode(err) !== 'InvalidInstanceID.NotFound') throw err;
+      if (signal.aborted) throw err;
+      this.ctx.logger.warn(
+        `aws: cannot tell whether ${ref.ledgerKey ?? ref.id} is gone: ${errorMessage(err)}`,
+      );
+      return false;
     }
-    if (held.key) this.ctx.ledger.close(held.key);
+  }
+
+  /**
+   * Reads the instance back, checks its identity, terminates it and waits until EC2 says
+   * `terminated`; then its ledger entry (when this ledger has it) is closed.
+   */
+  private async terminate(held: Held, signal: AbortSignal): Promise<void> {
+    const { ledger } = this.ctx;
+    const ec2 = await this.client(held.region, held.endpoint);
+    const where = { region: held.region, endpoint: ec2.address };
+    const current = await ec2.instance(held.instanceId, signal);
+    if (current) assertOwned(current, { ledgerKey: held.key, session: held.session }, where);
+    const tracked = held.key !== undefined && ledger.get(held.key) ? held.key : undefined;
+    if (current && current.State?.Name !== 'terminated') {
+      if (tracked) ledger.update(tracked, { status: 'releasing' });
+      try {
+        await ec2.call(() =>
+          ec2.client.send(new TerminateInstancesCommand({ InstanceIds: [held.instanceId] }), {
+            abortSignal: signal,
+          }),
+        );
+        await this.waitFor(ec2, held.instanceId, 'terminated', signal);
+      } catch (err) {
+        if (errorCode(err) !== 'InvalidInstanceID.NotFound') throw err;
+      }
+    }
+    if (tracked) ledger.close(tracked);
   }
 
   private async waitFor(
-    ec2: EC2Client,
+    ec2: Ec2Endpoint,
     id: string,
     state: 'running' | 'terminated',
     signal: AbortSignal,
   ): Promise<Instance> {
     const deadline = this.ctx.clock.now() + (this.opts.stateTimeoutMs ?? 900_000);
     for (;;) {
-      const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }), {
-        abortSignal: signal,
-      });
-      const instance = out.Reservations?.[0]?.Instances?.[0];
+      const instance = await ec2.instance(id, signal);
       const now = instance?.State?.Name;
       if (instance && now === state) return instance;
+      if (!instance && state === 'terminated') return { InstanceId: id, State: { Name: 'terminated' } };
       if (state === 'running' && (now === 'terminated' || now === 'shutting-down'))
         throw new ProvisionError(
           `instance ${id} went to '${now}' while starting (${instance?.StateReason?.Message ?? 'no reason given'})`,
@@ -362,18 +357,11 @@ export class AwsProvider implements Provider {
         );
       if (this.ctx.clock.now() > deadline)
         throw new ProvisionError(
-          `instance ${id} did not become '${state}' in time (still '${now}')`,
+          `instance ${id} did not become '${state}' in time (still '${now ?? 'unknown'}')`,
           'INFRA',
         );
       await this.ctx.clock.sleep(this.opts.pollMs ?? 5_000, signal);
     }
-  }
-
-  private async findByLedgerKey(ec2: EC2Client, key: string): Promise<Instance | undefined> {
-    const out = await ec2.send(
-      new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLOUD_TAGS.ledgerKey}`, Values: [key] }] }),
-    );
-    return out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.State?.Name !== 'terminated');
   }
 
   private async zonesOf(
@@ -382,21 +370,29 @@ export class AwsProvider implements Provider {
     signal: AbortSignal,
   ): Promise<string[]> {
     const ec2 = await this.client(region, endpoint);
-    const out = await ec2.send(
-      new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'state', Values: ['available'] }] }),
-      { abortSignal: signal },
+    const out = await ec2.call(() =>
+      ec2.client.send(
+        new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'state', Values: ['available'] }] }),
+        { abortSignal: signal },
+      ),
     );
+    // The filter again on the answer: an API that ignored it lists impaired zones too.
     return (out.AvailabilityZones ?? [])
+      .filter((z) => z.State === undefined || z.State === 'available')
       .map((z) => z.ZoneName!)
       .filter(Boolean)
       .sort();
   }
 
-  private describeType(ec2: EC2Client, instanceType: string): Promise<InstanceTypeInfo | undefined> {
+  private describeType(ec2: Ec2Endpoint, instanceType: string): Promise<InstanceTypeInfo | undefined> {
     let facts = this.typeFacts.get(instanceType);
     if (!facts) {
       facts = ec2
-        .send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] }))
+        .call(() =>
+          ec2.client.send(
+            new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] }),
+          ),
+        )
         .then((out) => out.InstanceTypes?.[0])
         .catch((err: unknown) => {
           this.ctx.logger.warn(`DescribeInstanceTypes ${instanceType}: ${errorMessage(err)}`);
@@ -407,44 +403,24 @@ export class AwsProvider implements Provider {
     return facts;
   }
 
-  private async client(region: string, endpoint: string | undefined): Promise<EC2Client> {
+  private async client(region: string, endpoint: string | undefined): Promise<Ec2Endpoint> {
     const id = `${region} ${endpoint ?? ''}`;
-    let client = this.clients.get(id);
-    if (!client) {
+    let ec2 = this.clients.get(id);
+    if (!ec2) {
       // The SDK warns on every run that *later* SDK releases need Node 22; the locked one runs on 20.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      client = new EC2Client({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 3 });
-      this.clients.set(id, client);
+      const client = new EC2Client({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 3 });
+      ec2 = new Ec2Endpoint(client, region, endpointAddress(region, endpoint));
+      this.clients.set(id, ec2);
       // From here on the secret key is masked wherever it would appear.
       const creds = await client.config.credentials().catch(() => undefined);
       registerSecret(creds?.secretAccessKey);
       registerSecret(creds?.sessionToken);
     }
-    return client;
+    return ec2;
   }
 }
 
 function endpointOf(o: AwsTargetOptions): { endpoint?: string } {
   return o.endpoint ? { endpoint: o.endpoint } : {};
-}
-
-/** What DescribeInstanceTypes says about the hardware. */
-export function fingerprintOf(t: InstanceTypeInfo): HardwareFingerprint {
-  const gpus = (t.GpuInfo?.Gpus ?? []).map((g) => ({
-    model: `${g.Manufacturer ?? ''} ${g.Name ?? ''}`.trim(),
-    count: g.Count ?? 1,
-    ...(g.MemoryInfo?.SizeInMiB ? { memoryMiB: g.MemoryInfo.SizeInMiB } : {}),
-  }));
-  const fpgas = (t.FpgaInfo?.Fpgas ?? []).map((f) => ({
-    model: `${f.Manufacturer ?? ''} ${f.Name ?? ''}`.trim(),
-    count: f.Count ?? 1,
-    ...(f.MemoryInfo?.SizeInMiB ? { memoryMiB: f.MemoryInfo.SizeInMiB } : {}),
-  }));
-  return {
-    ...(t.ProcessorInfo?.Manufacturer ? { cpuModel: t.ProcessorInfo.Manufacturer } : {}),
-    ...(t.VCpuInfo?.DefaultVCpus ? { cpuCores: t.VCpuInfo.DefaultVCpus } : {}),
-    ...(t.MemoryInfo?.SizeInMiB ? { memoryBytes: t.MemoryInfo.SizeInMiB * 1024 * 1024 } : {}),
-    ...(gpus.length ? { gpus } : {}),
-    ...(fpgas.length ? { fpgas } : {}),
-  };
 }

@@ -1,1 +1,2 @@
 export * from './aws-provider.js';
+export * from './instance-type.js';

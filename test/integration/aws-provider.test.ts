@@ -13,6 +13,8 @@ import { Ssh2Connector } from '../../providers/ssh/index.js';
 import { awsTarget } from '../../src/config/targets/aws.js';
 import {
   CLOUD_TAGS,
+  InfrastructureError,
+  OwnershipError,
   ProvisionError,
   redact,
   systemClock,
@@ -235,6 +237,110 @@ describe('AWS EC2 provider (moto)', () => {
       expect(
         await provider.discover({ session: 's-aws-dead', hints, signal: AbortSignal.timeout(20_000) }),
       ).toEqual([]);
+    },
+  );
+
+  it(
+    'absent: false while the instance of an entry lives or it cannot be told, true once EC2 has nothing of it',
+    { timeout: 60_000 },
+    async () => {
+      decide = () => undefined;
+      const dead = setup('s-aws-absent');
+      const machine = await dead.provider.acquire(
+        target({ zones: ['us-east-1d'] }),
+        AbortSignal.timeout(50_000),
+      );
+      await machine.ssh?.close();
+      const e = dead.ledger.open({ session: 's-aws-absent' })[0]!;
+      const ref = {
+        provider: 'aws',
+        kind: e.kind,
+        id: e.resourceId!,
+        region: e.region!,
+        session: e.session,
+        ledgerKey: e.key,
+        details: e.details,
+      };
+      const { provider } = setup('s-aws-absent-gc');
+      expect(await provider.absent(ref, AbortSignal.timeout(20_000))).toBe(false);
+      // No recorded id (RunInstances unanswered): the tag alone says it is there.
+      expect(await provider.absent({ ...ref, id: '' }, AbortSignal.timeout(20_000))).toBe(false);
+      const unreachable = { ...ref, details: { endpoint: 'http://127.0.0.1:1' } };
+      expect(await provider.absent(unreachable, AbortSignal.timeout(20_000))).toBe(false);
+      await provider.destroy(ref, AbortSignal.timeout(30_000));
+      expect(await provider.absent(ref, AbortSignal.timeout(20_000))).toBe(true);
+      expect(await provider.absent({ ...ref, id: '' }, AbortSignal.timeout(20_000))).toBe(true);
+    },
+  );
+
+  it(
+    'destroy refuses a reference with no identity, or one the instance does not carry, and touches nothing',
+    { timeout: 60_000 },
+    async () => {
+      decide = () => undefined;
+      const { ledger, provider } = setup('s-aws-refuse');
+      const machine = await provider.acquire(target({ zones: ['us-east-1e'] }), AbortSignal.timeout(50_000));
+      const id = machine.id.replace('aws:', '');
+      const key = ledger.open({ session: 's-aws-refuse' })[0]!.key;
+      const base = {
+        provider: 'aws',
+        kind: 'instance',
+        id,
+        region: 'us-east-1',
+        details: { endpoint: proxy.url },
+      };
+      for (const ref of [
+        base,
+        { ...base, ledgerKey: 'ffffffffffff' },
+        { ...base, ledgerKey: key, session: 'S-AWS-REFUSE' },
+      ]) {
+        const err = await provider.destroy(ref, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OwnershipError);
+      }
+      expect((await instance('us-east-1', id)).State?.Name).toBe('running');
+      await provider.release(machine, AbortSignal.timeout(30_000));
+      expect((await instance('us-east-1', id)).State?.Name).toBe('terminated');
+    },
+  );
+
+  it(
+    'an unreachable endpoint is an infrastructure error naming the provider, the endpoint and the region',
+    { timeout: 30_000 },
+    async () => {
+      const { ledger, provider } = setup('s-aws-unreachable');
+      const expected =
+        'aws: EC2 endpoint http://127.0.0.1:1 (us-east-1) is unreachable: connect ECONNREFUSED';
+      const acquired = await provider
+        .acquire(target({ endpoint: 'http://127.0.0.1:1' }), AbortSignal.timeout(20_000))
+        .catch((e: unknown) => e);
+      expect(acquired).toBeInstanceOf(InfrastructureError);
+      expect((acquired as Error).message).toContain(expected);
+      // With zones given, RunInstances is the first call: the same words, as a provisioning failure.
+      const launched = await provider
+        .acquire(
+          target({ endpoint: 'http://127.0.0.1:1', zones: ['us-east-1a'] }),
+          AbortSignal.timeout(20_000),
+        )
+        .catch((e: unknown) => e);
+      expect(launched).toBeInstanceOf(ProvisionError);
+      expect((launched as Error).message).toContain(expected);
+      ledger.open({ session: 's-aws-unreachable' }).forEach((e) => ledger.close(e.key, 'failed'));
+      const hint = {
+        provider: 'aws',
+        kind: 'instance',
+        id: 'i-0123456789abcdef0',
+        region: 'us-east-1',
+        ledgerKey: '0a1b2c3d4e5f',
+        details: { endpoint: 'http://127.0.0.1:1' },
+      };
+      for (const attempt of [
+        () => provider.discover({ hints: [hint], signal: AbortSignal.timeout(20_000) }),
+        () => provider.destroy(hint, AbortSignal.timeout(20_000)),
+      ]) {
+        const err = await attempt().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InfrastructureError);
+        expect((err as Error).message).toContain(expected);
+      }
     },
   );
 
