@@ -1,6 +1,9 @@
 /**
  * The machine benchyard runs on. Nothing to provision: `acquire` checks that the local
- * Docker engine answers and fingerprints the host; `release` only forgets it.
+ * Docker engine answers, takes the machine's lease on that engine (so two controllers on
+ * this machine, whatever their state folders, never run benchmarks at the same time; it
+ * waits while another holds it) and fingerprints the host; `release` removes what this
+ * session left for this machine and returns the lease.
  */
 import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
@@ -11,31 +14,74 @@ import si from 'systeminformation';
 import {
   gpusByModel,
   InfrastructureError,
+  LABELS,
+  removeLabelled,
+  silentLogger,
+  systemClock,
+  waitForMachine,
+  type AcquireOptions,
+  type Clock,
+  type Logger,
+  type MachineCount,
+  type MachineLease,
+  type MachineLeases,
   type HardwareFingerprint,
   type Machine,
   type Provider,
   type TargetFacts,
   type TargetSpec,
 } from '../../src/core/index.js';
-import type { GpuInventory } from '../../src/metrics/gpu/index.js';
+import type { GpuInventoryResult } from '../../src/metrics/gpu/index.js';
 
 export interface LocalProviderOptions {
   /** Docker socket; default from DOCKER_HOST (unix://) or /var/run/docker.sock. */
   socketPath?: string;
   /** This machine's NVIDIA GPUs (`nvidia-smi -q -x`); without it, GPUs are not known. */
-  gpuInventory?: () => Promise<GpuInventory | undefined>;
+  gpuInventory?: () => Promise<GpuInventoryResult>;
+  /** Leases held on the engine; without them the machine is used unleased (tests of other parts). */
+  leases?: MachineLeases;
+  /** How often a machine held by another controller is looked at again. @default 2000 */
+  leasePollMs?: number;
+  /** The session whose containers `release` removes. */
+  session?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Where `waiting for …` lines go. @default logger.info */
+  progress?: (line: string) => void;
 }
+
+type DockerInfo = { Runtimes?: Record<string, unknown> };
 
 export class LocalProvider implements Provider {
   readonly name = 'local';
   readonly capabilities = { elastic: false, spot: false, selfTerminate: false };
   private fingerprint: Promise<HardwareFingerprint> | undefined;
   private ioDevices: Promise<string[]> | undefined;
+  private readonly leases = new Map<string, MachineLease>();
+  /** Machine ids handed out (or being acquired) now. */
+  private readonly ids = new Set<string>();
 
   constructor(private readonly options: LocalProviderOptions = {}) {}
 
-  async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
+  capacity(): MachineCount {
+    return { min: 1, max: 1 };
+  }
+
+  async acquire(target: TargetSpec, signal: AbortSignal, opts: AcquireOptions = {}): Promise<Machine> {
     signal.throwIfAborted();
+    // A second local target of the run (sharing the engine) gets its own id: cleanup is per machine.
+    const base = `local:${os.hostname()}`;
+    const id = this.ids.has(base) ? `${base}/${target.name}` : base;
+    this.ids.add(id);
+    try {
+      return await this.acquireAs(id, target, signal, opts);
+    } catch (err) {
+      this.ids.delete(id);
+      throw err;
+    }
+  }
+
+  private async acquireAs(id: string, target: TargetSpec, signal: AbortSignal, opts: AcquireOptions) {
     const socketPath = socketFor(target, this.options);
     const docker = new Docker({ socketPath });
     try {
@@ -48,41 +94,104 @@ export class LocalProvider implements Provider {
         { cause: err },
       );
     }
+    const lease = await this.lease(docker, id, target, signal, opts);
     this.fingerprint ??= fingerprint();
     this.ioDevices ??= ioAccountingDevices(docker);
-    return {
-      id: `local:${os.hostname()}`,
-      provider: this.name,
-      instanceType: 'local',
-      hostname: os.hostname(),
-      docker,
-      localCgroups: true,
-      hardware: await this.fingerprint,
-      ioAccountingDevices: await this.ioDevices,
-    };
+    try {
+      return {
+        id,
+        provider: this.name,
+        instanceType: 'local',
+        hostname: os.hostname(),
+        docker,
+        localCgroups: true,
+        hardware: await this.fingerprint,
+        ioAccountingDevices: await this.ioDevices,
+        ...(lease ? { engineId: lease.engineId, revoked: lease.lost } : {}),
+      };
+    } catch (err) {
+      this.leases.delete(id);
+      await lease?.release();
+      throw err;
+    }
   }
 
-  /** This machine, looked at: its NVIDIA GPUs (none without nvidia-smi), runtime and device nodes. */
+  /** Takes this machine's lease on its engine, waiting while another controller holds it. */
+  private async lease(
+    docker: Docker,
+    id: string,
+    target: TargetSpec,
+    signal: AbortSignal,
+    opts: AcquireOptions,
+  ): Promise<MachineLease | undefined> {
+    const leases = this.options.leases;
+    if (!leases) return undefined;
+    const lease = await waitForMachine(
+      () =>
+        leases.take(docker, {
+          machine: id,
+          target: target.name,
+          shareEngine: target.shareEngine ?? false,
+          signal,
+        }),
+      {
+        wait: opts.wait ?? true,
+        pollMs: this.options.leasePollMs ?? 2_000,
+        clock: this.options.clock ?? systemClock,
+        logger: this.options.logger ?? silentLogger,
+        signal,
+        ...(this.options.progress ? { progress: this.options.progress } : {}),
+      },
+    );
+    this.leases.set(id, lease);
+    return lease;
+  }
+
+  /**
+   * This machine, looked at: its NVIDIA GPUs (none without nvidia-smi; unknown when its
+   * output could not be read), runtime and device nodes.
+   */
   async describe(target: TargetSpec, signal: AbortSignal): Promise<TargetFacts> {
     signal.throwIfAborted();
     const docker = new Docker({ socketPath: socketFor(target, this.options) });
     const [gpus, runtimes] = await Promise.all([
       this.options.gpuInventory?.(),
-      docker.info().then(
-        (info: { Runtimes?: Record<string, unknown> }) => Object.keys(info.Runtimes ?? {}),
-        () => undefined,
-      ),
+      // dockerode's info() takes { abortSignal } (lib/docker.js) though its types omit it:
+      // an engine that never answers must not hold `plan` past a cancel.
+      (docker as unknown as { info(o: { abortSignal: AbortSignal }): Promise<DockerInfo> })
+        .info({ abortSignal: signal })
+        .then(
+          (info) => Object.keys(info.Runtimes ?? {}),
+          () => undefined,
+        ),
     ]);
     return {
-      // No nvidia-smi (or no driver) here: no GPUs.
-      ...(this.options.gpuInventory ? { gpus: gpus ? gpusByModel(gpus) : [] } : {}),
+      // No nvidia-smi (or no driver) here: no GPUs. Unreadable output: unknown, the engine decides.
+      ...(gpus?.status === 'known'
+        ? { gpus: gpusByModel(gpus.inventory) }
+        : gpus?.status === 'none'
+          ? { gpus: [] }
+          : {}),
       ...(runtimes ? { nvidiaRuntime: runtimes.includes('nvidia') } : {}),
       hasDevice: (p) => existsSync(p),
     };
   }
 
-  async release(_machine: Machine, _signal: AbortSignal): Promise<void> {
-    // Nothing was provisioned; the shared socket agent needs no teardown.
+  async release(machine: Machine, _signal: AbortSignal): Promise<void> {
+    const lease = this.leases.get(machine.id);
+    this.ids.delete(machine.id);
+    if (!lease) return;
+    this.leases.delete(machine.id);
+    try {
+      // What this session left for this machine (never another target's containers on the engine).
+      if (this.options.session)
+        await removeLabelled(machine.docker, [
+          `${LABELS.session}=${this.options.session}`,
+          `${LABELS.machine}=${machine.id}`,
+        ]);
+    } finally {
+      await lease.release();
+    }
   }
 }
 

@@ -1,9 +1,12 @@
 /**
  * Machines that exist already (bare-metal FPGA boxes, lab GPUs), reached over SSH.
- * Nothing is provisioned: `acquire` leases the next free host of the target (a ledger
- * entry of kind `lease`, so two controllers never share a host), `release` removes the
- * containers this session started there and returns the lease. A target's hosts are a
- * fixed list, or the active members of a named pool, read again at every `acquire`.
+ * Nothing is provisioned: `acquire` takes the lease of the next free host of the target on
+ * the host itself (`ctx.leases`: every controller that reaches the host agrees, whatever its
+ * state folder), waiting while all are held by others; `release` removes the containers this
+ * session started there for this machine and returns the lease. The ledger records what this
+ * controller did (an entry of kind `lease`), so `gc` finds the host again after a crash.
+ * A target's hosts are a fixed list, or the active members of a named pool, read again at
+ * every `acquire`.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,11 +14,19 @@ import path from 'node:path';
 import SSHConfig from 'ssh-config';
 import {
   InfrastructureError,
+  InputError,
   LABELS,
+  MachineBusyError,
   ProvisionError,
   errorMessage,
   sshEndpoint,
+  removeLabelled,
+  waitForMachine,
+  type AcquireOptions,
+  type LeaseHolder,
   type Machine,
+  type MachineLease,
+  type MachineLeases,
   type PoolMember,
   type Provider,
   type ProviderContext,
@@ -27,9 +38,10 @@ import {
 } from '../../src/core/index.js';
 import type { SshHostEntry, SshHostsTargetOptions } from '../../src/config/targets/ssh-hosts.js';
 
-interface Lease {
+interface Held {
   key: string;
   hostId: string;
+  lease: MachineLease;
   /** The pool member the machine is, for a `pool:` target. */
   member?: { pool: string; host: string; port: number | undefined };
 }
@@ -37,7 +49,9 @@ interface Lease {
 export class SshHostsProvider implements Provider {
   readonly name = 'ssh';
   readonly capabilities = { elastic: false, spot: false, selfTerminate: false };
-  private readonly leases = new Map<string, Lease>();
+  private readonly held = new Map<string, Held>();
+  /** Hosts being acquired by this controller now (two acquires never try the same host). */
+  private readonly trying = new Set<string>();
 
   constructor(private readonly ctx: ProviderContext) {}
 
@@ -48,55 +62,49 @@ export class SshHostsProvider implements Provider {
     return { min: n, max: n };
   }
 
-  async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
+  async acquire(target: TargetSpec, signal: AbortSignal, opts: AcquireOptions = {}): Promise<Machine> {
+    return waitForMachine(() => this.tryAcquire(target, signal), {
+      wait: opts.wait ?? true,
+      pollMs: this.ctx.leasePollMs ?? 2_000,
+      clock: this.ctx.clock,
+      logger: this.ctx.logger,
+      signal,
+      ...(this.ctx.progress ? { progress: this.ctx.progress } : {}),
+    });
+  }
+
+  /** One pass over the target's hosts: the first free one, else who holds them. */
+  private async tryAcquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
     const options = target.options as SshHostsTargetOptions;
     const candidates: { entry: SshHostEntry; member?: PoolMember }[] = options.hosts
       ? options.hosts.map((entry) => ({ entry }))
       : this.activeMembers(options.pool).map((member) => ({ entry: memberEntry(member), member }));
     const problems: string[] = [];
+    const busy: { machine: string; holder: LeaseHolder }[] = [];
     for (const { entry, member } of candidates) {
       signal.throwIfAborted();
       const endpoint = resolveHost(entry, options.ssh);
       const hostId = `${endpoint.user}@${endpoint.host}:${endpoint.port}`;
-      if (this.isLeased(hostId)) continue;
-      const lease = this.ctx.ledger.intend(
-        {
-          provider: this.name,
-          kind: 'lease',
-          target: target.name,
-          details: endpointDetails(endpoint),
-        },
-        new Date(this.ctx.clock.now() + this.ctx.maxLifetimeMs),
-      );
-      this.ctx.ledger.update(lease.key, { resourceId: hostId, status: 'active' });
+      if (this.trying.has(hostId) || [...this.held.values()].some((h) => h.hostId === hostId)) continue;
+      this.trying.add(hostId);
       try {
-        const session = await this.ctx.connector.connect(endpoint, signal);
-        const machine: Machine = {
-          id: `ssh:${hostId}`,
-          provider: this.name,
-          instanceType: 'bare-metal',
-          hostname: endpoint.host,
-          docker: session.docker,
-          ssh: session,
-          localCgroups: false,
-        };
-        this.leases.set(machine.id, {
-          key: lease.key,
-          hostId,
-          ...(member ? { member: { pool: member.pool, host: member.host, port: member.port } } : {}),
-        });
-        return machine;
+        return await this.take(target, endpoint, hostId, member, signal);
       } catch (err) {
-        this.ctx.ledger.close(lease.key, 'failed', errorMessage(err));
-        if (signal.aborted) throw err;
-        problems.push(`${hostId}: ${errorMessage(err)}`);
-        this.ctx.logger.warn(`ssh host ${hostId} is not usable: ${errorMessage(err)}`);
+        if (err instanceof MachineBusyError) busy.push(...err.busy);
+        else if (err instanceof InputError || signal.aborted) throw err;
+        else {
+          problems.push(`${hostId}: ${errorMessage(err)}`);
+          this.ctx.logger.warn(`ssh host ${hostId} is not usable: ${errorMessage(err)}`);
+        }
+      } finally {
+        this.trying.delete(hostId);
       }
     }
+    if (busy.length > 0) throw new MachineBusyError(busy, { target: target.name });
     const none =
       options.pool !== undefined && candidates.length === 0
         ? ` (pool '${options.pool}' has no active member: 'benchyard pool add ${options.pool} <host>')`
-        : ' (all leased)';
+        : ' (all in use by this run)';
     throw new ProvisionError(
       `no free host in target '${target.name}'${problems.length ? `: ${problems.join('; ')}` : none}`,
       'CAPACITY',
@@ -104,9 +112,60 @@ export class SshHostsProvider implements Provider {
     );
   }
 
+  /** Connects, takes the host's lease, and records it; undoes what it did when a step fails. */
+  private async take(
+    target: TargetSpec,
+    endpoint: SshEndpoint,
+    hostId: string,
+    member: PoolMember | undefined,
+    signal: AbortSignal,
+  ): Promise<Machine> {
+    const session = await this.ctx.connector.connect(endpoint, signal);
+    const id = `ssh:${hostId}`;
+    let lease: MachineLease;
+    try {
+      lease = await leasesOf(this.ctx).take(session.docker, {
+        machine: id,
+        target: target.name,
+        shareEngine: target.shareEngine ?? false,
+        signal,
+      });
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    // The record of what this controller holds, for gc after a crash (not the arbiter).
+    const entry = this.ctx.ledger.intend(
+      { provider: this.name, kind: 'lease', target: target.name, details: endpointDetails(endpoint) },
+      new Date(this.ctx.clock.now() + this.ctx.maxLifetimeMs),
+    );
+    this.ctx.ledger.update(entry.key, {
+      resourceId: hostId,
+      status: 'active',
+      details: { engineId: lease.engineId },
+    });
+    this.held.set(id, {
+      key: entry.key,
+      hostId,
+      lease,
+      ...(member ? { member: { pool: member.pool, host: member.host, port: member.port } } : {}),
+    });
+    return {
+      id,
+      provider: this.name,
+      instanceType: 'bare-metal',
+      hostname: endpoint.host,
+      docker: session.docker,
+      ssh: session,
+      localCgroups: false,
+      engineId: lease.engineId,
+      revoked: lease.lost,
+    };
+  }
+
   /** Whether the machine's pool member was drained or removed since it was leased. */
   withdrawn(machine: Machine): 'drain' | 'now' | undefined {
-    const member = this.leases.get(machine.id)?.member;
+    const member = this.held.get(machine.id)?.member;
     if (!member) return undefined;
     const current = this.pools()
       .members(member.pool)
@@ -116,15 +175,30 @@ export class SshHostsProvider implements Provider {
   }
 
   async release(machine: Machine, signal: AbortSignal): Promise<void> {
-    const lease = this.leases.get(machine.id);
-    if (!lease) return;
-    this.leases.delete(machine.id);
+    const held = this.held.get(machine.id);
+    if (!held) return;
+    this.held.delete(machine.id);
     try {
-      await removeSessionContainers(machine, this.ctx.ledger.session, signal);
-      // Returned only once the host is clean; otherwise the open lease is how gc finds it.
-      this.ctx.ledger.close(lease.key);
+      await removeMachineContainers(machine, this.ctx.ledger.session, signal);
+      // Returned only once the host is clean; otherwise the open entry is how gc finds it.
+      this.ctx.ledger.close(held.key);
     } finally {
+      await held.lease.release().catch((err: unknown) => this.ctx.logger.warn(errorMessage(err)));
       await machine.ssh?.close();
+    }
+  }
+
+  /** Who holds the host now, read from the host itself (for `pool list`). */
+  async holder(
+    entry: SshHostEntry,
+    login: SshLoginOptions,
+    signal: AbortSignal,
+  ): Promise<(LeaseHolder & { expired: boolean }) | undefined> {
+    const session = await this.ctx.connector.connect(resolveHost(entry, login), signal);
+    try {
+      return await leasesOf(this.ctx).read(session.docker, signal);
+    } finally {
+      await session.close();
     }
   }
 
@@ -161,13 +235,6 @@ export class SshHostsProvider implements Provider {
     if (!this.ctx.pools)
       throw new InfrastructureError('ssh targets with a pool need the pool store (ProviderContext.pools)');
     return this.ctx.pools;
-  }
-
-  private isLeased(hostId: string): boolean {
-    const now = this.ctx.clock.now();
-    return this.ctx.ledger
-      .open({ provider: this.name })
-      .some((e) => e.resourceId === hostId && e.status === 'active' && Date.parse(e.expiresAt) > now);
   }
 }
 
@@ -232,25 +299,36 @@ function endpointDetails(e: SshEndpoint) {
   };
 }
 
-/** Force-removes every container of `session` on the machine (benchmarks and the metrics agent). */
-export async function removeSessionContainers(
-  machine: Machine,
-  session: string,
-  signal: AbortSignal,
-): Promise<number> {
+function leasesOf(ctx: ProviderContext): MachineLeases {
+  if (!ctx.leases) throw new InfrastructureError('ssh targets need machine leases (ProviderContext.leases)');
+  return ctx.leases;
+}
+
+/**
+ * Force-removes the containers this session started for this machine (benchmarks, the
+ * metrics agent, the fingerprint probe): selected by machine and session, so a target that
+ * shares the engine keeps its own.
+ */
+export function removeMachineContainers(machine: Machine, session: string, signal: AbortSignal) {
+  return removeContainers(
+    machine,
+    [`${LABELS.session}=${session}`, `${LABELS.machine}=${machine.id}`],
+    signal,
+  );
+}
+
+/** Force-removes every container of `session` on an engine (gc: its controller is gone). */
+export function removeSessionContainers(machine: Machine, session: string, signal: AbortSignal) {
+  return removeContainers(machine, [`${LABELS.session}=${session}`], signal);
+}
+
+async function removeContainers(machine: Machine, labels: string[], signal: AbortSignal): Promise<number> {
   signal.throwIfAborted();
   try {
-    const containers = await machine.docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.managed}=true`, `${LABELS.session}=${session}`] },
-    });
-    await Promise.all(
-      containers.map((c) => machine.docker.getContainer(c.Id).remove({ force: true, v: true })),
-    );
-    return containers.length;
+    return await removeLabelled(machine.docker, labels);
   } catch (err) {
     throw new InfrastructureError(
-      `removing session containers on ${machine.id}: ${errorMessage(err)}`,
+      `removing containers on ${machine.id}: ${errorMessage(err)}`,
       { machine: machine.id },
       { cause: err },
     );

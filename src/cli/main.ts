@@ -3,8 +3,9 @@
  * AbortController and signal handling, and turns every error into an exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { BenchyardError, ConfigError, errorMessage } from '../core/index.js';
+import { BenchyardError, ConfigError, errorMessage, formatDiagnostic, redact } from '../core/index.js';
 import { matrixJsonSchema } from '../config/index.js';
+import { escapeControl, escapeControlKeepLines } from '../report/terminal-text.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { stderrLogger } from './logger.js';
@@ -17,6 +18,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
+    // `plan` holds nothing to clean up: whatever it waits for (an engine, nvidia-smi), it ends now.
+    if (command === 'plan') {
+      process.stderr.write(`\n${sig}: plan cancelled\n`);
+      process.exit(EXIT.cancelled);
+    }
     process.stderr.write(
       `\n${sig}: ${
         command === 'serve'
@@ -28,6 +34,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A throw nobody awaits (a timer, a stream handler) would end the process with Node's
+  // exit 1, which CI reads as a failed benchmark: it is benchyard's failure, exit 3.
+  const onUncaught = (err: unknown) => {
+    process.stderr.write(
+      `internal error: ${errorMessage(err)}\n${err instanceof Error ? (err.stack ?? '') : ''}\n`,
+    );
+    process.exit(EXIT.infrastructure);
+  };
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
 
   const ci = process.env.CI === 'true' || process.env.CI === '1';
   let verbose = false;
@@ -87,19 +103,27 @@ export async function main(argv: readonly string[]): Promise<number> {
       'run only the i-th of n parts of the matrix (cell k goes to part k mod n + 1); parallel agents give the same --run-id and their parts make one run',
     )
     .option('--run-id <id>', 'store the run under this id (required with --shard; e.g. "$BUILD_TAG")')
+    .option(
+      '--no-wait',
+      'when another controller holds a machine (ssh host, pool member, this machine), fail at once (exit 3, naming the holder) instead of waiting',
+    )
     .action(async (matrix: string, opts) =>
       (await import('./commands/run.js')).runCommand(matrix, opts, io()),
     );
   program
     .command('gc')
     .description(
-      'terminate what crashed runs left behind (ledger entries, tagged cloud instances, containers on ssh hosts) and confirm it is gone',
+      'terminate what crashed runs left behind (ledger entries, tagged cloud instances, containers and leases on this machine and ssh hosts, runs left running) and confirm it is gone',
     )
     .addOption(stateOption())
     .option('--dry-run', 'only list what would be destroyed')
     .option('--session <id>', 'only this session (also tagged resources this ledger does not know)')
     .option('--all', 'also tagged resources of other controllers that have not expired yet')
     .option('--force', 'also resources of a controller that is still running on this host')
+    .option(
+      '--forget <key>',
+      'close the ledger entry KEY once its provider proves nothing of it exists (an order that never reached the provider)',
+    )
     .option('--json', 'print as JSON')
     .action(async (opts) => (await import('./commands/gc.js')).gcCommand(opts, io()));
   program
@@ -152,9 +176,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
   pool
     .command('list')
-    .description("members of the pools (or one), their state, and which session's run holds each")
+    .description(
+      "members of the pools (or one), their state, and who holds each (read from the machine's own lease)",
+    )
     .argument('[pool]', 'only this pool')
     .addOption(stateOption())
+    .option('--ssh-key <file>', 'private key to reach the members with (default: ~/.ssh/config, the agent)')
+    .option('--known-hosts <file>', 'known_hosts file for the members (default ~/.ssh/known_hosts)')
+    .option('--user <user>', 'login user for members that name none (default root)')
+    .option('--no-probe', "do not ask the machines: show this state's record only")
     .option('--json', 'print as JSON')
     .action(async (name: string | undefined, opts) =>
       (await import('./commands/pool.js')).poolListCommand(name, opts, io()),
@@ -264,12 +294,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--port <n>', 'port to listen on (0: a free one)', '8080')
     .option('--host <address>', 'address to bind; anything but loopback needs a token', '127.0.0.1')
     .addOption(
-      new Option('--token <token>', 'every request must carry it (Bearer header, or ?token= once)').env(
-        'BENCHYARD_TOKEN',
-      ),
+      new Option(
+        '--token <token>',
+        'every request must carry it (Bearer header, or ?token= once); at least 16 characters, random. Prefer the BENCHYARD_TOKEN variable: a --token on the command line is visible to other users in ps',
+      ).env('BENCHYARD_TOKEN'),
     )
     .option('--es <url>', 'read runs and results from this Elasticsearch instead of the embedded store')
-    .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, io()));
+    .action(async (opts, cmd: Command) =>
+      (await import('./commands/serve.js')).serveCommand(
+        { ...opts, tokenFrom: cmd.getOptionValueSource('token') },
+        io(),
+      ),
+    );
 
   // Commands are imported when chosen: `plan` need not load Docker, Elasticsearch or SQLite.
   try {
@@ -280,6 +316,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
   }
 }
 
@@ -293,13 +331,19 @@ function report(err: unknown): number {
       return EXIT.ok;
     return EXIT.badInput; // commander already printed the message
   }
+  // Messages quote the user's input (file names, values): control characters are escaped.
   if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n${err.diagnostics.length} problem(s); nothing was started.\n`);
+    // One line per diagnostic, whatever its message quotes; the first 100 (in file order).
+    const lines = err.diagnostics.slice(0, 100).map((d) => escapeControl(redact(formatDiagnostic(d))));
+    const more = err.diagnostics.length - lines.length;
+    process.stderr.write(
+      `${lines.join('\n')}\n${more > 0 ? `… and ${more} more\n` : ''}${err.diagnostics.length} problem(s); nothing was started.\n`,
+    );
   } else if (err instanceof BenchyardError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    process.stderr.write(`error: ${escapeControlKeepLines(err.message)}\n`);
   } else {
     process.stderr.write(
-      `internal error: ${errorMessage(err)}\n${err instanceof Error ? (err.stack ?? '') : ''}\n`,
+      `internal error: ${escapeControlKeepLines(errorMessage(err))}\n${err instanceof Error ? (err.stack ?? '') : ''}\n`,
     );
   }
   return exitCodeFor(err);

@@ -9,7 +9,7 @@ import { AgentMonitor } from '../agent/agent-monitor.js';
 import { NvidiaSmiSource } from '../metrics/gpu/index.js';
 import { HostCollector } from '../metrics/host-collector.js';
 import { MachineMonitor, type Monitor } from '../metrics/index.js';
-import { LABELS } from '../core/index.js';
+import { ownerLabels } from '../core/index.js';
 import { AGENT_FILES } from './paths.js';
 
 export function machineMonitor(
@@ -26,7 +26,7 @@ export function machineMonitor(
       intervalMs,
       policy,
       sink,
-      labels: { [LABELS.session]: m.session },
+      labels: ownerLabels(m.session, machine.id),
       // Remote machines get the agent image from the controller's engine.
       ...(machine.ssh && m.imageSource ? { imageSource: m.imageSource } : {}),
       logger,

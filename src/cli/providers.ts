@@ -5,7 +5,16 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { systemClock, type Logger, type Provider, type ProviderContext } from '../core/index.js';
+import {
+  InputError,
+  parseDuration,
+  systemClock,
+  type Logger,
+  type MachineConnector,
+  type Provider,
+  type ProviderContext,
+} from '../core/index.js';
+import { EngineLeases } from '../lease/index.js';
 import { loadPriceTable } from '../config/prices.js';
 import { inventory } from '../metrics/gpu/index.js';
 import { SqliteLedger } from '../ledger/index.js';
@@ -18,6 +27,9 @@ import { PACKAGE_ROOT } from './paths.js';
 
 export const PRICE_TABLE = path.join(PACKAGE_ROOT, 'providers/prices.yaml');
 
+/** The ledger's provider name for runs themselves (kind `run`): gc marks a dead controller's run cancelled. */
+export const RUN_LEDGER_PROVIDER = 'benchyard';
+
 export interface ProviderSetOptions {
   state: string;
   logger: Logger;
@@ -25,11 +37,15 @@ export interface ProviderSetOptions {
   maxLifetimeMs: number;
   /** Price files whose entries replace the built-in table's. */
   prices?: readonly string[];
+  /** Progress lines shown whatever the log level (waiting for a machine another controller holds). */
+  progress?: (line: string) => void;
 }
 
 export interface ProviderSet {
   session: string;
   ledger: SqliteLedger;
+  leases: EngineLeases;
+  connector: MachineConnector;
   pools: SqlitePoolStore;
   providers: Map<string, Provider>;
   close(): void;
@@ -44,10 +60,21 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
   const session = newSession();
   const ledger = new SqliteLedger(opts.state, session);
   const pools = new SqlitePoolStore(opts.state);
+  const leases = new EngineLeases({
+    session,
+    owner: ledger.owner,
+    logger: opts.logger,
+    ttlMs: leaseTtlMs(),
+  });
+  const connector = new Ssh2Connector({ logger: opts.logger });
+  const leasePollMs = Math.min(2_000, Math.max(100, leases.ttlMs / 4));
   const ctx: ProviderContext = {
     ledger,
     pools,
-    connector: new Ssh2Connector({ logger: opts.logger }),
+    leases,
+    leasePollMs,
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    connector,
     maxLifetimeMs: opts.maxLifetimeMs,
     clock: systemClock,
     logger: opts.logger,
@@ -55,7 +82,18 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     ...testAddresses(),
   };
   const providers = new Map<string, Provider>([
-    ['local', new LocalProvider({ gpuInventory: () => inventory() })],
+    [
+      'local',
+      new LocalProvider({
+        gpuInventory: () => inventory(),
+        leases,
+        leasePollMs,
+        session,
+        clock: systemClock,
+        logger: opts.logger,
+        ...(opts.progress ? { progress: opts.progress } : {}),
+      }),
+    ],
     ['ssh', new SshHostsProvider(ctx)],
     ['aws', new AwsProvider(ctx, pollOverride())],
     ['softlayer', new SoftlayerProvider(ctx)],
@@ -63,6 +101,8 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
   return {
     session,
     ledger,
+    leases,
+    connector,
     pools,
     providers,
     close: () => {
@@ -90,4 +130,17 @@ function testAddresses(): Pick<ProviderContext, 'resolveAddress'> {
 function pollOverride(): { pollMs?: number } {
   const ms = Number(process.env.BENCHYARD_TEST_POLL_MS);
   return Number.isFinite(ms) && ms > 0 ? { pollMs: ms } : {};
+}
+
+/**
+ * How long a machine's lease holds without renewal (`BENCHYARD_LEASE_TTL`, e.g. `60s`): a
+ * controller that died is taken over this long after its last heartbeat. @default 60s
+ */
+function leaseTtlMs(): number {
+  const raw = process.env.BENCHYARD_LEASE_TTL;
+  if (raw === undefined || raw === '') return 60_000;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1000)
+    throw new InputError(`BENCHYARD_LEASE_TTL must be a duration of at least 1s, e.g. 60s (got '${raw}')`);
+  return ms;
 }

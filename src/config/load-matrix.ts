@@ -14,6 +14,7 @@ import {
 } from '../core/index.js';
 import { isFolderRef, loadBenchmarkFolder, toDefinition } from './catalog.js';
 import { matrixRules } from './matrix-rules.js';
+import { matrixSizeProblems } from './matrix-size.js';
 import { matrixSchema } from './matrix-schema.js';
 import { sortDiagnostics, zodDiagnostics } from './validate.js';
 import { YamlSource } from './yaml-source.js';
@@ -109,6 +110,7 @@ export function validateMatrix(
   const problems = [
     ...(parsed.success ? [] : zodDiagnostics(source, parsed.error, raw)),
     ...matrixRules(source, raw, catalog, folders.defs),
+    ...matrixSizeProblems(source, raw),
     ...folders.problems,
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(sortDiagnostics(problems));
@@ -139,14 +141,17 @@ export function validateMatrix(
       host: doc.metrics.host,
       gpu: doc.metrics.gpu,
     },
-    targets: doc.targets.map(({ name, provider, idleRelease, registry, hourlyPrice, ...options }) => ({
-      name,
-      provider,
-      options,
-      ...(idleRelease !== undefined ? { idleReleaseMs: idleRelease } : {}),
-      ...(hourlyPrice !== undefined ? { hourlyPriceUsd: hourlyPrice } : {}),
-      ...(registry !== undefined ? { registry } : {}),
-    })),
+    targets: doc.targets.map(
+      ({ name, provider, idleRelease, registry, hourlyPrice, shareEngine, ...options }) => ({
+        name,
+        provider,
+        options,
+        shareEngine: shareEngine ?? doc.shareEngine,
+        ...(idleRelease !== undefined ? { idleReleaseMs: idleRelease } : {}),
+        ...(hourlyPrice !== undefined ? { hourlyPriceUsd: hourlyPrice } : {}),
+        ...(registry !== undefined ? { registry } : {}),
+      }),
+    ),
     ...(doc.images ? { registry: doc.images.registry } : {}),
     entries: doc.benchmarks.map((e) => ({
       name: e.name ?? nameOf(e.benchmark),

@@ -50,6 +50,12 @@ const targetBase = {
     .describe(
       'Release a machine above the minimum once it had no cell to run for this long (default 60s); every machine is released as soon as its target has nothing left',
     ),
+  shareEngine: z
+    .boolean()
+    .optional()
+    .describe(
+      "Allow this target's machines to be the same Docker engine as another target's (or as each other): they then run as one machine, leased once, `concurrency` cells at once in all. Default: the matrix's shareEngine (false): two names for one engine are refused",
+    ),
   hourlyPrice: z
     .number()
     .nonnegative()
@@ -86,7 +92,9 @@ const target = z.discriminatedUnion(
   {
     error: (iss) =>
       iss.code === 'invalid_union' && iss.note === 'No matching discriminator'
-        ? `unsupported provider ${JSON.stringify((iss.input as { provider?: unknown })?.provider)} (supported: ${PROVIDERS.join(', ')})`
+        ? (iss.input as { provider?: unknown } | undefined)?.provider === undefined
+          ? `a target needs 'provider' (one of: ${PROVIDERS.join(', ')})`
+          : `unsupported provider ${JSON.stringify((iss.input as { provider?: unknown }).provider)} (supported: ${PROVIDERS.join(', ')})`
         : undefined,
   },
 );
@@ -142,6 +150,12 @@ export const matrixSchema = z.strictObject({
     ),
   adaptive: adaptive.optional().describe('Extend repetitions until the CoV of the first score is low enough'),
   concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
+  shareEngine: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow targets whose machines reach the same Docker engine (two names for one box): they run as one machine. Default false: such a matrix is refused before anything starts',
+    ),
   metrics: z
     .strictObject({
       interval: duration(100, 60_000).default(1000).describe('Sampling interval, 100ms to 60s'),

@@ -4,6 +4,7 @@
  * Messages and meta are redacted at construction so a secret never reaches a log line.
  */
 import { redact, redactValue } from './redact.js';
+import { describeHolder, type LeaseHolder } from './lease.js';
 
 export type ErrorKind = 'input' | 'benchmark' | 'infrastructure' | 'cancelled';
 
@@ -75,15 +76,22 @@ export class OwnershipError extends InfrastructureError {}
 
 /**
  * A machine that exists already (an SSH host, a pool member, this machine) is held by
- * another controller's lease. `holder` says who, as read from the machine itself.
+ * another controller's lease: `busy` says which and who, as read from the machines.
  */
 export class MachineBusyError extends InfrastructureError {
   constructor(
-    message: string,
-    readonly holder: Readonly<Record<string, unknown>>,
+    readonly busy: readonly { machine: string; holder: LeaseHolder }[],
     meta: Record<string, unknown> = {},
   ) {
-    super(message, { ...meta, holder });
+    super(busy.map((b) => `${b.machine} is held by ${describeHolder(b.holder)}`).join('; '), {
+      ...meta,
+      holders: busy,
+    });
+  }
+
+  /** `waiting for lab-1, held by session … of owner … since …`. */
+  get waiting(): string {
+    return `waiting for ${this.busy.map((b) => `${b.machine}, held by ${describeHolder(b.holder)}`).join('; ')}`;
   }
 }
 

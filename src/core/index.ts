@@ -6,4 +6,7 @@ export * from './ports.js';
 export * from './redact.js';
 export * from './duration.js';
 export * from './metric-line.js';
+export * from './json-path.js';
 export * from './resources.js';
+export * from './lease.js';
+export * from './state-fault.js';

@@ -1,5 +1,5 @@
 /** The records that flow from the scheduler to the stores. */
-import type { Direction, ParamValue, Requirements, ScoreSpec } from './benchmark.js';
+import type { ContainerPolicy, Direction, ParamValue, Requirements, ScoreSpec } from './benchmark.js';
 
 export interface TargetSpec {
   name: string;
@@ -14,6 +14,12 @@ export interface TargetSpec {
   idleReleaseMs?: number;
   /** The run's image registry as this target's machines reach it (HOST:PORT). */
   registry?: string;
+  /**
+   * Its machines may be the same Docker engine as another target's machines (the matrix's
+   * `shareEngine`): they are then one machine for leasing and concurrency. Not part of a
+   * cell's identity. @default false
+   */
+  shareEngine?: boolean;
   /**
    * USD per machine-hour recorded on the target's results (bare metal: an amortized
    * rate); where set it replaces the provider's price.
@@ -55,6 +61,8 @@ export interface MatrixCell {
   scores: readonly ScoreSpec[];
   /** Files the container writes that are kept beside the results. */
   artifacts: readonly string[];
+  /** How the container is confined (the benchmark's); absent: `DEFAULT_CONTAINER_POLICY`. */
+  container?: ContainerPolicy;
   /** Folder on the controller mounted read-only at /in (local machines). */
   inputs?: string;
   /** Folder with a Dockerfile: the image is built from it on each machine before the run. */
@@ -105,6 +113,8 @@ export interface Score {
 
 export interface MetricsSummary {
   samples: number;
+  /** `@benchyard` lines past the per-repetition cap: counted, not stored. */
+  appLinesDropped?: number;
   cpuCoresMean?: number;
   cpuCoresMax?: number;
   memoryBytesMax?: number;

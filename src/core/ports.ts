@@ -31,23 +31,31 @@ export interface AcceleratorInfo {
   memoryMiB?: number;
   /** Driver version, where known (NVIDIA: e.g. `535.104.05`). */
   driver?: string;
+  /** PCI `vendor:device`, lowercase hex (e.g. `10de:2204`), where known. */
+  pciDeviceId?: string;
 }
 
-/** GPUs grouped by model, as placement compares them, from an `nvidia-smi -q -x` inventory. */
+/**
+ * GPUs grouped by model and PCI id, as placement compares them, from an `nvidia-smi -q -x`
+ * inventory. Only for an inventory that was read: GPUs that could not be read are unknown
+ * (no `gpus` in `TargetFacts`), never an empty list.
+ */
 export function gpusByModel(inventory: {
   driverVersion: string;
-  gpus: readonly { name: string; memoryTotalBytes?: number }[];
+  gpus: readonly { name: string; memoryTotalBytes?: number; pciDeviceId?: string }[];
 }): AcceleratorInfo[] {
   const byModel = new Map<string, AcceleratorInfo>();
   for (const g of inventory.gpus) {
-    const seen = byModel.get(g.name);
+    const key = `${g.name}\0${g.pciDeviceId ?? ''}`;
+    const seen = byModel.get(key);
     if (seen) seen.count++;
     else
-      byModel.set(g.name, {
+      byModel.set(key, {
         model: g.name,
         count: 1,
         driver: inventory.driverVersion,
         ...(g.memoryTotalBytes ? { memoryMiB: Math.round(g.memoryTotalBytes / 2 ** 20) } : {}),
+        ...(g.pciDeviceId ? { pciDeviceId: g.pciDeviceId } : {}),
       });
   }
   return [...byModel.values()];
@@ -59,7 +67,7 @@ export function gpusByModel(inventory: {
  * cell is kept; the machine's engine has the last word when the container starts).
  */
 export interface TargetFacts {
-  /** GPUs (an empty list: known to have none). */
+  /** GPUs (an empty list: known to have none; absent: unknown, e.g. nvidia-smi's output unreadable). */
   gpus?: readonly AcceleratorInfo[];
   fpgas?: readonly AcceleratorInfo[];
   /** Whether the Docker engine has the NVIDIA runtime. */
@@ -92,6 +100,26 @@ export interface Machine {
   readonly ioAccountingDevices?: readonly string[];
   /** The SSH connection the Docker engine is reached through (remote machines). */
   readonly ssh?: SshSession;
+  /**
+   * The Docker engine's identity (`docker info` ID), where the provider knows it: machines
+   * with the same engine are one machine (leased once, `concurrency` cells at once in all).
+   */
+  readonly engineId?: string;
+  /**
+   * Aborted when the machine is no longer this controller's (its lease on the machine was
+   * lost or taken over): what runs there must stop and take no more work.
+   */
+  readonly revoked?: AbortSignal;
+}
+
+/** How `acquire` treats a machine that exists already and that another controller holds. */
+export interface AcquireOptions {
+  /**
+   * true: wait (saying who holds it) until one of the target's machines is free; false:
+   * throw `MachineBusyError` naming the holders at once.
+   * @default true
+   */
+  wait?: boolean;
 }
 
 /** A target's number of machines: fixed (`min` = `max`) or elastic. */
@@ -122,7 +150,7 @@ export interface Provider {
    */
   describe?(target: TargetSpec, signal: AbortSignal): Promise<TargetFacts>;
   /** Provision or lease a machine for the target; resolves once its Docker engine answers. */
-  acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine>;
+  acquire(target: TargetSpec, signal: AbortSignal, opts?: AcquireOptions): Promise<Machine>;
   /** Give the machine back (terminate, cancel or return the lease). Idempotent. */
   release(machine: Machine, signal: AbortSignal): Promise<void>;
   /**
@@ -214,11 +242,17 @@ export interface MetricSinkStats {
 }
 
 /** Keeps files copied out of containers. */
+/**
+ * Keeps the files a container declared as artifacts. `data` is streamed as it is copied
+ * out of the container (one artifact at a time), so an artifact costs a few chunks of
+ * memory whatever its size. Two container paths never share a location, and a location
+ * is never overwritten.
+ */
 export interface ArtifactStore {
   save(
     at: { runId: string; cellId: string; repetition: number },
     containerPath: string,
-    data: Buffer,
+    data: AsyncIterable<Uint8Array>,
     info: { bytes: number; truncated: boolean },
   ): Promise<StoredArtifact>;
 }

@@ -4,6 +4,7 @@
  */
 import type Docker from 'dockerode';
 import type { Clock, Logger } from './ports.js';
+import type { MachineLeases } from './lease.js';
 
 /** Tag keys put on every cloud resource benchyard creates (EC2 tags, SoftLayer tags). */
 export const CLOUD_TAGS = {
@@ -141,6 +142,15 @@ export interface ProviderContext {
   price?: (query: PriceQuery) => HourlyPrice | undefined;
   /** Named pools of machines (`benchyard pool`), read at run time by targets with `pool:`. */
   pools?: PoolDirectory;
+  /**
+   * Leases on machines that exist already (SSH hosts, pool members, this machine), held on
+   * the machines themselves so that every controller agrees.
+   */
+  leases?: MachineLeases;
+  /** How often a machine held by another controller is looked at again. @default 2000 */
+  leasePollMs?: number;
+  /** Progress a user watching should see whatever the log level (`waiting for lab-1, held by …`). */
+  progress?: (line: string) => void;
 }
 
 /**

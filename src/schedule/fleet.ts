@@ -10,6 +10,7 @@ import PQueue from 'p-queue';
 import {
   CancelledError,
   InfrastructureError,
+  MachineBusyError,
   errorMessage,
   type Clock,
   type Logger,
@@ -65,6 +66,12 @@ export interface Placed {
 
 export interface FleetDeps {
   providers: ReadonlyMap<string, Provider>;
+  /**
+   * A machine another controller holds: wait for it (true; the run starts with the machines
+   * it has and the others join when free), or fail the run naming the holder (false).
+   * @default true
+   */
+  wait?: boolean;
   store: ResultStore & MetricSink;
   logger: Logger;
   clock: Clock;
@@ -83,6 +90,8 @@ export interface FleetDeps {
   fingerprintImage?: string | false;
   /** Told when a machine is ready and before it is released (its Docker events are followed). */
   machineWatch?: MachineWatch;
+  /** Progress lines a user should see whatever the log level (e.g. waiting for a machine). */
+  progress?: (line: string) => void;
   /**
    * The metrics of one machine for one run, writing to `sink`.
    * @default in-process container collectors only
@@ -147,9 +156,12 @@ export class Fleet {
           Array.from({ length: want }, () =>
             acquiring.add(async () => {
               signal.throwIfAborted();
-              const machine = await provider.acquire(spec, signal);
+              // Never wait here: a machine held by another controller joins once free (membership),
+              // so no run waits for one machine while holding another someone else waits for.
+              const machine = await provider.acquire(spec, signal, { wait: false });
               const entry = placedOn(target, provider, machine);
               placed.push(entry);
+              this.watchRevoked(entry);
               await this.prepareImages(entry, cells, signal);
               await this.fingerprint(entry, signal);
               await this.follow(machine);
@@ -159,9 +171,16 @@ export class Fleet {
           ),
         );
         const ok = settled.filter((s) => s.status === 'fulfilled').length;
-        const firstError = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
-        if (ok === 0) failures.set(target, firstError);
-        else if (firstError)
+        const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+        const busy = errors.filter((e): e is MachineBusyError => e instanceof MachineBusyError);
+        const waitable = this.deps.wait !== false && busy.length === errors.length;
+        if (busy.length > 0 && waitable)
+          this.say(
+            `${busy[0]!.waiting} (target '${target}' ${ok > 0 ? `starts on ${ok}` : 'waits'}; it joins when free)`,
+          );
+        const firstError = errors.find((e) => !(e instanceof MachineBusyError)) ?? errors[0];
+        if (ok === 0 && !waitable) failures.set(target, firstError);
+        else if (firstError && !waitable)
           this.deps.logger.warn(
             `target '${target}': ${want - ok} of ${want} machines unavailable (${String(firstError)}); running on ${ok}`,
           );
@@ -221,6 +240,31 @@ export class Fleet {
       );
   }
 
+  /** Progress a user should see whatever the log level. */
+  private say(line: string): void {
+    if (this.deps.progress) this.deps.progress(line);
+    else this.deps.logger.info(line);
+  }
+
+  /**
+   * A machine that stops being ours (its lease on the machine was lost or taken over) is
+   * lost at once: what runs there stops and runs again on another machine of the target.
+   */
+  private watchRevoked(p: Placed): void {
+    const revoked = p.machine.revoked;
+    if (!revoked) return;
+    const onRevoked = () => {
+      if (p.lost || p.released) return;
+      p.lost = errorMessage(revoked.reason ?? 'its lease was lost');
+      p.draining.abort();
+      p.stopping.abort(new CancelledError(`machine ${p.machine.id} is no longer ours: ${p.lost}`));
+      this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason: p.lost });
+      if (p.workers === 0) p.released ??= this.releaseOne(p);
+    };
+    if (revoked.aborted) onRevoked();
+    else revoked.addEventListener('abort', onRevoked, { once: true });
+  }
+
   private async follow(machine: Machine): Promise<void> {
     await this.deps.machineWatch
       ?.follow(machine)
@@ -260,9 +304,10 @@ export class Fleet {
     replaces?: Machine,
   ): Promise<Placed> {
     const cells = ctx.plan.cells.filter((c) => c.target.name === target);
-    const machine = await provider.acquire(cells[0]!.target, signal);
+    const machine = await provider.acquire(cells[0]!.target, signal, { wait: this.deps.wait !== false });
     const entry = placedOn(target, provider, machine);
     this.placed.push(entry);
+    this.watchRevoked(entry);
     try {
       await this.prepareImages(entry, cells, signal);
       await this.fingerprint(entry, signal);

@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import {
   errorMessage,
-  LABELS,
+  ownerLabels,
   type Clock,
   type Logger,
   type Machine,
@@ -111,7 +111,7 @@ export async function takeFingerprint(
       image,
       signal: ctx.signal,
       timeoutMs: FINGERPRINT_TIMEOUT_MS,
-      labels: { [LABELS.session]: ctx.session },
+      labels: ownerLabels(ctx.session, machine.id),
       logger: ctx.logger,
       clock: ctx.clock,
     });

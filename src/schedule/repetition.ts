@@ -2,6 +2,7 @@
 import {
   InfrastructureError,
   LABELS,
+  ownerLabels,
   errorMessage,
   type Clock,
   type Logger,
@@ -14,12 +15,14 @@ import {
 } from '../core/index.js';
 import {
   ContainerRunner,
+  PARSE_DEADLINE_MS,
   parseScores,
   tail,
   type ContainerOutcome,
   type ImageInfo,
+  type MachineGpu,
 } from '../engine/index.js';
-import type { ContainerWatch, Monitor } from '../metrics/index.js';
+import { AppLineFeed, type ContainerWatch, type Monitor } from '../metrics/index.js';
 
 export interface RepetitionContext {
   runId: string;
@@ -27,6 +30,8 @@ export interface RepetitionContext {
   machine: Machine;
   /** The machine's hardware fingerprint hash, recorded with every result; absent: none. */
   fingerprint?: string;
+  /** The machine's GPUs as its fingerprint knows them (a GPU `model`/`pci` requirement selects among them). */
+  gpus?: readonly MachineGpu[];
   image: ImageInfo;
   /** The machine's metrics: watches this repetition's container. */
   monitor: Monitor;
@@ -73,6 +78,9 @@ async function run(
   const runner = new ContainerRunner(machine.docker, ctx.logger, clock);
   const t0 = clock.now();
   let watch: ContainerWatch | undefined;
+  // `@benchyard` lines reach the monitor in batches, up to a cap per repetition.
+  const feed = new AppLineFeed((lines) => watch?.lines(lines));
+  const at = { runId: ctx.runId, cellId: cell.id, repetition };
   const base = {
     runId: ctx.runId,
     cellId: cell.id,
@@ -101,15 +109,17 @@ async function run(
         image: ctx.image.id,
         argv: cell.argv,
         env: cell.env,
-        collect: [...cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')), ...cell.artifacts],
+        collect: cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')),
+        artifacts: cell.artifacts,
+        ...(cell.container ? { policy: cell.container } : {}),
         network: cell.network,
         access: cell.requires,
+        ...(ctx.gpus ? { gpus: ctx.gpus } : {}),
         ...(machine.ioAccountingDevices ? { ioAccountingDevices: machine.ioAccountingDevices } : {}),
         ...(cell.inputs !== undefined ? { readOnlyMounts: { [cell.inputs]: '/in' } } : {}),
         timeoutMs: cell.timeoutMs,
         labels: {
-          [LABELS.managed]: 'true',
-          [LABELS.session]: ctx.session,
+          ...ownerLabels(ctx.session, machine.id),
           [LABELS.run]: ctx.runId,
           [LABELS.cell]: cell.id,
           [LABELS.repetition]: String(repetition),
@@ -123,10 +133,12 @@ async function run(
           if (kind !== 'control')
             watch = ctx.monitor.watch({ runId: ctx.runId, cellId: cell.id, repetition }, container);
         },
-        onStdoutLine: (line) => watch?.line(line),
+        onStdoutLine: (line) => feed.line(line),
+        saveArtifact: (path, data, info) => ctx.artifacts.save(at, path, data, info),
       },
     );
   } catch (err) {
+    feed.flush();
     await finishWatch(watch, ctx.logger);
     if (!(err instanceof InfrastructureError)) throw err;
     const now = new Date(clock.now()).toISOString();
@@ -143,15 +155,16 @@ async function run(
       artifacts: [],
     };
   }
-  const metrics = (await finishWatch(watch, ctx.logger)) ?? { samples: 0 };
-  const artifacts: StoredArtifact[] = [];
-  for (const path of cell.artifacts) {
-    const file = outcome.files.get(path);
-    if (file)
-      artifacts.push(
-        await ctx.artifacts.save({ runId: ctx.runId, cellId: cell.id, repetition }, path, file.data, file),
-      );
-  }
+  feed.flush();
+  const summary = (await finishWatch(watch, ctx.logger)) ?? { samples: 0 };
+  const metrics = feed.dropped > 0 ? { ...summary, appLinesDropped: feed.dropped } : summary;
+  const where = `repetition ${repetition} of ${cell.id} on ${machine.id}`;
+  if (feed.dropped > 0)
+    ctx.logger.warn(
+      `${where}: ${feed.dropped} @benchyard lines past the cap of ${feed.kept} per repetition were dropped (not stored as samples)`,
+    );
+  for (const note of outcome.artifactNotes) ctx.logger.warn(`${where}: ${note}`);
+  const artifacts: StoredArtifact[] = outcome.artifacts;
   const timing = {
     containerId: outcome.containerId,
     startedAt: new Date(outcome.startedAt).toISOString(),
@@ -182,8 +195,17 @@ async function run(
     );
   }
   const files = new Map([...outcome.files].map(([path, f]) => [path, f.data.toString('utf8')]));
-  const parsed = parseScores(cell.scores, { stdout: outcome.stdout, stderr: outcome.stderr, files });
-  if (!parsed.ok) return failed('PARSE_FAILED', parsed.reason);
+  // Parsing gets what is left of the benchmark's timeout, within 1 s to PARSE_DEADLINE_MS.
+  const left = cell.timeoutMs - (clock.now() - t0);
+  const parsed = await parseScores(
+    cell.scores,
+    { stdout: outcome.stdout, stderr: outcome.stderr, files },
+    { deadlineMs: Math.min(PARSE_DEADLINE_MS, Math.max(1000, left)), signal: ctx.signal },
+  );
+  if (!parsed.ok)
+    return ctx.signal.aborted
+      ? failed('CANCELLED', 'cancelled while reading its scores')
+      : failed('PARSE_FAILED', parsed.reason);
   return { ...base, ...timing, status: 'passed', scores: parsed.scores };
 }
 

@@ -15,6 +15,7 @@
  * on the targets' membership `membership.ts`, one repetition `repetition.ts`.
  */
 import { randomBytes } from 'node:crypto';
+import PQueue from 'p-queue';
 import {
   CancelledError,
   InfrastructureError,
@@ -80,6 +81,11 @@ interface RunShared {
    * provider has none to give.
    */
   join: (target: string, replaces?: Machine) => Promise<Placed | undefined>;
+  /**
+   * `concurrency` cells at once per Docker engine: machines that share one engine
+   * (`shareEngine`) share its slots, so they run as one machine.
+   */
+  slots: Map<string, PQueue>;
 }
 
 /** A machine above its target's minimum with no cell to run for this long is released. */
@@ -196,6 +202,7 @@ export class Scheduler {
           }
         },
         join: (target, replaces) => membership.join(target, replaces),
+        slots: new Map(),
       };
       const membership = watchMembership(fleet, queues, {
         plan,
@@ -278,7 +285,7 @@ export class Scheduler {
       let next: Work | undefined;
       p.busy++;
       try {
-        next = await this.runCell(work, p, shared);
+        next = await engineSlots(shared, p).add(() => this.runCell(work, p, shared));
       } catch (err) {
         queue.done();
         throw err;
@@ -310,6 +317,7 @@ export class Scheduler {
           session: this.session,
           machine: self.machine,
           ...(self.fingerprint ? { fingerprint: self.fingerprint.hash } : {}),
+          ...(self.fingerprint?.fp.gpus ? { gpus: self.fingerprint.fp.gpus } : {}),
           image: self.images.get(cell.image)!,
           monitor: self.monitor!,
           artifacts: this.deps.artifacts,
@@ -323,16 +331,18 @@ export class Scheduler {
       );
       await store.recordResult(result);
       if (self.stopping.signal.aborted && result.status === 'failed' && !ctx.signal.aborted) {
-        // Stopped because its machine left the pool: not a failure of the run; it runs again.
+        // Stopped because its machine left the pool (or stopped being ours): not a failure of
+        // the run; it runs again.
+        const why = self.lost ? `lost: ${self.lost}` : 'withdrawn from its pool';
         onEvent?.({
           type: 'repetition-retried',
           cell,
           repetition: rep,
           from: self.machine.id,
-          reason: 'its machine was withdrawn from its pool',
+          reason: `its machine was ${why}`,
         });
         logger.info(
-          `repetition ${rep} of ${cell.id} was stopped on ${self.machine.id} (withdrawn from its pool); it runs again on another machine`,
+          `repetition ${rep} of ${cell.id} was stopped on ${self.machine.id} (${why}); it runs again on another machine`,
         );
         return { ...work, fromRep: rep };
       }
@@ -378,4 +388,15 @@ export class Scheduler {
     }
     return undefined;
   }
+}
+
+/** The slots of the machine's Docker engine (one set per engine, shared by its machines). */
+function engineSlots(shared: RunShared, p: Placed): PQueue {
+  const key = p.machine.engineId ?? p.machine.id;
+  let slots = shared.slots.get(key);
+  if (!slots) {
+    slots = new PQueue({ concurrency: shared.plan.concurrency });
+    shared.slots.set(key, slots);
+  }
+  return slots;
 }

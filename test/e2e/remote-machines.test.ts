@@ -31,15 +31,23 @@ beforeAll(async () => {
 
 /** Each host's engine, straight through its socket (the test runs on the same machine). */
 
-async function containersOf(session: string): Promise<{ host: DevSshHost; id: string }[]> {
+async function containersOf(
+  session: string,
+  o: { benchmarks?: boolean } = {},
+): Promise<{ host: DevSshHost; id: string }[]> {
   const all = await Promise.all(
     hosts.map(async (host) =>
       (
         await hostEngine(host).listContainers({
           all: true,
-          filters: { label: [`io.benchyard.session=${session}`] },
+          filters: {
+            label: [`io.benchyard.session=${session}`, ...(o.benchmarks ? ['io.benchyard.cell'] : [])],
+          },
         })
-      ).map((c) => ({ host, id: c.Id })),
+      )
+        // The machine's lease (not a container benchyard runs anything in) is not counted.
+        .filter((c) => c.Labels['io.benchyard.lease'] === undefined)
+        .map((c) => ({ host, id: c.Id })),
     ),
   );
   return all.flat();
@@ -166,8 +174,13 @@ describe('remote machines through the CLI', () => {
         SL_API_KEY: slKey,
       };
       const proc = startCli(['run', file], dir, env);
+      // Benchmark containers (not the short-lived fingerprint probes) on both hosts: those are
+      // what the kill leaves behind. Waiting for any container flaked under load: the probes
+      // were gone by the time of the kill.
       const onBoth = async () => {
-        const hostsWithWork = new Set((await containersOf(session)).map((c) => c.host.name));
+        const hostsWithWork = new Set(
+          (await containersOf(session, { benchmarks: true })).map((c) => c.host.name),
+        );
         return hostsWithWork.size === 2 ? true : undefined;
       };
       await until(onBoth, 120_000).catch((err: unknown) => {

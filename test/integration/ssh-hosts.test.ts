@@ -1,7 +1,8 @@
 /**
  * Bare-metal hosts over SSH against real sshd + dockerd hosts (network namespaces made by
- * `scripts/services up hosts`): leases, host key checking, one persistent connection per
- * machine, and cleanup on release.
+ * `scripts/services up hosts`): leases held on the hosts (two controllers with different
+ * state folders agree), host key checking, one persistent connection per machine, and
+ * cleanup on release by machine and session.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,13 +12,15 @@ import { SshHostsProvider, Ssh2Connector } from '../../providers/ssh/index.js';
 import { sshHostsTarget } from '../../src/config/targets/ssh-hosts.js';
 import {
   LABELS,
-  ProvisionError,
+  MachineBusyError,
+  ownerLabels,
   silentLogger,
   systemClock,
   type ProviderContext,
   type TargetSpec,
 } from '../../src/core/index.js';
 import { SqliteLedger } from '../../src/ledger/index.js';
+import { EngineLeases } from '../../src/lease/index.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
 import { DEV_STATE_DIR, requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
 import { shipImage } from '../../src/engine/index.js';
@@ -31,10 +34,16 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(state, { recursive: true, force: true }));
 
-function provider(session: string): { ledger: SqliteLedger; provider: SshHostsProvider } {
-  const ledger = new SqliteLedger(state, session);
+/** A controller: its own session and, unless told, its own state folder. */
+function provider(
+  session: string,
+  stateDir = mkdtempSync(path.join(state, 'state-')),
+): { ledger: SqliteLedger; provider: SshHostsProvider } {
+  const ledger = new SqliteLedger(stateDir, session);
   const ctx: ProviderContext = {
     ledger,
+    leases: new EngineLeases({ session, owner: `${session}@test`, logger: silentLogger }),
+    leasePollMs: 200,
     connector: new Ssh2Connector({ logger: silentLogger }),
     maxLifetimeMs: 3_600_000,
     clock: systemClock,
@@ -61,7 +70,7 @@ const accepted = (h: DevSshHost) =>
 
 describe('ssh hosts provider', () => {
   it(
-    'leases each host once across controllers and returns the leases on release',
+    'leases each host once across controllers with different state folders, and returns the leases on release',
     { timeout: 60_000 },
     async () => {
       const a = provider('s-ssh-a');
@@ -71,14 +80,20 @@ describe('ssh hosts provider', () => {
       const m1 = await a.provider.acquire(spec, AbortSignal.timeout(20_000));
       const m2 = await a.provider.acquire(spec, AbortSignal.timeout(20_000));
       expect(new Set([m1.hostname, m2.hostname])).toEqual(new Set(hosts.map((h) => h.address)));
-      // Another controller (same state, other session) finds every host leased.
-      const err = await b.provider.acquire(spec, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ProvisionError);
-      expect((err as ProvisionError).failureClass).toBe('CAPACITY');
+      // Another controller (its own state folder) finds every host held, read from the hosts.
+      const err = await b.provider
+        .acquire(spec, AbortSignal.timeout(20_000), { wait: false })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MachineBusyError);
+      const busy = (err as MachineBusyError).busy;
+      expect(busy.map((x) => x.holder.session)).toEqual(['s-ssh-a', 's-ssh-a']);
+      expect((err as Error).message).toMatch(/is held by session s-ssh-a of owner s-ssh-a@test/);
       expect(a.ledger.open({ session: 's-ssh-a' }).map((e) => e.kind)).toEqual(['lease', 'lease']);
+      // Waiting, it gets the first host given back.
+      const waited = b.provider.acquire(spec, AbortSignal.timeout(20_000));
       await a.provider.release(m1, AbortSignal.timeout(20_000));
       await a.provider.release(m1, AbortSignal.timeout(20_000)); // idempotent
-      const m3 = await b.provider.acquire(spec, AbortSignal.timeout(20_000));
+      const m3 = await waited;
       expect(m3.hostname).toBe(m1.hostname);
       await Promise.all([
         a.provider.release(m2, AbortSignal.timeout(20_000)),
@@ -127,28 +142,36 @@ describe('ssh hosts provider', () => {
     },
   );
 
-  it('removes the containers of its session on release, and only those', { timeout: 120_000 }, async () => {
-    const { provider: p, ledger } = provider('s-ssh-clean');
-    const machine = await p.acquire(target(), AbortSignal.timeout(20_000));
-    await shipImage(docker(), machine.docker, BENCH_IMAGE, machine.id);
-    const make = (session: string) =>
-      machine.docker.createContainer({
-        Image: BENCH_IMAGE,
-        Cmd: ['sleep', '300'],
-        Labels: { [LABELS.managed]: 'true', [LABELS.session]: session },
+  it(
+    'removes the containers of its session for this machine on release, and only those',
+    { timeout: 120_000 },
+    async () => {
+      const { provider: p, ledger } = provider('s-ssh-clean');
+      const machine = await p.acquire(target(), AbortSignal.timeout(20_000));
+      await shipImage(docker(), machine.docker, BENCH_IMAGE, machine.id);
+      const make = (session: string, machineId = machine.id) =>
+        machine.docker.createContainer({
+          Image: BENCH_IMAGE,
+          Cmd: ['sleep', '300'],
+          Labels: ownerLabels(session, machineId),
+        });
+      const mine = await make(ledger.session);
+      const theirs = await make('s-someone-else');
+      // The same session's container for another machine on this engine (a shared engine) stays.
+      const sibling = await make(ledger.session, 'local:other-name-for-this-engine');
+      await mine.start();
+      await p.release(machine, AbortSignal.timeout(30_000));
+      const again = await p.acquire(target(), AbortSignal.timeout(20_000));
+      const left = await again.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABELS.managed}=true`] },
       });
-    const mine = await make(ledger.session);
-    const theirs = await make('s-someone-else');
-    await mine.start();
-    await p.release(machine, AbortSignal.timeout(30_000));
-    const again = await p.acquire(target(), AbortSignal.timeout(20_000));
-    const left = await again.docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.managed}=true`] },
-    });
-    expect(left.map((c) => c.Id)).not.toContain(mine.id);
-    expect(left.map((c) => c.Id)).toContain(theirs.id);
-    await again.docker.getContainer(theirs.id).remove({ force: true });
-    await p.release(again, AbortSignal.timeout(20_000));
-  });
+      expect(left.map((c) => c.Id)).not.toContain(mine.id);
+      expect(left.map((c) => c.Id)).toContain(theirs.id);
+      expect(left.map((c) => c.Id)).toContain(sibling.id);
+      await again.docker.getContainer(theirs.id).remove({ force: true });
+      await again.docker.getContainer(sibling.id).remove({ force: true });
+      await p.release(again, AbortSignal.timeout(20_000));
+    },
+  );
 });

@@ -122,7 +122,10 @@ export async function imagesLsCommand(opts: { json?: boolean; registry?: string 
   const rows: ImageRow[] = [];
   for (const image of await listCatalog(IMAGES_DIR)) rows.push(await row(docker, image, client, io));
   if (opts.json) return io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-  const table = new Table({ head: ['name', 'tag', 'image id', 'size', 'registry digest'] });
+  const table = new Table({
+    head: ['name', 'tag', 'image id', 'size', 'registry digest'],
+    style: { head: [], border: [] },
+  });
   for (const r of rows) {
     const digest = r.registryDigest ?? r.repoDigests[0]?.split('@')[1];
     table.push([

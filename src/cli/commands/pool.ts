@@ -4,8 +4,11 @@
  * the change up within a second or so. `pool list` also shows the machines of cloud
  * targets (elastic pools: `count: { min, max }`) that runs hold.
  */
-import Table from 'cli-table3';
-import { InputError, type LedgerEntry, type PoolMember } from '../../core/index.js';
+import { errorMessage, InputError, type LedgerEntry, type PoolMember } from '../../core/index.js';
+import { sshLogin } from '../../config/targets/ssh.js';
+import type { SshHostsProvider } from '../../../providers/ssh/index.js';
+import { dataTable } from '../../report/index.js';
+import { providerSet } from '../providers.js';
 import { SqliteLedger } from '../../ledger/index.js';
 import { memberLabel, SqlitePoolStore } from '../../pool/index.js';
 import type { CliIo } from '../io.js';
@@ -26,11 +29,33 @@ export interface PoolRemoveOptions {
 export interface PoolListOptions {
   state: string;
   json?: boolean;
+  /** false (`--no-probe`): only this state's record, without asking the machines. */
+  probe?: boolean;
+  /** How to log in to the members to read their lease (else ~/.ssh/config and the agent). */
+  sshKey?: string;
+  knownHosts?: string;
+  user?: string;
 }
 
-/** A member as `pool list --json` prints it: with the lease that holds it, if any. */
+/**
+ * A member as `pool list --json` prints it: who holds it — read from the machine itself
+ * (`source: 'machine'`), or this state's record where the machine was not asked or did not
+ * answer (`source: 'ledger'`).
+ */
 export interface PoolListRow extends PoolMember {
-  heldBy?: { session: string; owner: string; since: string; target?: string };
+  heldBy?: {
+    session: string;
+    owner: string;
+    since: string;
+    target?: string;
+    source?: 'machine' | 'ledger';
+    /** Read from the machine: the holder's process and until when it holds. */
+    controller?: string;
+    expiresAt?: string;
+    expired?: boolean;
+  };
+  /** Why the machine could not be asked who holds it. */
+  unreachable?: string;
 }
 
 export function poolAddCommand(pool: string, hosts: string[], opts: PoolAddOptions, io: CliIo): void {
@@ -111,43 +136,99 @@ export function listPools(state: string, pool?: string): PoolListing {
   });
 }
 
-export function poolListCommand(pool: string | undefined, opts: PoolListOptions, io: CliIo): void {
-  const { members, machines } = listPools(opts.state, pool);
+export async function poolListCommand(
+  pool: string | undefined,
+  opts: PoolListOptions,
+  io: CliIo,
+): Promise<void> {
+  const listing = listPools(opts.state, pool);
+  const members = opts.probe === false ? listing.members : await readHolders(listing.members, opts, io);
+  const { machines } = listing;
   if (opts.json) return io.stdout(`${JSON.stringify({ members, machines }, null, 2)}\n`);
   if (members.length === 0 && machines.length === 0)
     return io.stdout("no pools yet: 'benchyard pool add <pool> <host...>' makes one\n");
-  if (members.length > 0) {
-    const table = new Table({
-      head: ['pool', 'member', 'user', 'docker socket', 'state', 'held by'],
-      style: { head: [], border: [] },
+  if (members.length > 0)
+    io.stdout(
+      `${dataTable(
+        ['pool', 'member', 'user', 'docker socket', 'state', 'held by'],
+        members.map((r) => [
+          r.pool,
+          memberLabel(r),
+          r.user ?? '',
+          r.dockerSocket ?? '',
+          r.state === 'removed' && r.now ? 'removed (now)' : r.state,
+          r.heldBy ? heldByText(r.heldBy) : r.unreachable ? `? (${r.unreachable})` : '',
+        ]),
+      )}\n`,
+    );
+  if (machines.length > 0)
+    io.stdout(
+      `machines of cloud targets held by runs:\n${dataTable(
+        ['target', 'provider', 'machine', 'where', 'status', 'held by', 'expires'],
+        machines.map((m) => [
+          m.target ?? '',
+          m.provider,
+          m.machine,
+          m.where,
+          m.status,
+          heldByText(m.heldBy),
+          m.expiresAt,
+        ]),
+      )}\n`,
+    );
+}
+
+/**
+ * Asks every member (removed ones excepted) who holds it, from its own lease: the truth
+ * across controllers. A member that does not answer within 10 s keeps this state's record.
+ */
+async function readHolders(members: PoolListRow[], opts: PoolListOptions, io: CliIo): Promise<PoolListRow[]> {
+  const set = await providerSet({ state: opts.state, logger: io.logger, maxLifetimeMs: 3_600_000 });
+  try {
+    const ssh = set.providers.get('ssh') as SshHostsProvider;
+    const login = sshLogin.parse({
+      ...(opts.sshKey ? { keyFile: opts.sshKey } : {}),
+      ...(opts.knownHosts ? { knownHosts: opts.knownHosts } : {}),
+      ...(opts.user ? { user: opts.user } : {}),
+      connectTimeout: '10s',
     });
-    for (const r of members)
-      table.push([
-        r.pool,
-        memberLabel(r),
-        r.user ?? '',
-        r.dockerSocket ?? '',
-        r.state === 'removed' && r.now ? 'removed (now)' : r.state,
-        r.heldBy ? heldByText(r.heldBy) : '',
-      ]);
-    io.stdout(`${table.toString()}\n`);
-  }
-  if (machines.length > 0) {
-    const table = new Table({
-      head: ['target', 'provider', 'machine', 'where', 'status', 'held by', 'expires'],
-      style: { head: [], border: [] },
-    });
-    for (const m of machines)
-      table.push([
-        m.target ?? '',
-        m.provider,
-        m.machine,
-        m.where,
-        m.status,
-        heldByText(m.heldBy),
-        m.expiresAt,
-      ]);
-    io.stdout(`machines of cloud targets held by runs:\n${table.toString()}\n`);
+    return await Promise.all(
+      members.map(async (m): Promise<PoolListRow> => {
+        if (m.state === 'removed') return m;
+        const signal = AbortSignal.any([io.signal, AbortSignal.timeout(15_000)]);
+        try {
+          const h = await ssh.holder(
+            {
+              host: m.host,
+              ...(m.port !== undefined ? { port: m.port } : {}),
+              ...(m.user !== undefined ? { user: m.user } : {}),
+              ...(m.dockerSocket !== undefined ? { dockerSocket: m.dockerSocket } : {}),
+            },
+            login,
+            signal,
+          );
+          const { heldBy: _record, ...rest } = m;
+          if (!h) return rest;
+          return {
+            ...rest,
+            heldBy: {
+              session: h.session,
+              owner: h.owner,
+              since: h.since,
+              ...(h.machine ? { target: h.machine } : {}),
+              source: 'machine',
+              controller: `pid ${h.pid} on ${h.host}`,
+              expiresAt: h.expiresAt,
+              expired: h.expired,
+            },
+          };
+        } catch (err) {
+          return { ...m, unreachable: errorMessage(err) };
+        }
+      }),
+    );
+  } finally {
+    set.close();
   }
 }
 
@@ -182,11 +263,15 @@ function holder(e: LedgerEntry): NonNullable<PoolListRow['heldBy']> {
     owner: e.owner,
     since: e.createdAt,
     ...(e.target ? { target: e.target } : {}),
+    source: 'ledger',
   };
 }
 
 function heldByText(h: NonNullable<PoolListRow['heldBy']>): string {
-  return `${h.session} (${h.owner}) since ${h.since}`;
+  const where = h.controller ? `, ${h.controller}` : '';
+  const stale = h.expired ? ` (expired ${h.expiresAt}: taken over at the next acquire)` : '';
+  const record = h.source === 'ledger' ? " (this state's record)" : '';
+  return `${h.session} (${h.owner}${where}) since ${h.since}${stale}${record}`;
 }
 
 function withPools<T>(state: string, use: (pools: SqlitePoolStore) => T): T {

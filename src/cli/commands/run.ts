@@ -4,8 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import { compare } from '../../analysis/index.js';
 import {
   BenchmarkFailedError,
+  CancelledError,
   InfrastructureError,
   InputError,
+  errorMessage,
   systemClock,
   type Provider,
   type RepetitionResult,
@@ -29,12 +31,13 @@ import {
 import Docker from 'dockerode';
 import { parseDuration } from '../../core/index.js';
 import { place } from '../placement.js';
-import { providerSet } from '../providers.js';
+import { providerSet, RUN_LEDGER_PROVIDER } from '../providers.js';
 import type { CliIo } from '../io.js';
 import { machineMonitor } from '../monitors.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 import { createProgress } from '../progress.js';
 import { checkRunId, parseRunAs, takeShard } from '../run-id.js';
+import { storeFailure } from '../store-failure.js';
 
 export interface RunOptions {
   state: string;
@@ -51,6 +54,8 @@ export interface RunOptions {
   runId?: string;
   /** Labels stored with the run; a later `--baseline <tag>` finds it by one. */
   tag?: string[];
+  /** false (`--no-wait`): a machine another controller holds fails the run (exit 3) instead of waiting. */
+  wait?: boolean;
 }
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -98,6 +103,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     logger: io.logger,
     maxLifetimeMs,
     ...(opts.prices ? { prices: opts.prices } : {}),
+    progress: (line) => io.stderr(`${line}\n`),
   });
   const providers: ReadonlyMap<string, Provider> = set.providers;
   // Cells whose target cannot have what they require are skipped, with the reason.
@@ -154,8 +160,11 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   const scheduler = new Scheduler({
     providers,
     store,
-    artifacts: new ArtifactDir(path.join(opts.state, 'artifacts')),
+    // The artifact folder is the state folder's too: a full disk there stops the store.
+    artifacts: new ArtifactDir(path.join(opts.state, 'artifacts'), { onFault: (f) => sqlite.fail(f) }),
     session: set.session,
+    wait: opts.wait !== false,
+    progress: (line) => io.stderr(`${line}\n`),
     imageSource: controllerDocker,
     machineWatch: events,
     logger: io.logger,
@@ -167,20 +176,50 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
       machineMonitor(machine, sink, { ...m, logger: io.logger, imageSource: controllerDocker }),
   });
 
+  let runEntry: string | undefined;
+  // Left open where the run's end was not stored (or the ledger cannot be written): `gc`
+  // finds the entry, sees its controller gone and marks the run cancelled.
+  const closeRunEntry = () => {
+    if (runEntry === undefined || sqlite.runEndStored(runId) === false) return;
+    try {
+      set.ledger.close(runEntry);
+    } catch (err) {
+      io.logger.debug(`the run's ledger entry stays open: ${errorMessage(err)}`);
+    }
+  };
   let outcome: RunOutcome;
   try {
+    // The run itself is recorded like a machine: should this process die, `gc` finds the
+    // entry, sees its controller gone and marks the run cancelled.
+    runEntry = set.ledger.intend(
+      {
+        provider: RUN_LEDGER_PROVIDER,
+        kind: 'run',
+        details: { runId, ...(plan.shard ? { shard: plan.shard.index } : {}) },
+      },
+      new Date(systemClock.now() + maxLifetimeMs),
+    ).key;
+    set.ledger.update(runEntry, { resourceId: runId, status: 'active' });
     outcome = await scheduler.run(plan, { runId, tags, signal: io.signal });
   } catch (err) {
     progress.stop();
+    closeRunEntry();
     set.close();
     await recordShardFailure().catch((e: unknown) => io.logger.error(String(e)));
     await events.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
     await store.close().catch((closeErr: unknown) => io.logger.error(String(closeErr)));
-    throw err;
+    throw stateFailure(sqlite, err, runId, opts.state, io) ?? err;
   }
   progress.stop();
+  closeRunEntry();
   set.close();
   await events.close();
+  // Samples or events lost after the last result: the run's record is incomplete.
+  const lost = stateFailure(sqlite, undefined, runId, opts.state, io);
+  if (lost) {
+    await store.close().catch(() => undefined);
+    throw lost;
+  }
   await store.close();
 
   const summaries = summarize(outcome.results, plan.cells);
@@ -232,6 +271,36 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     io.stderr(`gate: ${outcome.run.id} against ${gate.baseline}, max regression ${maxPct}%\n`);
     enforceGate(gate, maxPct, io.stderr);
   }
+}
+
+/**
+ * The run's end as the user reads it where the state folder failed under it (the store's
+ * fault, or the ledger's on the same file); undefined where it did not. A cancel stays a
+ * cancel (exit 130), with the store's failure said once.
+ */
+function stateFailure(
+  sqlite: SqliteStore,
+  err: unknown,
+  runId: string,
+  state: string,
+  io: CliIo,
+): InfrastructureError | undefined {
+  // The ledger's fault on the same file counts, and comes first where the run ended with it.
+  const fault =
+    (err instanceof InfrastructureError && err.meta.file === sqlite.file ? err : undefined) ?? sqlite.failure;
+  if (!fault) return undefined;
+  if (err instanceof CancelledError) {
+    io.logger.warn(fault.message);
+    return undefined;
+  }
+  return storeFailure({
+    fault,
+    runId,
+    state,
+    endStored: sqlite.runEndStored(runId),
+    lost: sqlite.lost,
+    ...(err !== undefined ? { other: err } : {}),
+  });
 }
 
 /** The new run against the baseline run, cell by cell. */

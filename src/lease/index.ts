@@ -1,0 +1,2 @@
+export * from './engine-leases.js';
+export * from './lease-image.js';
