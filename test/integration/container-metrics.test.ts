@@ -107,8 +107,13 @@ describe('container metrics on real containers', () => {
       const meanPct = cpu.reduce((a, b) => a + b, 0) / cpu.length;
       expect(cpu.length).toBeGreaterThan(30);
       expect(Math.abs(meanPct - truthPct)).toBeLessThanOrEqual(1);
-      expect(Math.abs(truthPct - cpus * 100)).toBeLessThan(10); // the limit holds (sanity)
-      expect(out.some((s) => s.name === 'container.cpu.throttled.pct' && s.value > 0)).toBe(true);
+      // The limit holds (sanity). On a busy machine the container may get less than its limit
+      // (under `stress-ng --cpu 1` here a 1.5-CPU container gets ~1.1): never more.
+      expect(truthPct).toBeLessThan(cpus * 100 + 10);
+      expect(truthPct).toBeGreaterThan(10);
+      // Throttled only where the limit was what held it back.
+      if (truthPct > cpus * 100 - 10)
+        expect(out.some((s) => s.name === 'container.cpu.throttled.pct' && s.value > 0)).toBe(true);
     },
   );
 });
