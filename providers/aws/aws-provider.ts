@@ -407,8 +407,6 @@ export class AwsProvider implements Provider {
     const id = `${region} ${endpoint ?? ''}`;
     let ec2 = this.clients.get(id);
     if (!ec2) {
-      // The SDK warns on every run that *later* SDK releases need Node 22; the locked one runs on 20.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       const client = new EC2Client({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 3 });
       ec2 = new Ec2Endpoint(client, region, endpointAddress(region, endpoint));
       this.clients.set(id, ec2);

@@ -15,7 +15,6 @@ import { SqliteLedger } from '../../src/ledger/index.js';
 import { BIN } from '../helpers/cli.js';
 import { DEV_SSH_HOSTS, MOTO_ENDPOINT, requireMoto, requireSshHosts } from '../helpers/remote-hosts.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
 let seed = Number(args[args.indexOf('--seed') + 1] ?? Date.now() % 100_000) || 1;
