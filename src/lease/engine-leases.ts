@@ -20,6 +20,7 @@ import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { extract, pack } from 'tar-stream';
 import {
   InfrastructureError,
@@ -38,6 +39,9 @@ import { dockerMessage, statusOf } from '../engine/docker-errors.js';
 import { ensureLeaseImage, LEASE_IMAGE } from './lease-image.js';
 
 export const LEASE_CONTAINER = 'benchyard-lease';
+
+/** Tries to take a lease that keeps changing hands (or is being created) before giving up: ~5 s. */
+const MAX_ATTEMPTS = 10;
 
 /** Labels of the lease container (holder facts never change while it holds). */
 export const LEASE_LABELS = {
@@ -129,7 +133,7 @@ export class EngineLeases implements MachineLeases {
     if (mine) return this.share(mine, req);
     await ensureLeaseImage(docker, req.signal);
     const token = randomBytes(8).toString('hex');
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       req.signal.throwIfAborted();
       const now = this.now() + offsetMs;
       const holder: LeaseHolder = {
@@ -147,7 +151,12 @@ export class EngineLeases implements MachineLeases {
       } catch (err) {
         if (statusOf(err) !== 409) throw leaseFailure(req.machine, 'creating the lease', err);
         const seen = await observe(docker, offsetMs, this.now);
-        if (!seen) continue; // released just now: try again
+        if (!seen) {
+          // Released just now, or still being created by another controller: the engine
+          // reserves the name (409) before the container can be inspected. Again, shortly.
+          await sleep(Math.min(1_000, 50 * 2 ** attempt), undefined, { signal: req.signal });
+          continue;
+        }
         // A lease this very process left (its release failed) is provably stale.
         const ownLeftover =
           seen.session === this.o.session && seen.pid === process.pid && seen.host === os.hostname();

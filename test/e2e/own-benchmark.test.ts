@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,6 +168,22 @@ benchmarks:
     const bad = await cli(['benchmark', 'validate', dir, '--sample-output', sample]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/score not found: throughput \(regex .*\)/);
+  });
+
+  it('validate --sample-output refuses a FIFO at once (it would block for ever)', async () => {
+    const fifo = path.join(work, 'sample.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const t0 = Date.now();
+    const r = await cli([
+      'benchmark',
+      'validate',
+      path.join(ROOT, 'examples/own-benchmark'),
+      '--sample-output',
+      fifo,
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/sample\.fifo: cannot read: not a regular file/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
   it.each([

@@ -94,6 +94,21 @@ describe('machine leases on the Docker engine', () => {
     expect(second.holder.session).toBe('s-lease-b');
   });
 
+  it('controllers that start at the same moment: exactly one takes the machine, the others are told who holds it', async () => {
+    for (let round = 0; round < 5; round++) {
+      const tries = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          leases(`s-race-${round}-${i}`).take(localDocker(), req('local:box')),
+        ),
+      );
+      const won = tries.filter((t): t is PromiseFulfilledResult<MachineLease> => t.status === 'fulfilled');
+      const lost = tries.filter((t): t is PromiseRejectedResult => t.status === 'rejected');
+      expect(won).toHaveLength(1);
+      for (const l of lost) expect(l.reason).toBeInstanceOf(MachineBusyError);
+      await won[0]!.value.release();
+    }
+  });
+
   it('renews while held: the expiry moves on, so a live holder is never taken over', async () => {
     const a = leases('s-lease-renew', { ttlMs: 1_200 });
     const lease = await take(a, 'local:box');

@@ -2,11 +2,11 @@
  * `benchyard benchmark list` and `benchyard benchmark validate <dir|matrix> [--sample-output FILE]`:
  * the quickest way to write a definition is to check it against a captured output.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import Table from 'cli-table3';
 import { BenchmarkFailedError, InputError, type BenchmarkDefinition } from '../../core/index.js';
-import { loadBenchmarkFolder, loadCatalog, loadMatrix } from '../../config/index.js';
+import { loadBenchmarkFolder, loadCatalog, loadMatrix, readUserFile } from '../../config/index.js';
 import { PARSE_DEADLINE_MS, parseScores, planRegex } from '../../engine/index.js';
 import { escapeControl, formatNumber } from '../../report/index.js';
 import type { CliIo } from '../io.js';
@@ -118,8 +118,10 @@ async function definitionsIn(target: string): Promise<BenchmarkDefinition[]> {
   return names.map((n) => matrix.inline.find((d) => d.name === n) ?? catalog.get(n)!);
 }
 
-async function readSample(file: string): Promise<string> {
-  return readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`${file}: cannot read the sample output (${err.code ?? err.message})`);
-  });
+/** A captured output: a regular file only (a FIFO would block), as large as a container's kept output. */
+function readSample(file: string): Promise<string> {
+  return readUserFile(file, SAMPLE_MAX_BYTES);
 }
+
+/** What a repetition keeps of one stream (ContainerRunner's default), and a little more. */
+const SAMPLE_MAX_BYTES = 64 * 1024 * 1024;
