@@ -211,12 +211,9 @@ export class SshHostsProvider implements Provider {
 
   /** Removes the containers the lease's session started on the host; the lease is then returned by gc. */
   async destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
-    const d = ref.details as ReturnType<typeof endpointDetails> | undefined;
-    if (!d?.host) return;
-    const session = await this.ctx.connector.connect(
-      { ...d, verifyHostKey: d.verifyHostKey !== false, readyTimeoutMs: 30_000 } as SshEndpoint,
-      signal,
-    );
+    const endpoint = endpointFromDetails(ref.details ?? {});
+    if (!endpoint) return;
+    const session = await this.ctx.connector.connect(endpoint, signal);
     try {
       if (ref.session)
         await removeSessionContainers({ docker: session.docker, id: ref.id } as Machine, ref.session, signal);
@@ -296,6 +293,23 @@ function endpointDetails(e: SshEndpoint) {
     ...(e.knownHostsFile ? { knownHostsFile: e.knownHostsFile } : {}),
     verifyHostKey: e.verifyHostKey,
     dockerSocket: e.dockerSocket,
+  };
+}
+
+/** How to reach a host again from what its ledger entry recorded (`endpointDetails`); undefined without a host. */
+export function endpointFromDetails(d: Readonly<Record<string, unknown>>): SshEndpoint | undefined {
+  if (typeof d.host !== 'string') return undefined;
+  const text = (k: string) => (typeof d[k] === 'string' ? { [k]: d[k] as string } : {});
+  return {
+    host: d.host,
+    port: Number(d.port ?? 22),
+    user: String(d.user ?? 'root'),
+    ...text('keyFile'),
+    ...text('agent'),
+    ...text('knownHostsFile'),
+    verifyHostKey: d.verifyHostKey !== false,
+    dockerSocket: String(d.dockerSocket ?? '/var/run/docker.sock'),
+    readyTimeoutMs: 30_000,
   };
 }
 

@@ -47,15 +47,24 @@ export async function removeLabelled(docker: Docker, labels: readonly string[]):
   let removed = 0;
   for (const c of listed) {
     if (!wanted.every(([k, v]) => c.Labels?.[k] === v)) continue;
-    try {
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
-      removed++;
-    } catch (err) {
-      const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
-      if (e.statusCode === 404) continue;
-      if (e.statusCode === 409 && /already in progress/i.test(e.json?.message ?? e.message ?? '')) continue;
-      throw err;
-    }
+    if (await removeContainer(docker, c.Id)) removed++;
   }
   return removed;
+}
+
+/**
+ * Force-removes one container by id (the caller has proved it is benchyard's). False when it
+ * was gone already, or its removal is in progress elsewhere (409): removed either way; by id,
+ * so a container created since under the same name is never touched.
+ */
+export async function removeContainer(docker: Docker, id: string): Promise<boolean> {
+  try {
+    await docker.getContainer(id).remove({ force: true, v: true });
+    return true;
+  } catch (err) {
+    const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
+    if (e.statusCode === 404) return false;
+    if (e.statusCode === 409 && /already in progress/i.test(e.json?.message ?? e.message ?? '')) return false;
+    throw err;
+  }
 }

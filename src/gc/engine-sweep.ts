@@ -9,8 +9,8 @@
  * or the container is past its `io.benchyard.expires-at` (its timeout plus an hour).
  */
 import type Docker from 'dockerode';
-import { LABELS, describeHolder, type MachineLeases } from '../core/index.js';
-import { LEASE_CONTAINER, LEASE_LABELS, removeById } from '../lease/index.js';
+import { LABELS, describeHolder, removeContainer, type MachineLeases } from '../core/index.js';
+import { LEASE_CONTAINER, LEASE_LABELS } from '../lease/index.js';
 import { controllerRuns } from './controller.js';
 
 export interface SweepRow {
@@ -68,7 +68,7 @@ export async function sweepEngine(docker: Docker, engine: string, o: SweepOption
       continue;
     }
     let removed = 0;
-    for (const c of doomed) if (await removeById(docker, c.Id)) removed++;
+    for (const c of doomed) if (await removeContainer(docker, c.Id)) removed++;
     rows.push({ engine, kind: 'containers', session, action: `removed ${removed}` });
   }
   if (lease && (!o.session || lease.session === o.session) && (!leaseAlive || o.force)) {
@@ -82,7 +82,7 @@ export async function sweepEngine(docker: Docker, engine: string, o: SweepOption
         .inspect()
         .catch(() => undefined);
       const same = info?.Config.Labels?.[LEASE_LABELS.since] === lease.since;
-      if (info && same && (await removeById(docker, info.Id)))
+      if (info && same && (await removeContainer(docker, info.Id)))
         rows.push({ engine, kind: 'lease', session: lease.session, action: `removed the ${what}` });
     }
   }

@@ -27,6 +27,8 @@ import {
   InputError,
   LABELS,
   MachineBusyError,
+  removeContainer,
+  removeLabelled,
   describeHolder,
   errorMessage,
   type LeaseHolder,
@@ -178,7 +180,7 @@ export class EngineLeases implements MachineLeases {
       try {
         await writeLeaseFile(docker.getContainer(containerId), { token, expiresAt: holder.expiresAt });
       } catch (err) {
-        await removeById(docker, containerId).catch(() => undefined);
+        await removeContainer(docker, containerId).catch(() => undefined);
         throw leaseFailure(req.machine, 'writing the lease', err);
       }
       this.held.set(engineId, held);
@@ -215,7 +217,7 @@ export class EngineLeases implements MachineLeases {
         clearInterval(held.timer);
         this.held.delete(held.engineId);
         await held.renewing;
-        await removeById(held.docker, held.containerId).catch((err: unknown) =>
+        await removeContainer(held.docker, held.containerId).catch((err: unknown) =>
           this.o.logger.warn(
             `returning the lease of ${held.holder.machine}: ${errorMessage(err)}; it expires by itself at ${held.holder.expiresAt}`,
           ),
@@ -257,14 +259,10 @@ export class EngineLeases implements MachineLeases {
     this.o.logger.warn(
       `taking over ${machine} from ${describeHolder(seen)}: its lease expired at ${seen.expiresAt} without renewal`,
     );
-    if (!(await removeById(docker, seen.containerId))) return; // someone else took it over first
-    const left = await docker.listContainers({
-      all: true,
-      filters: { label: [`${LABELS.managed}=true`, `${LABELS.session}=${seen.session}`] },
-    });
-    for (const c of left) await removeById(docker, c.Id);
-    if (left.length > 0)
-      this.o.logger.warn(`removed ${left.length} containers the previous holder left on ${machine}`);
+    if (!(await removeContainer(docker, seen.containerId))) return; // someone else took it over first
+    // What the old holder left running there (checked on the engine's answer, not its filter).
+    const left = await removeLabelled(docker, [`${LABELS.session}=${seen.session}`]);
+    if (left > 0) this.o.logger.warn(`removed ${left} containers the previous holder left on ${machine}`);
   }
 }
 
@@ -314,6 +312,13 @@ async function observe(docker: Docker, offsetMs: number, now: () => number): Pro
     throw err;
   }
   const l = info.Config.Labels ?? {};
+  // A container of that name that is not a benchyard lease is someone else's: never judged
+  // expired, never taken over or removed.
+  if (l[LEASE_LABELS.lease] !== '1')
+    throw new InfrastructureError(
+      `the Docker engine has a container named '${LEASE_CONTAINER}' (${info.Id.slice(0, 12)}) that is not a benchyard lease; benchyard does not touch it: rename or remove it yourself`,
+      { container: info.Id },
+    );
   const file = await readLeaseFile(docker.getContainer(info.Id)).catch(() => undefined);
   const token = l[LEASE_LABELS.token] ?? '';
   const expiresAt =
@@ -355,20 +360,6 @@ async function readLeaseFile(container: Docker.Container): Promise<{ token?: str
       return JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token?: string; expiresAt?: string };
   }
   return {};
-}
-
-/** Removes a container by id; false when it was gone already (or being removed by another). */
-export async function removeById(docker: Docker, id: string): Promise<boolean> {
-  try {
-    await docker.getContainer(id).remove({ force: true, v: true });
-    return true;
-  } catch (err) {
-    const status = statusOf(err);
-    if (status === 404) return false;
-    // "removal of container … is already in progress": someone else is removing it.
-    if (status === 409 && /already in progress/i.test(dockerMessage(err))) return false;
-    throw err;
-  }
 }
 
 function leaseFailure(machine: string, what: string, err: unknown): InfrastructureError {

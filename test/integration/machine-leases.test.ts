@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  InfrastructureError,
   InputError,
   LABELS,
   MachineBusyError,
@@ -22,6 +23,7 @@ import {
   LEASE_LABELS,
   ensureLeaseImage,
 } from '../../src/lease/index.js';
+import { until } from '../helpers/cli.js';
 import { docker as localDocker } from '../helpers/services.js';
 
 const warnings: string[] = [];
@@ -52,13 +54,9 @@ async function take(l: EngineLeases, machine: string, shareEngine = false, docke
   return lease;
 }
 
-async function until(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits until `check` holds (a condition, never a fixed sleep). */
+const holds = (check: () => Promise<boolean> | boolean, ms = 20_000) =>
+  until(async () => ((await check()) ? true : undefined), ms, 'the condition', 50);
 
 afterEach(async () => {
   await Promise.all(held.splice(0).map((l) => l.release()));
@@ -113,9 +111,9 @@ describe('machine leases on the Docker engine', () => {
     const a = leases('s-lease-renew', { ttlMs: 1_200 });
     const lease = await take(a, 'local:box');
     const first = Date.parse(lease.holder.expiresAt);
-    await until(() => Date.parse(lease.holder.expiresAt) > first + 600);
+    await holds(() => Date.parse(lease.holder.expiresAt) > first + 600);
     // Well past the first expiry, the lease still holds.
-    await until(() => Date.now() > first + 600);
+    await holds(() => Date.now() > first + 600);
     const err = await leases('s-lease-other')
       .take(localDocker(), req('local:box'))
       .catch((e: unknown) => e);
@@ -137,7 +135,7 @@ describe('machine leases on the Docker engine', () => {
     const d = localDocker();
     let left: Docker.Container;
     try {
-      await until(() => out.includes('held'), 30_000);
+      await holds(() => out.includes('held'), 30_000);
       left = await d.createContainer({
         Image: LEASE_IMAGE,
         Cmd: ['/nothing'],
@@ -151,7 +149,7 @@ describe('machine leases on the Docker engine', () => {
     // Refused while the dead holder's lease has not expired yet…
     await expect(b.take(localDocker(), req('local:box'))).rejects.toBeInstanceOf(MachineBusyError);
     // …and taken over once it has.
-    await until(async () => {
+    await holds(async () => {
       try {
         await take(b, 'local:box');
         return true;
@@ -169,7 +167,7 @@ describe('machine leases on the Docker engine', () => {
     const lease = await take(a, 'local:box');
     const { Id } = await localDocker().getContainer(LEASE_CONTAINER).inspect();
     await localDocker().getContainer(Id).remove({ force: true });
-    await until(() => lease.lost.aborted);
+    await holds(() => lease.lost.aborted);
     expect(String(lease.lost.reason)).toMatch(/machine local:box lost: its lease was removed/);
   });
 
@@ -207,6 +205,22 @@ describe('machine leases on the Docker engine', () => {
     await expect(localDocker().getContainer(LEASE_CONTAINER).inspect()).rejects.toMatchObject({
       statusCode: 404,
     });
+  });
+
+  it('a container named benchyard-lease that is not a benchyard lease is never taken over or removed', async () => {
+    await ensureLeaseImage(localDocker(), AbortSignal.timeout(10_000));
+    const foreign = await localDocker().createContainer({
+      name: LEASE_CONTAINER,
+      Image: LEASE_IMAGE,
+      Cmd: ['/theirs'],
+      Labels: { owner: 'someone-else' },
+    });
+    const err = await leases('s-lease-foreign', { ttlMs: 1_000 })
+      .take(localDocker(), req('local:box'))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InfrastructureError);
+    expect((err as Error).message).toMatch(/not a benchyard lease; benchyard does not touch it/);
+    expect((await foreign.inspect()).Config.Labels).toEqual({ owner: 'someone-else' });
   });
 
   it('the lease image is empty and imported on the engine itself', async () => {

@@ -18,6 +18,7 @@ function racingEngine(hiddenMs: number): Docker {
     Created: new Date().toISOString(),
     Config: {
       Labels: {
+        [LEASE_LABELS.lease]: '1',
         [LEASE_LABELS.token]: 't',
         [LEASE_LABELS.owner]: 'bob@ci',
         [LEASE_LABELS.since]: new Date().toISOString(),

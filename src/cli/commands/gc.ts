@@ -20,7 +20,9 @@ import {
   OwnershipError,
   type LedgerEntry,
   type ResourceRef,
+  type SshEndpoint,
 } from '../../core/index.js';
+import { endpointFromDetails } from '../../../providers/ssh/index.js';
 import { controllerRuns } from '../../gc/controller.js';
 import { sweepEngine } from '../../gc/engine-sweep.js';
 import { SqliteStore } from '../../store/index.js';
@@ -298,32 +300,15 @@ async function sweepEngines(
 
 /** The SSH hosts this state's ledger has leased (the most recent 1000 entries), each once. */
 function sshEngines(set: ProviderSet) {
-  const seen = new Map<
-    string,
-    { endpoint: Parameters<ProviderSet['connector']['connect']>[0]; open: boolean }
-  >();
+  const seen = new Map<string, { endpoint: SshEndpoint; open: boolean }>();
   for (const e of set.ledger.all(1000)) {
-    const d = e.details as Record<string, unknown>;
-    if (e.provider !== 'ssh' || typeof d.host !== 'string') continue;
-    const key = `${String(d.user)}@${d.host}:${String(d.port)} ${String(d.dockerSocket)}`;
+    const endpoint = e.provider === 'ssh' ? endpointFromDetails(e.details) : undefined;
+    if (!endpoint) continue;
+    const key = `${endpoint.user}@${endpoint.host}:${endpoint.port} ${endpoint.dockerSocket}`;
     const open = e.status !== 'released' && e.status !== 'failed';
     const known = seen.get(key);
     if (known) known.open ||= open;
-    else
-      seen.set(key, {
-        open,
-        endpoint: {
-          host: d.host,
-          port: Number(d.port ?? 22),
-          user: String(d.user ?? 'root'),
-          ...(typeof d.keyFile === 'string' ? { keyFile: d.keyFile } : {}),
-          ...(typeof d.agent === 'string' ? { agent: d.agent } : {}),
-          ...(typeof d.knownHostsFile === 'string' ? { knownHostsFile: d.knownHostsFile } : {}),
-          verifyHostKey: d.verifyHostKey !== false,
-          dockerSocket: String(d.dockerSocket ?? '/var/run/docker.sock'),
-          readyTimeoutMs: 30_000,
-        },
-      });
+    else seen.set(key, { open, endpoint });
   }
   return [...seen.values()];
 }
