@@ -1,6 +1,6 @@
 /**
  * The test "remote machines" and the EC2 emulator that `scripts/services up hosts` and
- * `scripts/services up moto` start (see the header of scripts/services for the details).
+ * `scripts/services up moto` start (see scripts/services.d/hosts.sh for the details).
  *
  * Each host hN is a network namespace `benchyard-hN` reached at 10.250.N.2 over a veth pair
  * (host side `byhN`), running sshd (root, public key only) and its own dockerd, reachable
