@@ -1,7 +1,7 @@
 /**
  * Bounds on what benchyard reads from users, so a hostile or mistaken file is refused
  * quickly (exit 2) instead of taking the process's memory, stack or time. Each is far above
- * what a hand-written or generated matrix needs; the README says why each was chosen.
+ * what a hand-written or generated matrix needs; docs/matrix.md says why each was chosen.
  */
 
 /**

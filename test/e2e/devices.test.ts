@@ -1,5 +1,5 @@
 /**
- * `requires:` through the CLI on this machine (no GPU): the README's examples/devices.yaml
+ * `requires:` through the CLI on this machine (no GPU): docs/hardware.md's examples/devices.yaml
  * runs its device entry with /dev/zero passed through at another path, and skips the GPU
  * entry with the reason — in the output, the JSON and the JUnit report. A matrix whose every
  * cell needs what the target lacks stops before anything starts (exit 3).

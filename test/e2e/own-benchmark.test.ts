@@ -22,11 +22,11 @@ interface Result {
 }
 
 describe('bring your own benchmark', () => {
-  it("runs the README's example: a Dockerfile folder and an inline definition on an existing image", async () => {
-    // The README shows examples/own-benchmark.yaml verbatim: this test runs that file.
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  it("runs the guide's example: a Dockerfile folder and an inline definition on an existing image", async () => {
+    // docs/benchmarks.md shows examples/own-benchmark.yaml verbatim: this test runs that file.
+    const guide = readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8');
     const example = readFileSync(path.join(ROOT, 'examples/own-benchmark.yaml'), 'utf8');
-    expect(readme).toContain(example.trim());
+    expect(guide).toContain(example.trim());
 
     // From a temp folder, as a user's own checkout would be.
     cpSync(path.join(ROOT, 'examples'), path.join(work, 'examples'), { recursive: true });

@@ -1,4 +1,4 @@
-/** Every example matrix the README shows is valid: planning it gives cells and no problem. */
+/** Every example matrix the docs show is valid: planning it gives cells and no problem. */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -9,7 +9,7 @@ const steps = (p: string) => {
 };
 
 describe('JSON paths: parsed into steps, walked, never evaluated', () => {
-  it('reads the paths the built-in benchmarks and the README use', () => {
+  it('reads the paths the built-in benchmarks and the docs use', () => {
     const fio = { jobs: [{ read: { iops: 5, clat_ns: { percentile: { '99.000000': 7 } } } }] };
     expect(readJsonPath(fio, steps('$.jobs[0].read.iops'))).toBe(5);
     expect(readJsonPath(fio, steps("$.jobs[0].read.clat_ns.percentile['99.000000']"))).toBe(7);
