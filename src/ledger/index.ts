@@ -1,2 +1,1 @@
 export * from './sqlite-ledger.js';
-export * from './state-db.js';

@@ -6,25 +6,9 @@
  * an update.
  */
 import type Database from 'better-sqlite3';
-import { openStateDb, stateWrite } from '../ledger/state-db.js';
+import { openStateDb, stateWrite } from '../state/index.js';
 import { InputError, systemClock, type Clock, type PoolDirectory, type PoolMember } from '../core/index.js';
 import { NAME } from '../config/common-schema.js';
-
-/** `port` 0: none given (the target's `ssh.port` applies); a key column cannot be NULL. */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS pool_members (
-  pool          TEXT NOT NULL,
-  host          TEXT NOT NULL,
-  port          INTEGER NOT NULL DEFAULT 0,
-  user          TEXT,
-  docker_socket TEXT,
-  state         TEXT NOT NULL,
-  now           INTEGER NOT NULL DEFAULT 0,
-  added_at      TEXT NOT NULL,
-  updated_at    TEXT NOT NULL,
-  PRIMARY KEY (pool, host, port)
-);
-`;
 
 interface Row {
   pool: string;
@@ -56,7 +40,7 @@ export class SqlitePoolStore implements PoolDirectory {
     stateDir: string,
     private readonly clock: Clock = systemClock,
   ) {
-    this.db = openStateDb(stateDir, 'pools', SCHEMA);
+    this.db = openStateDb(stateDir, { name: 'pools', synchronous: 'FULL' });
   }
 
   /**

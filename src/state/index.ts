@@ -1,0 +1,2 @@
+export * from './state-db.js';
+export * from './migrations.js';
