@@ -7,6 +7,7 @@
  * Nothing is terminated before EC2's own answer shows it carries the expected ledger key
  * and session (`identity.ts`): filters only narrow what is read (`inventory.ts`).
  */
+import { DockerEngine } from '../../src/engine/docker-engine.js';
 import {
   DescribeAvailabilityZonesCommand,
   DescribeInstanceTypesCommand,
@@ -18,7 +19,6 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import {
-  InfrastructureError,
   OwnershipError,
   ProvisionError,
   errorMessage,
@@ -29,16 +29,19 @@ import {
   type ProviderContext,
   type ResourceRef,
   machineCountOf,
+  recordIntent,
+  trackEntry,
   type MachineCount,
   type TargetFacts,
   type TargetSpec,
+  type TrackedEntry,
 } from '../../src/core/index.js';
 import type { AwsTargetOptions } from '../../src/config/targets/aws.js';
 import { Ec2Endpoint, endpointAddress } from './ec2-endpoint.js';
-import { classifyRunInstances, errorCode, outcomeUnknown } from './failures.js';
+import { errorCode, runFailure } from './failures.js';
 import { assertOwned } from './identity.js';
 import { absentIn, discoverIn, ownedByKey } from './inventory.js';
-import { fingerprintOf } from './instance-type.js';
+import { hardwareFactsOf } from './instance-type.js';
 import { runInstancesInput } from './run-request.js';
 
 export interface AwsProviderOptions {
@@ -82,7 +85,7 @@ export class AwsProvider implements Provider {
     const ec2 = await this.client(o.regions[0]!, o.endpoint);
     const facts = await this.describeType(ec2, o.instanceType);
     if (!facts) return {};
-    const hw = fingerprintOf(facts);
+    const hw = hardwareFactsOf(facts);
     return { gpus: hw.gpus ?? [], fpgas: hw.fpgas ?? [] };
   }
 
@@ -127,7 +130,8 @@ export class AwsProvider implements Provider {
       throw new ProvisionError(`no AMI for region ${region} in target '${target.name}'`, 'QUOTA', { region });
     const spot = o.spot !== false;
     const expiresAt = new Date(clock.now() + (o.maxLifetime ?? this.ctx.maxLifetimeMs));
-    const entry = ledger.intend(
+    using entry = recordIntent(
+      ledger,
       {
         provider: this.name,
         kind: 'instance',
@@ -138,60 +142,37 @@ export class AwsProvider implements Provider {
       },
       expiresAt,
     );
-    let instanceId: string | undefined;
-    try {
-      // Not aborted mid-call: an answer we never read could hide a running instance.
-      const out = await ec2.client.send(
-        new RunInstancesCommand(
-          runInstancesInput(o, { ami, zone, spot, expiresAt, key: entry.key, target: target.name }, ledger),
-        ),
-      );
-      instanceId = out.Instances?.[0]?.InstanceId;
-      if (!instanceId) throw new Error('RunInstances answered without an instance');
-      ledger.update(entry.key, { resourceId: instanceId, status: 'active' });
-    } catch (err) {
-      const explained = ec2.explain(err);
-      const classified =
-        explained instanceof InfrastructureError
-          ? new ProvisionError(explained.message, 'INFRA', explained.meta, { cause: err })
-          : (explained ??
-            classifyRunInstances(err, { region, ...(zone ? { zone } : {}), instanceType: o.instanceType }));
-      if (
-        classified instanceof ProvisionError &&
-        classified.failureClass === 'INFRA' &&
-        outcomeUnknown(err)
-      ) {
-        // No answer, or an unknown server error: the request may still have created the
-        // instance. Find it by its ledger key (and session, checked on its own tags: an
-        // API that ignored the filter answers with every instance of the region) and take
-        // it down. Not found: left open, so `benchyard gc` looks again by tag later.
-        const expected = { ledgerKey: entry.key, session: ledger.session };
-        const found = await ownedByKey(ec2, expected).catch((findErr: unknown) => {
-          this.ctx.logger.warn(`looking for instance ${entry.key} failed: ${errorMessage(findErr)}`);
-          return [];
-        });
-        for (const i of found) {
-          ledger.update(entry.key, { resourceId: i.InstanceId!, status: 'active' });
-          // A fresh signal: this cleanup must run even when the run was just cancelled.
-          await this.terminate(
-            { ...expected, key: entry.key, instanceId: i.InstanceId!, region, ...endpointOf(o) },
-            AbortSignal.timeout(this.opts.stateTimeoutMs ?? 900_000),
-          ).catch((termErr: unknown) =>
-            this.ctx.logger.error(
-              `terminating ${i.InstanceId} failed: ${errorMessage(termErr)}; 'benchyard gc' will retry`,
-            ),
-          );
-        }
-        throw classified;
-      }
-      ledger.close(entry.key, 'failed', classified.message);
-      throw classified;
+    const failure = (err: unknown) => runFailure(ec2, err, { region, zone, instanceType: o.instanceType });
+    const out = await entry.create(
+      async () => {
+        // Not aborted mid-call: an answer we never read could hide a running instance.
+        const answer = await ec2.client.send(
+          new RunInstancesCommand(
+            runInstancesInput(o, { ami, zone, spot, expiresAt, key: entry.key, target: target.name }, ledger),
+          ),
+        );
+        const id = answer.Instances?.[0]?.InstanceId;
+        if (!id) throw new Error('RunInstances answered without an instance');
+        return id;
+      },
+      {
+        created: (id) => ({ resourceId: id }),
+        notCreated: (err) => {
+          const f = failure(err);
+          return f.unknown ? undefined : f.error.message;
+        },
+      },
+    );
+    if (!out.created) {
+      if (out.outcome === 'unknown') await this.settleUnknown(ec2, entry, o, region);
+      throw failure(out.error).error;
     }
+    const instanceId = out.answer;
     const held: Held = { key: entry.key, session: ledger.session, instanceId, region, ...endpointOf(o) };
     try {
       const instance = await this.waitFor(ec2, instanceId, 'running', signal);
       const placedZone = instance.Placement?.AvailabilityZone ?? zone;
-      if (placedZone) ledger.update(entry.key, { zone: placedZone });
+      if (placedZone) entry.note({ zone: placedZone });
       const publicIp = instance.PublicIpAddress;
       const privateIp = instance.PrivateIpAddress;
       const address =
@@ -204,7 +185,7 @@ export class AwsProvider implements Provider {
         throw new ProvisionError(`instance ${instanceId} has no ${o.address} IP address`, 'INFRA');
       const facts = await this.describeType(ec2, o.instanceType);
       const session = await this.ctx.connector.connect(
-        sshEndpoint(address, o.ssh, { user: 'ubuntu' }),
+        sshEndpoint(address, o.ssh, { user: 'ubuntu', agentSocket: this.ctx.sshAgentSocket }),
         signal,
       );
       const price = this.ctx.price?.({ provider: this.name, instanceType: o.instanceType, region, spot });
@@ -217,10 +198,10 @@ export class AwsProvider implements Provider {
         ...(price ? { hourlyPriceUsd: price.usd } : {}),
         spot,
         hostname: instanceId,
-        docker: session.docker,
+        engine: new DockerEngine(session.docker, instanceId),
         ssh: session,
         localCgroups: false,
-        ...(facts ? { hardware: fingerprintOf(facts) } : {}),
+        ...(facts ? { hardware: hardwareFactsOf(facts) } : {}),
       };
       this.held.set(machine.id, held);
       return machine;
@@ -232,6 +213,32 @@ export class AwsProvider implements Provider {
           ),
       );
       throw err;
+    }
+  }
+
+  /**
+   * RunInstances had no answer, or an unknown server error: it may still have created the
+   * instance. Find it by its ledger key (and session, checked on its own tags: an API that
+   * ignored the filter answers with every instance of the region) and take it down. Not
+   * found: the entry stays open, so `benchyard gc` looks again by tag later.
+   */
+  private async settleUnknown(ec2: Ec2Endpoint, entry: TrackedEntry, o: AwsTargetOptions, region: string) {
+    const expected = { ledgerKey: entry.key, session: entry.session };
+    const found = await ownedByKey(ec2, expected).catch((findErr: unknown) => {
+      this.ctx.logger.warn(`looking for instance ${entry.key} failed: ${errorMessage(findErr)}`);
+      return [];
+    });
+    for (const i of found) {
+      entry.active({ resourceId: i.InstanceId! });
+      // A fresh signal: this cleanup must run even when the run was just cancelled.
+      await this.terminate(
+        { ...expected, key: entry.key, instanceId: i.InstanceId!, region, ...endpointOf(o) },
+        AbortSignal.timeout(this.opts.stateTimeoutMs ?? 900_000),
+      ).catch((termErr: unknown) =>
+        this.ctx.logger.error(
+          `terminating ${i.InstanceId} failed: ${errorMessage(termErr)}; 'benchyard gc' will retry`,
+        ),
+      );
     }
   }
 
@@ -315,14 +322,14 @@ export class AwsProvider implements Provider {
    * `terminated`; then its ledger entry (when this ledger has it) is closed.
    */
   private async terminate(held: Held, signal: AbortSignal): Promise<void> {
-    const { ledger } = this.ctx;
     const ec2 = await this.client(held.region, held.endpoint);
     const where = { region: held.region, endpoint: ec2.address };
     const current = await ec2.instance(held.instanceId, signal);
     if (current) assertOwned(current, { ledgerKey: held.key, session: held.session }, where);
-    const tracked = held.key !== undefined && ledger.get(held.key) ? held.key : undefined;
+    // Only this ledger's entry is moved along, and a closed one stays closed.
+    const entry = held.key !== undefined ? trackEntry(this.ctx.ledger, held.key) : undefined;
     if (current && current.State?.Name !== 'terminated') {
-      if (tracked) ledger.update(tracked, { status: 'releasing' });
+      entry?.releasing();
       try {
         await ec2.call(() =>
           ec2.client.send(new TerminateInstancesCommand({ InstanceIds: [held.instanceId] }), {
@@ -334,7 +341,7 @@ export class AwsProvider implements Provider {
         if (errorCode(err) !== 'InvalidInstanceID.NotFound') throw err;
       }
     }
-    if (tracked) ledger.close(tracked);
+    entry?.released();
   }
 
   private async waitFor(

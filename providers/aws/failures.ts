@@ -3,7 +3,8 @@
  * region, quota errors to the next region; neither ever changes the instance type.
  * Codes from the EC2 API reference, "Error codes for the Amazon EC2 API".
  */
-import { InputError, ProvisionError, errorMessage } from '../../src/core/index.js';
+import { InfrastructureError, InputError, ProvisionError, errorMessage } from '../../src/core/index.js';
+import type { Ec2Endpoint } from './ec2-endpoint.js';
 
 const CAPACITY = new Set([
   'InsufficientInstanceCapacity',
@@ -77,4 +78,27 @@ export function classifyRunInstances(
 export function outcomeUnknown(err: unknown): boolean {
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === undefined || status >= 500;
+}
+
+/**
+ * What a failed RunInstances call means: the error to throw (what to try next), and whether
+ * the call may still have created the instance (no answer, or an unknown server error).
+ */
+export function runFailure(
+  ec2: Pick<Ec2Endpoint, 'explain'>,
+  err: unknown,
+  where: { region: string; zone?: string | undefined; instanceType: string },
+): { error: Error; unknown: boolean } {
+  const explained = ec2.explain(err);
+  const error =
+    explained instanceof InfrastructureError
+      ? new ProvisionError(explained.message, 'INFRA', explained.meta, { cause: err })
+      : (explained ??
+        classifyRunInstances(err, {
+          region: where.region,
+          ...(where.zone ? { zone: where.zone } : {}),
+          instanceType: where.instanceType,
+        }));
+  const unknown = error instanceof ProvisionError && error.failureClass === 'INFRA' && outcomeUnknown(err);
+  return { error, unknown };
 }

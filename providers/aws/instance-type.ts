@@ -1,9 +1,9 @@
 /** What an EC2 instance type's description (DescribeInstanceTypes) says about its hardware. */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
-import type { HardwareFingerprint } from '../../src/core/index.js';
+import type { HardwareFacts } from '../../src/core/index.js';
 
 /** What DescribeInstanceTypes says about the hardware. */
-export function fingerprintOf(t: InstanceTypeInfo): HardwareFingerprint {
+export function hardwareFactsOf(t: InstanceTypeInfo): HardwareFacts {
   const gpus = (t.GpuInfo?.Gpus ?? []).map((g) => ({
     model: `${g.Manufacturer ?? ''} ${g.Name ?? ''}`.trim(),
     count: g.Count ?? 1,

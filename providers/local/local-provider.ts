@@ -5,6 +5,7 @@
  * waits while another holds it) and fingerprints the host; `release` removes what this
  * session left for this machine and returns the lease.
  */
+import { DockerEngine } from '../../src/engine/docker-engine.js';
 import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
@@ -12,10 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import si from 'systeminformation';
 import {
-  gpusByModel,
   InfrastructureError,
   LABELS,
-  removeLabelled,
   silentLogger,
   systemClock,
   waitForMachine,
@@ -25,19 +24,22 @@ import {
   type MachineCount,
   type MachineLease,
   type MachineLeases,
-  type HardwareFingerprint,
+  type AcceleratorInfo,
+  type HardwareFacts,
   type Machine,
   type Provider,
   type TargetFacts,
   type TargetSpec,
 } from '../../src/core/index.js';
-import type { GpuInventoryResult } from '../../src/metrics/gpu/index.js';
 
 export interface LocalProviderOptions {
   /** Docker socket; default from DOCKER_HOST (unix://) or /var/run/docker.sock. */
   socketPath?: string;
-  /** This machine's NVIDIA GPUs (`nvidia-smi -q -x`); without it, GPUs are not known. */
-  gpuInventory?: () => Promise<GpuInventoryResult>;
+  /**
+   * This machine's GPUs (the CLI asks nvidia-smi: `gpuFacts(await inventory())`): `[]` none,
+   * `undefined` unknown. Without it, GPUs are not known.
+   */
+  gpus?: () => Promise<readonly AcceleratorInfo[] | undefined>;
   /** Leases held on the engine; without them the machine is used unleased (tests of other parts). */
   leases?: MachineLeases;
   /** How often a machine held by another controller is looked at again. @default 2000 */
@@ -55,7 +57,7 @@ type DockerInfo = { Runtimes?: Record<string, unknown> };
 export class LocalProvider implements Provider {
   readonly name = 'local';
   readonly capabilities = { elastic: false, spot: false, selfTerminate: false };
-  private fingerprint: Promise<HardwareFingerprint> | undefined;
+  private hardware: Promise<HardwareFacts> | undefined;
   private ioDevices: Promise<string[]> | undefined;
   private readonly leases = new Map<string, MachineLease>();
   /** Machine ids handed out (or being acquired) now. */
@@ -95,7 +97,7 @@ export class LocalProvider implements Provider {
       );
     }
     const lease = await this.lease(docker, id, target, signal, opts);
-    this.fingerprint ??= fingerprint();
+    this.hardware ??= hardwareFacts();
     this.ioDevices ??= ioAccountingDevices(docker);
     try {
       return {
@@ -103,9 +105,9 @@ export class LocalProvider implements Provider {
         provider: this.name,
         instanceType: 'local',
         hostname: os.hostname(),
-        docker,
+        engine: new DockerEngine(docker, id),
         localCgroups: true,
-        hardware: await this.fingerprint,
+        hardware: await this.hardware,
         ioAccountingDevices: await this.ioDevices,
         ...(lease ? { engineId: lease.engineId, revoked: lease.lost } : {}),
       };
@@ -155,7 +157,7 @@ export class LocalProvider implements Provider {
     signal.throwIfAborted();
     const docker = new Docker({ socketPath: socketFor(target, this.options) });
     const [gpus, runtimes] = await Promise.all([
-      this.options.gpuInventory?.(),
+      this.options.gpus?.(),
       // dockerode's info() takes { abortSignal } (lib/docker.js) though its types omit it:
       // an engine that never answers must not hold `plan` past a cancel.
       (docker as unknown as { info(o: { abortSignal: AbortSignal }): Promise<DockerInfo> })
@@ -167,11 +169,7 @@ export class LocalProvider implements Provider {
     ]);
     return {
       // No nvidia-smi (or no driver) here: no GPUs. Unreadable output: unknown, the engine decides.
-      ...(gpus?.status === 'known'
-        ? { gpus: gpusByModel(gpus.inventory) }
-        : gpus?.status === 'none'
-          ? { gpus: [] }
-          : {}),
+      ...(gpus ? { gpus } : {}),
       ...(runtimes ? { nvidiaRuntime: runtimes.includes('nvidia') } : {}),
       hasDevice: (p) => existsSync(p),
     };
@@ -185,7 +183,7 @@ export class LocalProvider implements Provider {
     try {
       // What this session left for this machine (never another target's containers on the engine).
       if (this.options.session)
-        await removeLabelled(machine.docker, [
+        await machine.engine.removeLabelled([
           `${LABELS.session}=${this.options.session}`,
           `${LABELS.machine}=${machine.id}`,
         ]);
@@ -203,7 +201,7 @@ function socketFor(target: TargetSpec, options: LocalProviderOptions): string {
   return fromTarget ?? options.socketPath ?? fromEnv ?? '/var/run/docker.sock';
 }
 
-async function fingerprint(): Promise<HardwareFingerprint> {
+async function hardwareFacts(): Promise<HardwareFacts> {
   const [cpu, mem] = await Promise.all([si.cpu(), si.mem()]);
   return {
     cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim(),

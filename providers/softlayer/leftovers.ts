@@ -7,6 +7,7 @@ import {
   InputError,
   OwnershipError,
   errorMessage,
+  trackEntry,
   type ProviderContext,
   type ResourceRef,
 } from '../../src/core/index.js';
@@ -73,9 +74,9 @@ export async function destroyLeftover(d: LeftoverDeps, ref: ResourceRef, signal:
     pollIntervalMs: d.teardown.pollIntervalMs ?? defaults.pollIntervalMs,
     teardownMs: d.teardown.timeoutMs ?? defaults.teardownMs,
   };
-  // A closed entry stays closed: only an open one is moved along.
-  const open = entry !== undefined && entry.status !== 'released' && entry.status !== 'failed';
-  await teardownEntry(await d.clients.get(endpoint), target, d.ctx, signal, { ledger: open });
+  // Only this ledger's entry is moved along, and a closed one stays closed (provider-kit.ts).
+  const tracked = trackEntry(d.ctx.ledger, ref.ledgerKey);
+  await teardownEntry(await d.clients.get(endpoint), target, { ...d.ctx, entry: tracked }, signal);
 }
 
 /** `Provider.absent`: false whenever it cannot be told (absent.ts). */

@@ -10,6 +10,7 @@
  * left nothing behind. Nothing is cancelled before the machine proves to be the entry's
  * (identity.ts, teardown.ts).
  */
+import { DockerEngine } from '../../src/engine/docker-engine.js';
 import {
   ProvisionError,
   errorMessage,
@@ -20,8 +21,11 @@ import {
   type ProviderContext,
   type ResourceRef,
   machineCountOf,
+  recordIntent,
+  trackEntry,
   type MachineCount,
   type TargetSpec,
+  type TrackedEntry,
 } from '../../src/core/index.js';
 import type { SoftlayerTargetOptions } from '../../src/config/targets/softlayer.js';
 import type { SoftlayerClient } from './client.js';
@@ -94,7 +98,8 @@ export class SoftlayerProvider implements Provider {
     const { ledger, clock, logger } = this.ctx;
     const kind = KINDS[options.kind === 'hardware' ? 'hardware' : 'virtual-guest'];
     const instanceType = (options.flavor ?? options.preset)!;
-    const entry = ledger.intend(
+    using entry = recordIntent(
+      ledger,
       {
         provider: this.name,
         kind: kind.name,
@@ -113,7 +118,7 @@ export class SoftlayerProvider implements Provider {
     const deadline = orderedAt + t.deadlineMs;
     // Bare metal not listed by its provisioning deadline never will be (teardown.ts, absent.ts).
     const listedBy = kind.name === 'hardware' ? { listedBy: deadline } : {};
-    ledger.update(entry.key, {
+    entry.note({
       details: {
         hostname,
         domain: options.domain,
@@ -132,31 +137,36 @@ export class SoftlayerProvider implements Provider {
     const where = { datacenter, instanceType, endpoint: client.endpoint };
 
     logger.info(`softlayer: ordering ${instanceType} in ${datacenter} as ${hostname}`, { key: entry.key });
-    try {
-      const ordered = await kind.order(client, orderTemplate(options, { hostname, datacenter }), signal);
-      tracked.id = ordered.id;
-      if (ordered.globalIdentifier) tracked.globalIdentifier = ordered.globalIdentifier;
-      const resourceId = ordered.id ?? ordered.globalIdentifier;
-      ledger.update(entry.key, {
-        ...(resourceId !== undefined ? { resourceId: String(resourceId) } : {}),
-        status: 'active',
-        ...(ordered.globalIdentifier ? { details: { globalIdentifier: ordered.globalIdentifier } } : {}),
-      });
-    } catch (err) {
-      if (isDefiniteRefusal(err)) {
-        const failure = classifyCreateFailure(err, where);
-        ledger.close(entry.key, 'failed', errorMessage(failure));
-        throw failure;
-      }
-      if (err instanceof SoftlayerTransportError && err.notDelivered) {
-        // No connection was ever made: nothing to cancel, nothing for gc to wait for.
-        ledger.update(entry.key, { details: { order: 'not-delivered' } });
-        ledger.close(entry.key, 'failed', `the order never reached SoftLayer: ${errorMessage(err)}`);
-        throw signal.aborted ? signal.reason : classifyCreateFailure(err, where);
-      }
+    const out = await entry.create(
+      () => kind.order(client, orderTemplate(options, { hostname, datacenter }), signal),
+      {
+        created: (ordered) => {
+          tracked.id = ordered.id;
+          if (ordered.globalIdentifier) tracked.globalIdentifier = ordered.globalIdentifier;
+          const resourceId = ordered.id ?? ordered.globalIdentifier;
+          return {
+            ...(resourceId !== undefined ? { resourceId: String(resourceId) } : {}),
+            ...(ordered.globalIdentifier ? { details: { globalIdentifier: ordered.globalIdentifier } } : {}),
+          };
+        },
+        notCreated: (err) => {
+          if (isDefiniteRefusal(err)) return errorMessage(classifyCreateFailure(err, where));
+          // No connection was ever made: nothing to cancel, nothing for gc to wait for.
+          if (err instanceof SoftlayerTransportError && err.notDelivered)
+            return {
+              reason: `the order never reached SoftLayer: ${errorMessage(err)}`,
+              details: { order: 'not-delivered' },
+            };
+          return undefined;
+        },
+      },
+    );
+    if (!out.created) {
+      const failure = classifyCreateFailure(out.error, where);
+      if (isDefiniteRefusal(out.error)) throw failure;
       // No answer: the order may have gone through. Cancel whatever carries our host name.
-      await this.cleanUp(client, tracked, err);
-      throw signal.aborted ? signal.reason : classifyCreateFailure(err, where);
+      if (out.outcome === 'unknown') await this.cleanUp(client, tracked, out.error);
+      throw signal.aborted ? signal.reason : failure;
     }
 
     try {
@@ -171,10 +181,10 @@ export class SoftlayerProvider implements Provider {
           );
         if (found === undefined) throw notReady(`was not listed in the account`, t.deadlineMs, where);
         tracked.id = found;
-        ledger.update(entry.key, { resourceId: String(found) });
+        entry.note({ resourceId: String(found) });
       }
       const id = tracked.id;
-      await this.tag(client, kind, id, entry.key, signal);
+      await this.tag(client, kind, id, entry, signal);
       let last = 'ordered';
       const ready = await pollUntil(async () => {
         const s = await kind.status(client, id, signal);
@@ -193,7 +203,7 @@ export class SoftlayerProvider implements Provider {
         this.ctx.resolveAddress?.({ key: entry.key, publicIp, privateIp }) ?? publicIp ?? privateIp!;
       logger.info(`softlayer ${kind.name} ${id} is provisioned; connecting to ${host}`, { key: entry.key });
       const session = await this.ctx.connector.connect(
-        sshEndpoint(host, options.ssh, { user: 'root' }),
+        sshEndpoint(host, options.ssh, { user: 'root', agentSocket: this.ctx.sshAgentSocket }),
         signal,
       );
       const machine: Machine = {
@@ -208,7 +218,7 @@ export class SoftlayerProvider implements Provider {
           spot: false,
         })?.usd,
         hostname,
-        docker: session.docker,
+        engine: new DockerEngine(session.docker, hostname),
         ssh: session,
         localCgroups: false,
       };
@@ -247,8 +257,8 @@ export class SoftlayerProvider implements Provider {
     return provablyGone(this.leftovers, ref, signal);
   }
 
-  private async teardown(client: SoftlayerClient, t: Tracked, signal: AbortSignal, o = { ledger: true }) {
-    return teardownEntry(client, t, this.ctx, signal, o);
+  private async teardown(client: SoftlayerClient, t: Tracked, signal: AbortSignal) {
+    return teardownEntry(client, t, { ...this.ctx, entry: trackEntry(this.ctx.ledger, t.key) }, signal);
   }
 
   /** The id of a bare metal order once processed (polled by its globalIdentifier). */
@@ -282,10 +292,10 @@ export class SoftlayerProvider implements Provider {
     client: SoftlayerClient,
     kind: MachineKind,
     id: number,
-    key: string,
+    entry: Pick<TrackedEntry, 'key' | 'session' | 'owner' | 'expiresAt'>,
     signal: AbortSignal,
   ) {
-    const entry = this.ctx.ledger.get(key)!;
+    const key = entry.key;
     const tags = tagString({
       session: entry.session,
       owner: entry.owner,

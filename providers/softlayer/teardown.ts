@@ -19,8 +19,8 @@ import {
   errorMessage,
   formatDuration,
   type Clock,
-  type Ledger,
   type Logger,
+  type TrackedEntry,
 } from '../../src/core/index.js';
 import type { SoftlayerClient } from './client.js';
 import { mismatch, type Expected } from './identity.js';
@@ -131,31 +131,27 @@ async function locate(
 }
 
 /**
- * Cancels and confirms, keeping the ledger entry in step: `releasing` once the machine proved
- * to be the entry's, closed once SoftLayer confirms (`failed` when it was never created).
- * Idempotent. An OwnershipError passes through as it is: the machine was not touched.
+ * Cancels and confirms, keeping the ledger entry (where this ledger has one) in step:
+ * `releasing` once the machine proved to be the entry's, closed once SoftLayer confirms
+ * (`failed` when it was never created); a closed entry stays closed. Idempotent. An
+ * OwnershipError passes through as it is: the machine was not touched.
  */
 export async function teardownEntry(
   client: SoftlayerClient,
   t: CancelTarget,
-  deps: { ledger: Ledger; clock: Clock; logger: Logger },
+  deps: { entry: TrackedEntry | undefined; clock: Clock; logger: Logger },
   signal: AbortSignal,
-  o = { ledger: true },
 ): Promise<void> {
-  const { ledger } = deps;
-  const proven = () => {
-    if (o.ledger) ledger.update(t.key, { status: 'releasing' });
-  };
+  const { entry } = deps;
   let outcome: 'cancelled' | 'never-created';
   try {
-    outcome = await cancelAndConfirm(client, t, { ...deps, proven }, signal);
+    outcome = await cancelAndConfirm(client, t, { ...deps, proven: () => entry?.releasing() }, signal);
   } catch (err) {
     const message = `releasing softlayer ${t.kind} ${t.id ?? hostnameFor(t.key)} failed: ${errorMessage(err)}`;
-    if (o.ledger) ledger.update(t.key, { error: message });
+    entry?.note({ error: message });
     if (signal.aborted || err instanceof OwnershipError) throw err;
     throw new InfrastructureError(message, { key: t.key, endpoint: t.endpoint }, { cause: err });
   }
-  if (!o.ledger) return;
-  if (outcome === 'cancelled') ledger.close(t.key, 'released');
-  else ledger.close(t.key, 'failed', `${hostnameFor(t.key)} was never created`);
+  if (outcome === 'cancelled') entry?.released();
+  else entry?.abandon(`${hostnameFor(t.key)} was never created`);
 }

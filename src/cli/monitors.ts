@@ -10,6 +10,7 @@ import { NvidiaSmiSource } from '../metrics/gpu/index.js';
 import { HostCollector } from '../metrics/host-collector.js';
 import { MachineMonitor, type Monitor } from '../metrics/index.js';
 import { ownerLabels } from '../core/index.js';
+import { dockerOf } from '../engine/index.js';
 import { AGENT_FILES } from './paths.js';
 
 export function machineMonitor(
@@ -18,9 +19,10 @@ export function machineMonitor(
   m: { intervalMs: number; policy: MetricsPolicy; session: string; logger: Logger; imageSource?: Docker },
 ): Monitor {
   const { intervalMs, policy, logger } = m;
-  if (policy.collector === 'agent' || !machine.localCgroups)
+  const docker = dockerOf(machine.engine);
+  if (docker && (policy.collector === 'agent' || !machine.localCgroups))
     return new AgentMonitor({
-      docker: machine.docker,
+      docker,
       files: AGENT_FILES,
       host: machine.hostname,
       intervalMs,

@@ -136,7 +136,11 @@ export interface RepetitionResult {
   /** Availability zone (EC2) or datacenter (SoftLayer) the machine ran in. */
   zone?: string;
   hourlyPriceUsd?: number;
-  /** The machine's hardware fingerprint hash (16 hex); absent where none was collected. */
+  /**
+   * The machine's fingerprint *hash* (`fingerprintHash`, 16 hex); absent where none was
+   * collected. Named `fingerprint` where it is stored (SQLite column, result JSON,
+   * Elasticsearch `host.fingerprint`): kept so stored results and dashboards still read.
+   */
   fingerprint?: string;
   image: string;
   imageDigest: string;
@@ -184,11 +188,14 @@ export interface MachineRecord {
   region?: string;
   zone?: string;
   hostname: string;
-  /** `fingerprintHash` of `hardware` (16 hex): equal on machines a benchmark should not tell apart. */
+  /**
+   * The *hash* of `hardware` (`fingerprintHash`, 16 hex): equal on machines a benchmark should
+   * not tell apart. Stored under this name (see `RepetitionResult.fingerprint`).
+   */
   fingerprint: string;
   /** When the probe ran (ISO 8601). */
   collectedAt: string;
-  /** The whole `MachineFingerprint` (src/fingerprint), as JSON. */
+  /** The whole `Fingerprint` (src/fingerprint), as JSON. */
   hardware: unknown;
 }
 

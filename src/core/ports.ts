@@ -2,8 +2,10 @@
  * Ports: the interfaces the modules talk through. Adapters (providers, stores) implement
  * them; only `src/cli` picks the adapters.
  */
-import type Docker from 'dockerode';
-import type { ResourceRef, SshSession } from './resources.js';
+import type { Engine } from './engine.js';
+import type { HardwareFacts, TargetFacts } from './hardware.js';
+import type { ResourceRef } from './ledger.js';
+import type { SshSession } from './ssh.js';
 import type {
   MachineRecord,
   StoredCell,
@@ -15,68 +17,7 @@ import type {
   TargetSpec,
 } from './model.js';
 
-export interface HardwareFingerprint {
-  cpuModel?: string;
-  cpuCores?: number;
-  memoryBytes?: number;
-  kernel?: string;
-  /** Accelerators by model, e.g. `{ model: 'NVIDIA T4', count: 1, memoryMiB: 16384 }`. */
-  gpus?: readonly AcceleratorInfo[];
-  fpgas?: readonly AcceleratorInfo[];
-}
-
-export interface AcceleratorInfo {
-  model: string;
-  count: number;
-  memoryMiB?: number;
-  /** Driver version, where known (NVIDIA: e.g. `535.104.05`). */
-  driver?: string;
-  /** PCI `vendor:device`, lowercase hex (e.g. `10de:2204`), where known. */
-  pciDeviceId?: string;
-}
-
-/**
- * GPUs grouped by model and PCI id, as placement compares them, from an `nvidia-smi -q -x`
- * inventory. Only for an inventory that was read: GPUs that could not be read are unknown
- * (no `gpus` in `TargetFacts`), never an empty list.
- */
-export function gpusByModel(inventory: {
-  driverVersion: string;
-  gpus: readonly { name: string; memoryTotalBytes?: number; pciDeviceId?: string }[];
-}): AcceleratorInfo[] {
-  const byModel = new Map<string, AcceleratorInfo>();
-  for (const g of inventory.gpus) {
-    const key = `${g.name}\0${g.pciDeviceId ?? ''}`;
-    const seen = byModel.get(key);
-    if (seen) seen.count++;
-    else
-      byModel.set(key, {
-        model: g.name,
-        count: 1,
-        driver: inventory.driverVersion,
-        ...(g.memoryTotalBytes ? { memoryMiB: Math.round(g.memoryTotalBytes / 2 ** 20) } : {}),
-        ...(g.pciDeviceId ? { pciDeviceId: g.pciDeviceId } : {}),
-      });
-  }
-  return [...byModel.values()];
-}
-
-/**
- * What a target's machines have, as far as it is known before one is acquired; placement
- * skips the cells whose requirements they cannot meet. An absent field is unknown (the
- * cell is kept; the machine's engine has the last word when the container starts).
- */
-export interface TargetFacts {
-  /** GPUs (an empty list: known to have none; absent: unknown, e.g. nvidia-smi's output unreadable). */
-  gpus?: readonly AcceleratorInfo[];
-  fpgas?: readonly AcceleratorInfo[];
-  /** Whether the Docker engine has the NVIDIA runtime. */
-  nvidiaRuntime?: boolean;
-  /** Whether a device node exists on the machine; absent: unknown. */
-  hasDevice?(path: string): boolean;
-}
-
-/** A machine whose Docker engine answers. Released machines must not be used again. */
+/** A machine whose engine answers. Released machines must not be used again. */
 export interface Machine {
   readonly id: string;
   readonly provider: string;
@@ -88,10 +29,12 @@ export interface Machine {
   readonly spot?: boolean;
   /** The machine's host name, recorded on metric samples. */
   readonly hostname: string;
-  readonly docker: Docker;
+  /** Where its containers run (a Docker engine, local or over SSH). */
+  readonly engine: Engine;
   /** True when cgroup and /proc files of the machine's containers are readable by this process. */
   readonly localCgroups: boolean;
-  readonly hardware?: HardwareFingerprint;
+  /** What the provider knows of its hardware without the fingerprint probe. */
+  readonly hardware?: HardwareFacts;
   /**
    * Block devices (e.g. `/dev/vda`) whose I/O containers' cgroups must account. cgroup v1
    * counts per-cgroup block I/O only for devices with a blk-throttle rule, so containers

@@ -4,8 +4,7 @@
  * files weigh. A per-repetition cap on count and bytes bounds the disk; what is not kept
  * (missing, a link, a directory, past the cap) is said in a note, never skipped silently.
  */
-import type Docker from 'dockerode';
-import { ARTIFACT_LIMITS, BenchyardError, type StoredArtifact } from '../core/index.js';
+import { ARTIFACT_LIMITS, BenchyardError, type EngineContainer, type StoredArtifact } from '../core/index.js';
 import { streamFileOut, type FileInfo } from './copy-out.js';
 import { dockerFailure } from './docker-errors.js';
 
@@ -35,7 +34,7 @@ export type SaveArtifact = (
 ) => Promise<StoredArtifact>;
 
 export async function collectArtifacts(
-  container: Docker.Container,
+  container: Pick<EngineContainer, 'archive' | 'id'>,
   paths: readonly string[],
   save: SaveArtifact,
   limits: ArtifactLimits = {},

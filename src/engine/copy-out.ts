@@ -5,9 +5,8 @@
  * never downloaded, and a symbolic link is reported as one (Docker does not follow the
  * last component of the path, and neither does benchyard).
  */
-import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
-import { statusOf } from './docker-errors.js';
+import type { EngineContainer } from '../core/index.js';
 
 export interface CopiedFile {
   data: Buffer;
@@ -31,18 +30,14 @@ export type CopyOut<T> =
 
 /** Streams the file at `path` to `consume`; the copy ends when `consume` has read what it wants. */
 export async function streamFileOut<T>(
-  container: Docker.Container,
+  container: Pick<EngineContainer, 'archive'>,
   path: string,
   maxBytes: number,
   consume: (data: AsyncIterable<Buffer>, info: FileInfo) => Promise<T>,
 ): Promise<CopyOut<T>> {
-  let archive: NodeJS.ReadableStream & { destroy?: () => void };
-  try {
-    archive = (await container.getArchive({ path })) as typeof archive;
-  } catch (err) {
-    if (statusOf(err) === 404) return { kind: 'missing' };
-    throw err;
-  }
+  const archive = (await container.archive(path)) as
+    (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+  if (!archive) return { kind: 'missing' };
   const tar = extract();
   archive.on('error', (err: Error) => tar.destroy(err));
   archive.pipe(tar);
@@ -74,7 +69,7 @@ export async function streamFileOut<T>(
 
 /** The file's bytes, or undefined when the container has no such regular file. */
 export async function copyFileOut(
-  container: Docker.Container,
+  container: Pick<EngineContainer, 'archive'>,
   path: string,
   maxBytes: number,
 ): Promise<CopiedFile | undefined> {

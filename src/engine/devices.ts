@@ -10,15 +10,10 @@
  * engine picks (on a machine of one GPU model, the same thing).
  */
 import type Docker from 'dockerode';
-import { InfrastructureError, type Requirements } from '../core/index.js';
+import { InfrastructureError, type MachineGpu, type Requirements } from '../core/index.js';
 import { dockerFailure, dockerMessage } from './docker-errors.js';
 
-/** A GPU of the machine, as its fingerprint knows it. */
-export interface MachineGpu {
-  uuid?: string;
-  model: string;
-  pciDeviceId?: string;
-}
+export type { MachineGpu };
 
 /**
  * The uuids of the machine's GPUs the requirement selects, in the machine's order; undefined

@@ -1,14 +1,22 @@
 /** Image lookup by reference, answering with the immutable digest that results record. */
 import type Docker from 'dockerode';
-import { InfrastructureError } from '../core/index.js';
+import { InfrastructureError, type Engine, type ImageInfo } from '../core/index.js';
 import { dockerFailure, statusOf } from './docker-errors.js';
 
-export interface ImageInfo {
-  ref: string;
-  /** Registry digest when the image came from a registry, else the local image id; both are content addresses. */
-  digest: string;
-  id: string;
-  sizeBytes: number;
+export type { ImageInfo };
+
+/** The image on the machine's engine; throws, saying how to get it there, when it is absent. */
+export async function presentImage(engine: Engine, ref: string, machine: string): Promise<ImageInfo> {
+  const info = await engine.image(ref);
+  if (!info) throw notPresent(ref, machine);
+  return info;
+}
+
+function notPresent(ref: string, machine: string): InfrastructureError {
+  return new InfrastructureError(
+    `image '${ref}' is not present on machine '${machine}'; build the benchmark images with 'scripts/services up images'`,
+    { image: ref, machine },
+  );
 }
 
 export async function inspectImage(docker: Docker, ref: string, machine: string): Promise<ImageInfo> {
@@ -17,12 +25,7 @@ export async function inspectImage(docker: Docker, ref: string, machine: string)
     const repoDigest = info.RepoDigests?.find((d) => d.includes('@'))?.split('@')[1];
     return { ref, digest: repoDigest ?? info.Id, id: info.Id, sizeBytes: info.Size };
   } catch (err) {
-    if (statusOf(err) === 404) {
-      throw new InfrastructureError(
-        `image '${ref}' is not present on machine '${machine}'; build the benchmark images with 'scripts/services up images'`,
-        { image: ref, machine },
-      );
-    }
+    if (statusOf(err) === 404) throw notPresent(ref, machine);
     throw dockerFailure(`inspecting image '${ref}' on '${machine}'`, err, { image: ref });
   }
 }

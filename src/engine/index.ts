@@ -1,4 +1,5 @@
-export * from './container-runner.js';
+export * from './run-container.js';
+export * from './docker-engine.js';
 export * from './docker-errors.js';
 export * from './image.js';
 export * from './result-parser.js';

@@ -19,6 +19,12 @@ export class OutputBuffer extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.add(chunk);
+    done();
+  }
+
+  /** Keeps a chunk (and hands over the lines it completes) at once. */
+  add(chunk: Buffer): void {
     if (this.onLine) this.splitLines(chunk);
     this.chunks.push(chunk);
     this.bytes += chunk.length;
@@ -26,7 +32,6 @@ export class OutputBuffer extends Writable {
       this.bytes -= this.chunks.shift()!.length;
       this.truncated = true;
     }
-    done();
   }
 
   private splitLines(chunk: Buffer): void {

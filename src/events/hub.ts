@@ -3,6 +3,8 @@
  * and the sinks. The scheduler follows a machine when it is ready and unfollows it before
  * releasing it; `close` stops the sources, lets reactors and sinks finish, in that order.
  */
+import type Docker from 'dockerode';
+import { dockerOf } from '../engine/index.js';
 import {
   errorMessage,
   silentLogger,
@@ -33,11 +35,11 @@ export interface EventHubOptions {
   logger?: Logger;
 }
 
-type Followed = Pick<Machine, 'id' | 'hostname' | 'docker'>;
+type Followed = Pick<Machine, 'id' | 'hostname' | 'engine'>;
 
 export class EventHub implements AsyncDisposable {
   readonly bus: EventBus<ContainerEvent>;
-  private readonly machines = new Map<string, { machine: Followed; source: DockerEventSource }>();
+  private readonly machines = new Map<string, { docker: Docker; source: DockerEventSource }>();
   private readonly starting = new Set<string>();
   private readonly reactors: readonly Reactor[];
   private readonly logger: Logger;
@@ -50,7 +52,7 @@ export class EventHub implements AsyncDisposable {
       describe: (e) => `${e.action} of container ${e.containerId.slice(0, 12)} on ${e.machineId}`,
     });
     const ctx: ReactorContext = {
-      dockerFor: (id) => this.machines.get(id)?.machine.docker,
+      dockerFor: (id) => this.machines.get(id)?.docker,
       clock: o.clock ?? systemClock,
       logger: this.logger,
     };
@@ -75,8 +77,11 @@ export class EventHub implements AsyncDisposable {
   }
 
   private async start(machine: Followed): Promise<void> {
+    // Engine events are Docker's: other engines report through their adapters.
+    const docker = dockerOf(machine.engine);
+    if (!docker) return;
     const source = await DockerEventSource.start({
-      docker: machine.docker,
+      docker,
       machineId: machine.id,
       host: machine.hostname,
       session: this.o.session,
@@ -85,7 +90,7 @@ export class EventHub implements AsyncDisposable {
       logger: this.logger,
     });
     if (this.closed) return source.close();
-    this.machines.set(machine.id, { machine, source });
+    this.machines.set(machine.id, { docker, source });
   }
 
   /** Stops following the machine once the reactors are done with its events (before it is released). */

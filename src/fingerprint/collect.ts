@@ -22,8 +22,8 @@ import {
   type Clock,
   type Logger,
 } from '../core/index.js';
-import { ContainerRunner, dockerFailure, dockerMessage, isUnreachable } from '../engine/index.js';
-import { buildFingerprint, type MachineFingerprint } from './fingerprint.js';
+import { DockerEngine, dockerFailure, dockerMessage, isUnreachable, runContainer } from '../engine/index.js';
+import { buildFingerprint, type Fingerprint } from './fingerprint.js';
 import { parseDockerInfo } from './parse-docker.js';
 import { PROBE_SCRIPT, parseProbeOutput } from './probe-script.js';
 
@@ -62,7 +62,7 @@ interface ProbeRun {
   timedOut: boolean;
 }
 
-export async function collectFingerprint(docker: Docker, opts: CollectOptions): Promise<MachineFingerprint> {
+export async function collectFingerprint(docker: Docker, opts: CollectOptions): Promise<Fingerprint> {
   const signal = opts.signal ?? new AbortController().signal;
   const logger = opts.logger ?? silentLogger;
   const problems: string[] = [];
@@ -131,7 +131,8 @@ async function runProbe(
   logger: Logger,
 ): Promise<ProbeRun> {
   if (signal.aborted) throw new CancelledError('fingerprint collection cancelled');
-  const out = await new ContainerRunner(docker, logger, opts.clock ?? systemClock).run(
+  const out = await runContainer(
+    new DockerEngine(docker),
     {
       name: `benchyard-probe-${process.pid}-${Date.now().toString(36)}`,
       image: opts.image,
@@ -150,6 +151,7 @@ async function runProbe(
         : {}),
     },
     { signal },
+    { logger, clock: opts.clock ?? systemClock },
   );
   return {
     stdout: out.stdout,

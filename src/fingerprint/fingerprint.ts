@@ -2,12 +2,12 @@
  * A machine's hardware fingerprint: the probe's sections and the Docker engine's answers
  * parsed into one typed record (`buildFingerprint`, pure), a stable hash of the parts that
  * bear on performance (`fingerprintHash`), and the summary the core port carries
- * (`toHardwareFingerprint`).
+ * (`toHardwareFacts`).
  *
  * A section that is missing leaves its fields absent; one that is present but unreadable
  * does too, and says why in `problems`. Nothing here throws on bad input.
  */
-import { errorMessage, type HardwareFingerprint } from '../core/index.js';
+import { errorMessage, type HardwareFacts } from '../core/index.js';
 import { detectFpgas, type FpgaInfo } from './fpga.js';
 import { parseCaches, parseCpuinfo, parseGovernor, type CpuCache, type CpuInfo } from './parse-cpu.js';
 import { parseDisks, type DiskInfo } from './parse-disks.js';
@@ -41,7 +41,7 @@ export interface CpuFingerprint extends CpuInfo {
   governor?: string;
 }
 
-export interface MachineFingerprint {
+export interface Fingerprint {
   cpu?: CpuFingerprint;
   memory?: MemoryInfo;
   disks?: DiskInfo[];
@@ -78,7 +78,7 @@ export interface RawFingerprint {
 }
 
 /** Parses every section present into one fingerprint; see the file comment for failures. */
-export function buildFingerprint(raw: RawFingerprint): MachineFingerprint {
+export function buildFingerprint(raw: RawFingerprint): Fingerprint {
   const s = raw.sections;
   const problems = [...(raw.problems ?? [])];
   if (raw.complete === false) problems.push('the probe stopped before its end: later sections are missing');
@@ -98,7 +98,7 @@ export function buildFingerprint(raw: RawFingerprint): MachineFingerprint {
     }
   };
 
-  const fp: Omit<MachineFingerprint, 'problems'> = {};
+  const fp: Omit<Fingerprint, 'problems'> = {};
   const cpu = read('cpuinfo', parseCpuinfo);
   if (cpu) {
     const governor = read('governor', parseGovernor);
@@ -156,10 +156,10 @@ function gpus(
   return fromPci;
 }
 
-function assign<K extends Exclude<keyof MachineFingerprint, 'problems'>>(
-  fp: Omit<MachineFingerprint, 'problems'>,
+function assign<K extends Exclude<keyof Fingerprint, 'problems'>>(
+  fp: Omit<Fingerprint, 'problems'>,
   key: K,
-  value: MachineFingerprint[K] | undefined,
+  value: Fingerprint[K] | undefined,
 ): void {
   if (value !== undefined) fp[key] = value;
 }
@@ -168,7 +168,7 @@ function assign<K extends Exclude<keyof MachineFingerprint, 'problems'>>(
  * The port's summary: CPU model, logical CPUs (what a benchmark can schedule on), memory,
  * kernel, and accelerators grouped by model.
  */
-export function toHardwareFingerprint(fp: MachineFingerprint): HardwareFingerprint {
+export function toHardwareFacts(fp: Fingerprint): HardwareFacts {
   type Item = { model: string; memoryMiB?: number; pciDeviceId?: string };
   const group = (items: Item[]) => {
     const byModel = new Map<string, Item & { count: number }>();
@@ -185,7 +185,7 @@ export function toHardwareFingerprint(fp: MachineFingerprint): HardwareFingerpri
     }
     return [...byModel.values()];
   };
-  const out: HardwareFingerprint = {
+  const out: HardwareFacts = {
     ...(fp.cpu ? { cpuModel: fp.cpu.model, cpuCores: fp.cpu.threads } : {}),
     ...(fp.memory ? { memoryBytes: fp.memory.totalBytes } : {}),
     ...(fp.kernel ? { kernel: fp.kernel } : {}),

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import type { MachineFingerprint } from './fingerprint.js';
+import type { Fingerprint } from './fingerprint.js';
 import { kernelMajorMinor } from './parse-os.js';
 
 /**
@@ -67,7 +67,7 @@ export const GPU_KEY_FIELDS = [
 ] as const;
 
 /** The canonical, hashed view of a fingerprint (exported to show what the hash covers). */
-export function fingerprintKey(fp: MachineFingerprint): Record<string, unknown> {
+export function fingerprintKey(fp: Fingerprint): Record<string, unknown> {
   const cpu = fp.cpu && {
     model: fp.cpu.model,
     sockets: fp.cpu.sockets,
@@ -108,7 +108,7 @@ export function fingerprintKey(fp: MachineFingerprint): Record<string, unknown> 
 }
 
 /** sha256 of the canonical JSON of `fingerprintKey(fp)`, first 16 hex digits. */
-export function fingerprintHash(fp: MachineFingerprint): string {
+export function fingerprintHash(fp: Fingerprint): string {
   const json = stringify(fingerprintKey(fp));
   return createHash('sha256').update(json).digest('hex').slice(0, 16);
 }

@@ -6,9 +6,9 @@
 export { collectFingerprint, PROBE_LABEL, type CollectOptions } from './collect.js';
 export {
   buildFingerprint,
-  toHardwareFingerprint,
+  toHardwareFacts,
   type CpuFingerprint,
-  type MachineFingerprint,
+  type Fingerprint,
   type RawFingerprint,
 } from './fingerprint.js';
 export { fingerprintHash, fingerprintKey, GPU_KEY_FIELDS, PERFORMANCE_FLAGS } from './hash.js';

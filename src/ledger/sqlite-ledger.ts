@@ -1,8 +1,9 @@
 /**
  * The ledger in the embedded SQLite file (the same `benchyard.db` as the results, its own
- * table). Every write is synchronous and durable (`synchronous = FULL`) before it returns:
- * `intend` is on disk before the create call it precedes, so a controller killed between
- * the call and its answer still leaves a record for `benchyard gc`.
+ * table, v11 of `src/state`'s migrations). Every write is synchronous and durable
+ * (`synchronous = FULL`) before it returns: `intend` is on disk before the create call it
+ * precedes, so a controller killed between the call and its answer still leaves a record
+ * for `benchyard gc`.
  */
 import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -16,28 +17,7 @@ import {
   type LedgerIntent,
   type LedgerStatus,
 } from '../core/index.js';
-import { openStateDb, stateWrite } from './state-db.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ledger_entries (
-  key         TEXT PRIMARY KEY,
-  provider    TEXT NOT NULL,
-  kind        TEXT NOT NULL,
-  session     TEXT NOT NULL,
-  owner       TEXT NOT NULL,
-  target      TEXT,
-  region      TEXT,
-  zone        TEXT,
-  resource_id TEXT,
-  status      TEXT NOT NULL,
-  created_at  TEXT NOT NULL,
-  updated_at  TEXT NOT NULL,
-  expires_at  TEXT NOT NULL,
-  details     TEXT NOT NULL,
-  error       TEXT
-);
-CREATE INDEX IF NOT EXISTS ledger_open ON ledger_entries (status) WHERE status NOT IN ('released', 'failed');
-`;
+import { openStateDb, stateWrite } from '../state/index.js';
 
 interface Row {
   key: string;
@@ -77,7 +57,7 @@ export class SqliteLedger implements Ledger {
     readonly owner: string = defaultOwner(),
     private readonly clock: Clock = systemClock,
   ) {
-    this.db = openStateDb(stateDir, 'ledger', SCHEMA);
+    this.db = openStateDb(stateDir, { name: 'ledger', synchronous: 'FULL' });
   }
 
   intend(intent: LedgerIntent, expiresAt: Date): LedgerEntry {

@@ -23,46 +23,17 @@ import {
   type RepetitionResult,
   type ResultStore,
 } from '../core/index.js';
-import type { ImageInfo } from '../engine/index.js';
 import { MachineMonitor, type Monitor } from '../metrics/index.js';
 import type { Plan } from '../plan/index.js';
 import type { RunEvent } from './events.js';
+import { FleetMachine } from './fleet-machine.js';
 import {
   DEFAULT_FINGERPRINT_IMAGE,
   machineRecord,
   prepareImages,
   takeFingerprint,
-  type MachineHardware,
   type SetupContext,
 } from './machine-setup.js';
-
-/** One machine of a target, with what it needs to run cells. */
-export interface Placed {
-  target: string;
-  provider: Provider;
-  machine: Machine;
-  images: Map<string, ImageInfo>;
-  /** Its hardware fingerprint, once collected; absent when it could not be (or is turned off). */
-  fingerprint?: MachineHardware;
-  monitor?: Monitor;
-  /** Set once the machine broke: it takes no more work and is released early. */
-  lost?: string;
-  /** Set once it left its pool: it takes no more work and is released once its workers are done. */
-  withdrawn?: 'drain' | 'now';
-  /** Aborted when it is withdrawn: its workers take no new cell. */
-  draining: AbortController;
-  /** Aborted when it is withdrawn `now`: its running repetitions stop. */
-  stopping: AbortController;
-  /** Set once it had nothing to run for the target's idle time: released, takes no more work. */
-  idle?: true;
-  /** Its workers still running. */
-  workers: number;
-  /** Its workers running a cell now. */
-  busy: number;
-  /** Its metrics stopped (once: an early release and the run's end both ask). */
-  monitorStopped?: Promise<void>;
-  released?: Promise<void>;
-}
 
 export interface FleetDeps {
   providers: ReadonlyMap<string, Provider>;
@@ -112,9 +83,15 @@ export interface MachineWatch {
   unfollow(machineId: string): Promise<void>;
 }
 
+/** How long a machine's engine has to answer after an INFRA failure before it counts as lost. */
+const PING_TIMEOUT_MS = 10_000;
+
+/** How long a lost machine's monitor gets to stop. */
+const LOST_MONITOR_MS = 5_000;
+
 export class Fleet {
   /** Every machine of the run (grows when one joins). */
-  readonly placed: Placed[] = [];
+  readonly placed: FleetMachine[] = [];
   /** Each target's spec, by name. */
   private readonly specs = new Map<string, MatrixCell['target']>();
   /** The run's image registry, as this machine pushes to it. */
@@ -132,7 +109,6 @@ export class Fleet {
    * least one usable machine runs; one with none stops the run before it starts.
    */
   async place(plan: Plan, signal: AbortSignal): Promise<void> {
-    const placed = this.placed;
     const byTarget = groupByTarget(plan.cells);
     for (const [target, cells] of byTarget) this.specs.set(target, cells[0]!.target);
     this.registry = plan.registry;
@@ -159,12 +135,8 @@ export class Fleet {
               // Never wait here: a machine held by another controller joins once free (membership),
               // so no run waits for one machine while holding another someone else waits for.
               const machine = await provider.acquire(spec, signal, { wait: false });
-              const entry = placedOn(target, provider, machine);
-              placed.push(entry);
-              this.watchRevoked(entry);
-              await this.prepareImages(entry, cells, signal);
-              await this.fingerprint(entry, signal);
-              await this.follow(machine);
+              const entry = this.add(target, provider, machine);
+              await this.prepare(entry, cells, signal);
               this.deps.onEvent?.({ type: 'machine-ready', target, machine });
               return entry;
             }),
@@ -189,12 +161,38 @@ export class Fleet {
     signal.throwIfAborted();
     const failed = [...failures.values()][0];
     if (failures.size > 0) throw failed;
-    // Machines whose images could not be prepared take no work.
-    for (const p of placed) if (p.images.size === 0 && p.lost === undefined) p.lost = 'not prepared';
+  }
+
+  /** A machine acquired for the target: in the run from now on, so that it is always released. */
+  private add(target: string, provider: Provider, machine: Machine): FleetMachine {
+    const entry = new FleetMachine(target, provider, machine, (m) => this.releaseOne(m));
+    this.placed.push(entry);
+    this.watchRevoked(entry);
+    return entry;
+  }
+
+  /**
+   * Its images present, its fingerprint taken, its events followed: it takes cells. One that
+   * cannot be prepared is lost (and released) at once.
+   */
+  private async prepare(
+    entry: FleetMachine,
+    cells: readonly MatrixCell[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    try {
+      await this.prepareImages(entry, cells, signal);
+      await this.fingerprint(entry, signal);
+      await this.follow(entry.machine);
+    } catch (err) {
+      entry.lose(`not prepared: ${errorMessage(err)}`);
+      throw err;
+    }
+    entry.ready();
   }
 
   private async prepareImages(
-    entry: Placed,
+    entry: FleetMachine,
     cells: readonly MatrixCell[],
     signal: AbortSignal,
   ): Promise<void> {
@@ -207,7 +205,7 @@ export class Fleet {
   }
 
   /** The machine's hardware fingerprint; a machine without one still runs. */
-  private async fingerprint(entry: Placed, signal: AbortSignal): Promise<void> {
+  private async fingerprint(entry: FleetMachine, signal: AbortSignal): Promise<void> {
     const image = this.deps.fingerprintImage ?? DEFAULT_FINGERPRINT_IMAGE;
     if (image === false) return;
     const hw = await takeFingerprint(entry.machine, image, {
@@ -230,7 +228,7 @@ export class Fleet {
    * Stores the machine with its fingerprint under the run (once the run is recorded). A
    * store that fails loses the machine's record, not the run: a warning.
    */
-  async recordMachine(p: Placed, runId: string): Promise<void> {
+  async recordMachine(p: FleetMachine, runId: string): Promise<void> {
     if (!p.fingerprint || !this.deps.store.recordMachine) return;
     const record = machineRecord(p.machine, p.target, p.fingerprint, runId);
     await this.deps.store
@@ -250,16 +248,15 @@ export class Fleet {
    * A machine that stops being ours (its lease on the machine was lost or taken over) is
    * lost at once: what runs there stops and runs again on another machine of the target.
    */
-  private watchRevoked(p: Placed): void {
+  private watchRevoked(p: FleetMachine): void {
     const revoked = p.machine.revoked;
     if (!revoked) return;
     const onRevoked = () => {
-      if (p.lost || p.released) return;
-      p.lost = errorMessage(revoked.reason ?? 'its lease was lost');
-      p.draining.abort();
-      p.stopping.abort(new CancelledError(`machine ${p.machine.id} is no longer ours: ${p.lost}`));
-      this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason: p.lost });
-      if (p.workers === 0) p.released ??= this.releaseOne(p);
+      const reason = errorMessage(revoked.reason ?? 'its lease was lost');
+      const stop = new CancelledError(`machine ${p.machine.id} is no longer ours: ${reason}`);
+      // Its repetitions stop and record how they ended before it goes back.
+      if (p.lose(reason, { now: false, stop }))
+        this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason });
     };
     if (revoked.aborted) onRevoked();
     else revoked.addEventListener('abort', onRevoked, { once: true });
@@ -274,20 +271,20 @@ export class Fleet {
   }
 
   /** Asks the machine's provider whether it left its pool; withdraws it if so. */
-  checkWithdrawn(p: Placed): void {
+  checkWithdrawn(p: FleetMachine): void {
     const how = p.provider.withdrawn?.(p.machine);
-    if (!how || p.withdrawn === how || p.withdrawn === 'now') return;
-    p.withdrawn = how;
-    p.draining.abort();
-    if (how === 'now')
-      p.stopping.abort(new CancelledError(`machine ${p.machine.id} was withdrawn from its pool`));
+    if (!how) return;
+    const moved =
+      how === 'now'
+        ? p.stopNow(new CancelledError(`machine ${p.machine.id} was withdrawn from its pool`))
+        : p.drain();
+    if (!moved) return;
     this.deps.onEvent?.({ type: 'machine-withdrawn', target: p.target, machine: p.machine, how });
     this.deps.logger.info(
       how === 'now'
         ? `machine ${p.machine.id} left target '${p.target}': stopping what runs there, it runs again on another machine`
         : `machine ${p.machine.id} left target '${p.target}': it finishes its current cells and takes no other`,
     );
-    if (p.workers === 0) p.released ??= this.releaseOne(p);
   }
 
   /**
@@ -299,24 +296,19 @@ export class Fleet {
   async join(
     target: string,
     provider: Provider,
-    ctx: { plan: Plan; runId: string; spawn: (p: Placed) => void },
+    ctx: { plan: Plan; runId: string; spawn: (p: FleetMachine) => void },
     signal: AbortSignal,
     replaces?: Machine,
-  ): Promise<Placed> {
+  ): Promise<FleetMachine> {
     const cells = ctx.plan.cells.filter((c) => c.target.name === target);
     const machine = await provider.acquire(cells[0]!.target, signal, { wait: this.deps.wait !== false });
-    const entry = placedOn(target, provider, machine);
-    this.placed.push(entry);
-    this.watchRevoked(entry);
+    const entry = this.add(target, provider, machine);
+    await this.prepare(entry, cells, signal);
     try {
-      await this.prepareImages(entry, cells, signal);
-      await this.fingerprint(entry, signal);
       entry.monitor = this.monitorFor(machine, ctx.plan);
       await entry.monitor.start(ctx.runId);
-      await this.follow(machine);
     } catch (err) {
-      entry.lost = `not prepared: ${String(err)}`;
-      entry.released ??= this.releaseOne(entry);
+      entry.lose(`not prepared: ${errorMessage(err)}`);
       throw err;
     }
     await this.recordMachine(entry, ctx.runId);
@@ -339,13 +331,12 @@ export class Fleet {
    * when none of its workers runs a cell and the target keeps more than its minimum
    * (at least one) without it; its other workers then stop taking cells.
    */
-  retireIfIdle(p: Placed): boolean {
-    if (p.busy > 0 || !isActive(p)) return false;
+  retireIfIdle(p: FleetMachine): boolean {
+    if (p.busy > 0 || !p.active) return false;
     const { min } = capacityOf(p.provider, this.specs.get(p.target)!);
     const active = this.active(p.target).length;
     if (active <= Math.max(1, min)) return false;
-    p.idle = true;
-    p.draining.abort();
+    p.retire();
     this.deps.onEvent?.({ type: 'machine-idle', target: p.target, machine: p.machine });
     this.deps.logger.info(
       `machine ${p.machine.id} of target '${p.target}' had nothing to run: releasing it (${active - 1} left)`,
@@ -354,28 +345,23 @@ export class Fleet {
   }
 
   /** The machines of the target that take cells now. */
-  active(target: string): Placed[] {
-    return this.placed.filter((p) => p.target === target && isActive(p));
+  active(target: string): FleetMachine[] {
+    return this.placed.filter((p) => p.target === target && p.active);
   }
 
   /**
    * After an INFRA failure: is the machine itself gone (its connection closed, its engine
    * not answering)? Then it takes no more work and is released now.
    */
-  async machineBroke(p: Placed, result: RepetitionResult): Promise<boolean> {
-    if (p.lost) return true;
-    const alive = await Promise.race([
-      p.machine.docker.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
-    ]);
+  async machineBroke(p: FleetMachine, result: RepetitionResult): Promise<boolean> {
+    if (p.lostReason !== undefined) return true;
+    const alive = await p.machine.engine.ping(PING_TIMEOUT_MS);
     if (alive) return false;
-    p.lost = result.failureReason ?? 'machine not answering';
-    this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason: p.lost });
-    this.deps.logger.warn(`machine ${p.machine.id} of target '${p.target}' is lost: ${p.lost}`);
-    p.released = this.releaseOne(p);
+    const reason = result.failureReason ?? 'machine not answering';
+    if (p.lose(reason)) {
+      this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason });
+      this.deps.logger.warn(`machine ${p.machine.id} of target '${p.target}' is lost: ${reason}`);
+    }
     return true;
   }
 
@@ -399,24 +385,29 @@ export class Fleet {
   }
 
   /** Stops the machine's metrics once, whoever asks first (the run's end, an early release). */
-  stopMonitor(p: Placed): Promise<void> {
+  stopMonitor(p: FleetMachine): Promise<void> {
     return (p.monitorStopped ??= (p.monitor?.stop() ?? Promise.resolve()).catch((err: unknown) =>
       this.deps.logger.warn(`stopping metrics on ${p.machine.id}: ${String(err)}`),
     ));
   }
 
   async releaseAll(): Promise<void> {
-    await Promise.all(this.placed.map((p) => (p.released ??= this.releaseOne(p))));
+    await Promise.all(this.placed.map((p) => p.release()));
   }
 
-  async releaseOne(p: Placed): Promise<void> {
+  /** What releasing a machine does; `FleetMachine.release` calls it once. */
+  private async releaseOne(p: FleetMachine): Promise<void> {
     // A fresh signal: teardown must finish even when the run was cancelled.
     const signal = AbortSignal.timeout(15 * 60_000);
-    if (p.lost)
+    if (p.lostReason !== undefined) {
+      // A lost machine's monitor may never answer: it gets a few seconds.
+      const giveUp = new AbortController();
       await Promise.race([
         p.monitor?.stop().catch(() => {}),
-        new Promise((r) => setTimeout(r, 5_000).unref()),
+        this.clock.sleep(LOST_MONITOR_MS, giveUp.signal).catch(() => {}),
       ]);
+      giveUp.abort();
+    }
     // Released before the run ends too: what its metrics hold is handed over first.
     else await this.stopMonitor(p);
     await this.deps.machineWatch
@@ -432,24 +423,6 @@ export class Fleet {
   }
 }
 
-export function placedOn(target: string, provider: Provider, machine: Machine): Placed {
-  return {
-    target,
-    provider,
-    machine,
-    images: new Map(),
-    draining: new AbortController(),
-    stopping: new AbortController(),
-    workers: 0,
-    busy: 0,
-  };
-}
-
-/** Takes cells: not lost, not withdrawn from its pool, not released for idleness. */
-export function isActive(p: Placed): boolean {
-  return !p.lost && !p.withdrawn && !p.idle;
-}
-
 /** The provider's number of machines for the target (one when it says nothing). */
 export function capacityOf(provider: Provider, spec: MatrixCell['target']): MachineCount {
   return provider.capacity?.(spec) ?? { min: 1, max: 1 };
@@ -457,6 +430,10 @@ export function capacityOf(provider: Provider, spec: MatrixCell['target']): Mach
 
 export function groupByTarget(cells: readonly MatrixCell[]): Map<string, MatrixCell[]> {
   const byTarget = new Map<string, MatrixCell[]>();
-  for (const c of cells) byTarget.set(c.target.name, [...(byTarget.get(c.target.name) ?? []), c]);
+  for (const c of cells) {
+    const list = byTarget.get(c.target.name);
+    if (list) list.push(c);
+    else byTarget.set(c.target.name, [c]);
+  }
   return byTarget;
 }

@@ -6,6 +6,7 @@
  */
 import type Docker from 'dockerode';
 import {
+  InfrastructureError,
   errorMessage,
   ownerLabels,
   type Clock,
@@ -14,8 +15,8 @@ import {
   type MachineRecord,
   type MatrixCell,
 } from '../core/index.js';
-import { buildImage, inspectImage, type ImageInfo } from '../engine/index.js';
-import { collectFingerprint, fingerprintHash, type MachineFingerprint } from '../fingerprint/index.js';
+import { buildImage, dockerOf, presentImage, type ImageInfo } from '../engine/index.js';
+import { collectFingerprint, fingerprintHash, type Fingerprint } from '../fingerprint/index.js';
 import { ensureImage } from '../images/index.js';
 import type { RunEvent } from './events.js';
 
@@ -27,10 +28,10 @@ export interface SetupContext {
   imageSource?: Docker;
 }
 
-/** A machine's fingerprint, its hash (what results carry) and when it was taken. */
-export interface MachineHardware {
+/** A fingerprint as taken on a machine: the probe's result, its hash (what results carry), and when. */
+export interface HashedFingerprint {
   hash: string;
-  fp: MachineFingerprint;
+  fp: Fingerprint;
   /** ISO 8601. */
   collectedAt: string;
 }
@@ -49,19 +50,26 @@ export async function prepareImages(
   ctx: SetupContext & { registry?: string; onEvent?: (e: RunEvent) => void },
 ): Promise<Map<string, ImageInfo>> {
   const images = new Map<string, ImageInfo>();
+  const docker = dockerOf(machine.engine);
   for (const [ref, build] of new Map(cells.map((c) => [c.image, c.build]))) {
     if (build !== undefined) {
+      if (!docker)
+        throw new InfrastructureError(
+          `image '${ref}' is built from ${build}, which needs a Docker engine; ${machine.id} runs a ${machine.engine.kind} engine (push the image to the run's registry instead)`,
+          { image: ref, machine: machine.id },
+        );
       ctx.onEvent?.({ type: 'image-build', target, image: ref, context: build });
-      await buildImage(machine.docker, build, ref, { logger: ctx.logger, signal: ctx.signal });
-    } else
+      await buildImage(docker, build, ref, { logger: ctx.logger, signal: ctx.signal });
+    } else if (docker)
       // The target's machines may reach the run's registry at their own address.
       await bringImage(
         machine,
+        docker,
         ref,
         ctx,
         ctx.registry ? { push: ctx.registry, pull: cells[0]?.target.registry ?? ctx.registry } : undefined,
       );
-    images.set(ref, await inspectImage(machine.docker, ref, machine.id));
+    images.set(ref, await presentImage(machine.engine, ref, machine.id));
   }
   return images;
 }
@@ -72,12 +80,13 @@ export async function prepareImages(
  */
 async function bringImage(
   machine: Machine,
+  docker: Docker,
   ref: string,
   ctx: SetupContext,
   registry?: { push: string; pull: string },
 ): Promise<void> {
   if (!machine.ssh || !ctx.imageSource) return;
-  const got = await ensureImage(machine.docker, ref, {
+  const got = await ensureImage(docker, ref, {
     source: ctx.imageSource,
     machine: machine.id,
     ...(registry ? { registry } : {}),
@@ -101,13 +110,16 @@ export async function takeFingerprint(
   machine: Machine,
   image: string,
   ctx: SetupContext & { session: string },
-): Promise<MachineHardware | undefined> {
+): Promise<HashedFingerprint | undefined> {
   const t0 = ctx.clock.now();
+  // The probe reads the host through a Docker engine's mounts; other engines have none yet.
+  const docker = dockerOf(machine.engine);
+  if (!docker) return undefined;
   try {
-    await bringImage(machine, image, ctx);
+    await bringImage(machine, docker, image, ctx);
     // A missing probe image is a skipped fingerprint, not a half-empty one.
-    await inspectImage(machine.docker, image, machine.id);
-    const fp = await collectFingerprint(machine.docker, {
+    await presentImage(machine.engine, image, machine.id);
+    const fp = await collectFingerprint(docker, {
       image,
       signal: ctx.signal,
       timeoutMs: FINGERPRINT_TIMEOUT_MS,
@@ -134,7 +146,7 @@ export async function takeFingerprint(
 export function machineRecord(
   machine: Machine,
   target: string,
-  hw: MachineHardware,
+  hw: HashedFingerprint,
   runId: string,
 ): MachineRecord {
   return {

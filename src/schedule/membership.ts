@@ -7,14 +7,15 @@
  */
 import type { Clock, Logger, Machine, Provider } from '../core/index.js';
 import type { Plan } from '../plan/index.js';
-import type { Fleet, Placed } from './fleet.js';
+import type { Fleet } from './fleet.js';
+import type { FleetMachine } from './fleet-machine.js';
 import type { WorkQueue } from './work-queue.js';
 
 /** The membership of a run's targets, while it executes. */
 export interface Membership {
   /** Adds machines where a target has room and cells wait; withdraws the machines that left. */
   tick(): Promise<void>;
-  join: (target: string, replaces?: Machine) => Promise<Placed | undefined>;
+  join: (target: string, replaces?: Machine) => Promise<FleetMachine | undefined>;
   /** Joins in flight for targets that still have queued cells. */
   wanted(): Promise<unknown>[];
   /** Stops the tick and the joins in flight; resolves once they have settled. */
@@ -28,7 +29,7 @@ export interface MembershipContext {
   plan: Plan;
   runId: string;
   signal: AbortSignal;
-  spawn: (p: Placed) => void;
+  spawn: (p: FleetMachine) => void;
   providers: ReadonlyMap<string, Provider>;
   clock: Clock;
   logger: Logger;
@@ -44,16 +45,16 @@ export function watchMembership(
 ): Membership {
   const { logger, providers, clock } = ctx;
   /** Joins in flight, per target. */
-  const joining = new Map<string, Set<Promise<Placed | undefined>>>();
+  const joining = new Map<string, Set<Promise<FleetMachine | undefined>>>();
   const retryAt = new Map<string, number>();
   const lastProblem = new Map<string, string>();
   const stopped = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stopped.signal]);
   const specs = new Map(ctx.plan.cells.map((c) => [c.target.name, c.target]));
   let ticking: Promise<void> | undefined;
-  const inFlight = (target: string) => joining.get(target) ?? new Set<Promise<Placed | undefined>>();
+  const inFlight = (target: string) => joining.get(target) ?? new Set<Promise<FleetMachine | undefined>>();
 
-  const start = (target: string, replaces?: Machine): Promise<Placed | undefined> => {
+  const start = (target: string, replaces?: Machine): Promise<FleetMachine | undefined> => {
     const spec = specs.get(target)!;
     const provider = providers.get(spec.provider)!;
     const attempt = fleet.join(target, provider, ctx, signal, replaces).then(
@@ -82,12 +83,13 @@ export function watchMembership(
   };
 
   /** A replacement waits for a machine already being added to the target, if any. */
-  const join = (target: string, replaces?: Machine): Promise<Placed | undefined> =>
+  const join = (target: string, replaces?: Machine): Promise<FleetMachine | undefined> =>
     [...inFlight(target)][0] ?? start(target, replaces);
 
   const once = (): void => {
     // Only machines that run (a joining one has no monitor yet) and are not gone already.
-    for (const p of fleet.placed) if (p.monitor && !p.lost && !p.released) fleet.checkWithdrawn(p);
+    for (const p of fleet.placed)
+      if (p.monitor && (p.state === 'ready' || p.state === 'draining')) fleet.checkWithdrawn(p);
     for (const [target, queue] of queues) {
       if (queue.pending === 0 || signal.aborted) continue;
       if (clock.now() < (retryAt.get(target) ?? 0)) continue;

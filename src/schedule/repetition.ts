@@ -14,7 +14,7 @@ import {
   type StoredArtifact,
 } from '../core/index.js';
 import {
-  ContainerRunner,
+  runContainer,
   PARSE_DEADLINE_MS,
   parseScores,
   tail,
@@ -28,8 +28,8 @@ export interface RepetitionContext {
   runId: string;
   session: string;
   machine: Machine;
-  /** The machine's hardware fingerprint hash, recorded with every result; absent: none. */
-  fingerprint?: string;
+  /** The machine's hardware fingerprint hash, recorded with every result (as `fingerprint`); absent: none. */
+  fingerprintHash?: string;
   /** The machine's GPUs as its fingerprint knows them (a GPU `model`/`pci` requirement selects among them). */
   gpus?: readonly MachineGpu[];
   image: ImageInfo;
@@ -75,7 +75,6 @@ async function run(
   kind: RepetitionKind,
 ): Promise<RepetitionResult> {
   const { machine, clock } = ctx;
-  const runner = new ContainerRunner(machine.docker, ctx.logger, clock);
   const t0 = clock.now();
   let watch: ContainerWatch | undefined;
   // `@benchyard` lines reach the monitor in batches, up to a cap per repetition.
@@ -96,14 +95,15 @@ async function run(
     instanceType: machine.instanceType,
     ...(machine.region ? { region: machine.region } : {}),
     ...(machine.zone ? { zone: machine.zone } : {}),
-    ...(ctx.fingerprint ? { fingerprint: ctx.fingerprint } : {}),
+    ...(ctx.fingerprintHash ? { fingerprint: ctx.fingerprintHash } : {}),
     ...priceOf(cell, machine),
     image: cell.image,
     imageDigest: ctx.image.digest,
   };
   let outcome: ContainerOutcome;
   try {
-    outcome = await runner.run(
+    outcome = await runContainer(
+      machine.engine,
       {
         name: `benchyard-${ctx.runId}-${cell.id}-${repetition}`,
         image: ctx.image.id,
@@ -136,6 +136,7 @@ async function run(
         onStdoutLine: (line) => feed.line(line),
         saveArtifact: (path, data, info) => ctx.artifacts.save(at, path, data, info),
       },
+      { logger: ctx.logger, clock },
     );
   } catch (err) {
     feed.flush();

@@ -33,8 +33,10 @@ import type { Plan } from '../plan/index.js';
 import { wantsAnotherRepetition } from './adaptive.js';
 import { runRepetition } from './repetition.js';
 import { IDLE, WorkQueue } from './work-queue.js';
-import { Fleet, groupByTarget, isActive, type FleetDeps, type Placed } from './fleet.js';
+import { Fleet, groupByTarget, type FleetDeps } from './fleet.js';
+import type { FleetMachine } from './fleet-machine.js';
 import { watchMembership } from './membership.js';
+import { runRecord } from './run-record.js';
 
 export type { RunEvent } from './events.js';
 
@@ -75,12 +77,12 @@ interface RunShared {
   plan: Plan;
   signal: AbortSignal;
   /** Starts the workers of a machine that joins the run. */
-  spawn: (p: Placed) => void;
+  spawn: (p: FleetMachine) => void;
   /**
    * Adds a machine to the target (or waits for the one being added); `undefined` when the
    * provider has none to give.
    */
-  join: (target: string, replaces?: Machine) => Promise<Placed | undefined>;
+  join: (target: string, replaces?: Machine) => Promise<FleetMachine | undefined>;
   /**
    * `concurrency` cells at once per Docker engine: machines that share one engine
    * (`shareEngine`) share its slots, so they run as one machine.
@@ -132,28 +134,15 @@ export class Scheduler {
     opts: { runId: string; signal: AbortSignal; tags?: readonly string[] },
   ): Promise<RunOutcome> {
     const { store, logger } = this.deps;
-    const run: RunRecord = {
-      id: opts.runId,
-      name: plan.matrixName,
-      matrixPath: plan.matrixFile,
-      status: 'running',
-      startedAt: new Date(this.clock.now()).toISOString(),
-      cells: plan.cells.length,
-      repetitions: plan.repetitions,
-      passed: 0,
-      failed: 0,
-      // One shard of a run split among agents: the stores add its part to the others'.
-      ...(plan.shard ? { shard: plan.shard } : {}),
-      ...(opts.tags?.length ? { tags: [...opts.tags] } : {}),
-    };
+    const run = runRecord(plan, { runId: opts.runId, at: this.clock.now(), tags: opts.tags });
     await store.startRun(run, plan.cells);
-    for (const p of fleet.placed) if (!p.lost) await fleet.recordMachine(p, run.id);
+    for (const p of fleet.placed) if (p.active) await fleet.recordMachine(p, run.id);
     this.deps.onEvent?.({ type: 'run-started', run });
     const results: RepetitionResult[] = [];
     const errors: unknown[] = [];
     try {
       for (const p of fleet.placed) {
-        if (p.lost) continue;
+        if (!p.active) continue;
         p.monitor = fleet.monitorFor(p.machine, plan);
         await p.monitor.start(run.id);
       }
@@ -168,6 +157,7 @@ export class Scheduler {
               measured: [],
               infraRetries: 0,
             })),
+            this.clock,
           ),
         ]),
       );
@@ -184,20 +174,18 @@ export class Scheduler {
         results,
         plan,
         signal: opts.signal,
-        spawn: (p: Placed) => {
+        spawn: (p: FleetMachine) => {
           for (let i = 0; i < plan.concurrency; i++) {
-            p.workers++;
+            p.workerStarted();
             workers.push(
               this.worker(p, queues.get(p.target)!, shared)
                 .catch((err: unknown) => {
                   errors.push(err);
                   queues.forEach((q) => q.close());
                 })
-                .finally(() => {
-                  // Its target has nothing left for it (done, or it left its pool, or it
-                  // stayed idle): it goes back now, not when the run ends.
-                  if (--p.workers === 0 && !p.lost) p.released ??= fleet.releaseOne(p);
-                }),
+                // Its target has nothing left for it (done, or it left its pool, or it
+                // stayed idle): it goes back now, not when the run ends.
+                .finally(() => p.workerEnded()),
             );
           }
         },
@@ -214,9 +202,11 @@ export class Scheduler {
         logger,
       });
       try {
-        for (const p of fleet.placed) if (!p.lost) shared.spawn(p);
-        const timer = setInterval(() => void membership.tick(), this.deps.membershipTickMs ?? 1000);
-        timer.unref();
+        for (const p of fleet.placed) if (p.active) shared.spawn(p);
+        const ticking = new AbortController();
+        const ticks = this.tickEvery(this.deps.membershipTickMs ?? 1000, ticking.signal, () =>
+          membership.tick(),
+        );
         try {
           for (;;) {
             for (let i = 0; i < workers.length; i++) await workers[i];
@@ -227,7 +217,8 @@ export class Scheduler {
             await Promise.all(wanted);
           }
         } finally {
-          clearInterval(timer);
+          ticking.abort();
+          await ticks;
           await membership.stop();
         }
         for (let i = 0; i < workers.length; i++) await workers[i];
@@ -262,23 +253,35 @@ export class Scheduler {
     return { run, results };
   }
 
+  /** Calls `tick` every `ms` on the run's clock until `signal` aborts. */
+  private async tickEvery(ms: number, signal: AbortSignal, tick: () => Promise<void>): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.clock.sleep(ms, signal);
+      } catch {
+        return;
+      }
+      await tick();
+    }
+  }
+
   /**
    * Takes the target's cells one after the other until none is left or the machine is
    * lost or withdrawn.
    */
-  private async worker(p: Placed, queue: WorkQueue<Work>, shared: RunShared): Promise<void> {
-    const taking = AbortSignal.any([shared.signal, p.draining.signal]);
+  private async worker(p: FleetMachine, queue: WorkQueue<Work>, shared: RunShared): Promise<void> {
+    const taking = AbortSignal.any([shared.signal, p.takingSignal]);
     const spec = shared.plan.cells.find((c) => c.target.name === p.target)?.target;
     const idleMs = spec?.idleReleaseMs ?? DEFAULT_IDLE_RELEASE_MS;
     for (;;) {
-      if (!isActive(p)) return;
+      if (!p.active) return;
       const work = await queue.take(taking, idleMs);
       if (work === IDLE) {
         if (shared.fleet.retireIfIdle(p)) return;
         continue;
       }
       if (!work) return;
-      if (!isActive(p)) {
+      if (!p.active) {
         queue.giveBack(work);
         return;
       }
@@ -302,21 +305,21 @@ export class Scheduler {
    * ends. Answers the work to give back when this machine broke or was withdrawn `now` and
    * another can take it.
    */
-  private async runCell(work: Work, self: Placed, ctx: RunShared): Promise<Work | undefined> {
+  private async runCell(work: Work, self: FleetMachine, ctx: RunShared): Promise<Work | undefined> {
     const { store, logger, onEvent } = this.deps;
     const { cell } = work;
     // The run's signal, and the machine's own: withdrawn `now`, its repetitions stop.
-    const signal = AbortSignal.any([ctx.signal, self.stopping.signal]);
+    const signal = AbortSignal.any([ctx.signal, self.runningSignal]);
     work.startedAt ??= this.clock.now();
     for (let rep = work.fromRep; rep <= work.planned && !ctx.signal.aborted; rep++) {
-      if (self.stopping.signal.aborted) return { ...work, fromRep: rep };
+      if (self.runningSignal.aborted) return { ...work, fromRep: rep };
       onEvent?.({ type: 'repetition-started', cell, repetition: rep });
       const result = await runRepetition(
         {
           runId: ctx.run.id,
           session: this.session,
           machine: self.machine,
-          ...(self.fingerprint ? { fingerprint: self.fingerprint.hash } : {}),
+          ...(self.fingerprint ? { fingerprintHash: self.fingerprint.hash } : {}),
           ...(self.fingerprint?.fp.gpus ? { gpus: self.fingerprint.fp.gpus } : {}),
           image: self.images.get(cell.image)!,
           monitor: self.monitor!,
@@ -330,10 +333,10 @@ export class Scheduler {
         repetitionKind(cell, rep),
       );
       await store.recordResult(result);
-      if (self.stopping.signal.aborted && result.status === 'failed' && !ctx.signal.aborted) {
+      if (self.runningSignal.aborted && result.status === 'failed' && !ctx.signal.aborted) {
         // Stopped because its machine left the pool (or stopped being ours): not a failure of
         // the run; it runs again.
-        const why = self.lost ? `lost: ${self.lost}` : 'withdrawn from its pool';
+        const why = self.lostReason !== undefined ? `lost: ${self.lostReason}` : 'withdrawn from its pool';
         onEvent?.({
           type: 'repetition-retried',
           cell,
@@ -383,15 +386,15 @@ export class Scheduler {
         ctx.run.repetitions++;
         onEvent?.({ type: 'repetitions-extended', cell, measured: work.measured.length + 1 });
       }
-      if (self.lost || self.stopping.signal.aborted)
+      if (self.lostReason !== undefined || self.runningSignal.aborted)
         return rep < work.planned ? { ...work, fromRep: rep + 1 } : undefined;
     }
     return undefined;
   }
 }
 
-/** The slots of the machine's Docker engine (one set per engine, shared by its machines). */
-function engineSlots(shared: RunShared, p: Placed): PQueue {
+/** The slots of the machine's engine (one set per engine, shared by its machines). */
+function engineSlots(shared: RunShared, p: FleetMachine): PQueue {
   const key = p.machine.engineId ?? p.machine.id;
   let slots = shared.slots.get(key);
   if (!slots) {

@@ -1,3 +1,8 @@
+import { systemClock, type Clock } from '../core/index.js';
+
+/** Cancels an idle timer once its taker woke (a shared reason: no DOMException per wake). */
+const WOKEN = Object.freeze(new Error('woken'));
+
 /** What `take` answers when it waited its idle time without an item. */
 export const IDLE = Symbol('idle');
 
@@ -13,7 +18,10 @@ export class WorkQueue<T> {
   private closed = false;
   private waiters: (() => void)[] = [];
 
-  constructor(items: Iterable<T>) {
+  constructor(
+    items: Iterable<T>,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.items.push(...items);
   }
 
@@ -22,7 +30,7 @@ export class WorkQueue<T> {
    * close); `IDLE` when `idleMs` passed while waiting for items that are out to come back.
    */
   async take(signal: AbortSignal, idleMs?: number): Promise<T | undefined | typeof IDLE> {
-    const idleAt = idleMs === undefined ? Infinity : Date.now() + idleMs;
+    const idleAt = idleMs === undefined ? Infinity : this.clock.now() + idleMs;
     for (;;) {
       if (signal.aborted || this.closed) return undefined;
       const item = this.items.shift();
@@ -31,26 +39,31 @@ export class WorkQueue<T> {
         return item;
       }
       if (this.out === 0) return undefined;
-      const left = idleAt - Date.now();
+      const left = idleAt - this.clock.now();
       if (left <= 0) return IDLE;
       await new Promise<void>((resolve) => {
+        const timer = new AbortController();
         const wake = () => {
-          clearTimeout(timer);
+          timer.abort(WOKEN);
           signal.removeEventListener('abort', wake);
           this.waiters = this.waiters.filter((w) => w !== wake);
           resolve();
         };
-        const timer = Number.isFinite(left) ? setTimeout(wake, left) : undefined;
+        if (Number.isFinite(left)) this.clock.sleep(left, timer.signal).then(wake, () => undefined);
         this.waiters.push(wake);
         signal.addEventListener('abort', wake, { once: true });
       });
     }
   }
 
-  /** The item taken is finished. */
+  /**
+   * The item taken is finished. Nothing new can be taken, so takers wake only once nothing
+   * is out (they then end): waking all of them on every finished item costs machines² at a
+   * run's end.
+   */
   done(): void {
     this.out--;
-    this.wake();
+    if (this.out === 0) this.wake();
   }
 
   /** The item taken goes back to the front of the queue for another machine. */

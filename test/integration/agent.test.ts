@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentMonitor } from '../../src/agent/agent-monitor.js';
 import { DEFAULT_METRICS_POLICY, silentLogger, type MetricSample } from '../../src/core/index.js';
-import { ContainerRunner } from '../../src/engine/index.js';
+import { dockerRunner } from '../helpers/docker-runner.js';
 import { ROOT } from '../helpers/catalog.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
 import path from 'node:path';
@@ -45,7 +45,7 @@ describe('metrics agent', () => {
       await monitor.start('agent-run');
       let watch: ReturnType<AgentMonitor['watch']> | undefined;
       try {
-        await new ContainerRunner(d, silentLogger).run(
+        await dockerRunner(d).run(
           {
             name: `benchyard-agent-bench-${process.pid}`,
             image: BENCH_IMAGE,

@@ -3,6 +3,7 @@
  * for the capacity and quota errors moto cannot produce, and the local SSH hosts standing
  * in for the instances' addresses, so `acquire` ends with a real Docker engine answering.
  */
+import { dockerOfMachine } from '../helpers/docker-runner.js';
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -122,7 +123,7 @@ describe('AWS EC2 provider (moto)', () => {
       expect(machine.zone).toMatch(/^us-east-1[a-f]$/);
       expect(machine.hourlyPriceUsd).toBe(0.526);
       expect(machine.hardware?.gpus?.[0]).toMatchObject({ count: 1 });
-      expect(await machine.docker.ping()).toBeTruthy();
+      expect(await dockerOfMachine(machine).ping()).toBeTruthy();
 
       const id = machine.id.replace('aws:', '');
       const inst = await instance('us-east-1', id);

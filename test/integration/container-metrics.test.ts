@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger, type MetricSample } from '../../src/core/index.js';
-import { ContainerRunner } from '../../src/engine/index.js';
+import { dockerRunner } from '../helpers/docker-runner.js';
 import { cgroupOf, MachineMonitor } from '../../src/metrics/index.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
 import { LocalProvider } from '../../providers/local/index.js';
@@ -32,7 +32,7 @@ describe('container metrics on real containers', () => {
     });
     await monitor.start('r');
     let watch: ReturnType<MachineMonitor['watch']> | undefined;
-    await new ContainerRunner(d, silentLogger).run(
+    await dockerRunner(d).run(
       {
         name: `benchyard-metrics-${process.pid}`,
         image: BENCH_IMAGE,

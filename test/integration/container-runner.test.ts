@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InfrastructureError, silentLogger } from '../../src/core/index.js';
-import { ContainerRunner, inspectImage, type ContainerSpec } from '../../src/engine/index.js';
+import { inspectImage, type RunSpec as ContainerSpec } from '../../src/engine/index.js';
+import { dockerRunner } from '../helpers/docker-runner.js';
 import { ArtifactDir } from '../../src/store/index.js';
 import { BENCH_IMAGE, docker, managedContainers } from '../helpers/services.js';
 
 const d = docker();
-const runner = new ContainerRunner(d, silentLogger);
+const runner = dockerRunner(d);
 let n = 0;
 const spec = (argv: string[], extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
   name: `benchyard-test-${process.pid}-${n++}`,
@@ -26,7 +27,7 @@ const gone = async (id: string) =>
     .inspect()
     .catch((e: { statusCode: number }) => e.statusCode)) === 404;
 
-describe('ContainerRunner on the real Docker engine', () => {
+describe('runContainer on the real Docker engine', () => {
   it('captures stdout and stderr separately, the exit code and engine timestamps, then removes the container', async () => {
     let labels: Record<string, string> | undefined;
     const out = await runner.run(spec(['sh', '-c', 'echo out; echo err >&2; sleep 0.3; exit 0']), {
@@ -91,7 +92,7 @@ describe('ContainerRunner on the real Docker engine', () => {
   });
 });
 
-describe('ContainerRunner: confinement and artifacts', () => {
+describe('runContainer: confinement and artifacts', () => {
   // cgroup v2 has the pids files at the root of the container's cgroup, v1 under pids/.
   const pidsFile = (name: string) => `f=/sys/fs/cgroup/${name}; [ -e $f ] || f=/sys/fs/cgroup/pids/${name}`;
   const confinement = `${pidsFile('pids.max')}; cat $f; grep NoNewPrivs /proc/self/status`;

@@ -15,11 +15,12 @@ import {
   silentLogger,
   type Requirements,
 } from '../../src/core/index.js';
-import { ContainerRunner, type ContainerSpec } from '../../src/engine/index.js';
+import type { RunSpec as ContainerSpec } from '../../src/engine/index.js';
+import { dockerRunner } from '../helpers/docker-runner.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
 
 const d = docker();
-const runner = new ContainerRunner(d, silentLogger);
+const runner = dockerRunner(d);
 const RUN = `devices-test-${process.pid}`;
 let dir: string;
 let node: string;

@@ -6,6 +6,7 @@
  * of the gap, and the EventHub puts it all together. Every container is labelled with the
  * test's session and removed. Fails (never skips) when Docker or the image is missing.
  */
+import { DockerEngine } from '../../src/engine/index.js';
 import Database from 'better-sqlite3';
 import type Docker from 'dockerode';
 import { mkdtempSync } from 'node:fs';
@@ -314,8 +315,8 @@ describe('EventHub', () => {
       annotations: { onAnnotation: (_r, _c, _n, a) => void annotations.push(a) },
     });
     try {
-      await hub.follow({ id: machineId, hostname: os.hostname(), docker: d });
-      await hub.follow({ id: machineId, hostname: os.hostname(), docker: d }); // once per machine
+      await hub.follow({ id: machineId, hostname: os.hostname(), engine: new DockerEngine(d) });
+      await hub.follow({ id: machineId, hostname: os.hostname(), engine: new DockerEngine(d) }); // once per machine
       const c = await runContainer(session, 'cell-hub', ['sh', '-c', 'echo nope; exit 127']);
       await until('the annotation', () => annotations.length === 1);
       expect(annotations[0]).toMatchObject({

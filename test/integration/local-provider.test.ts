@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { dockerOfMachine } from '../helpers/docker-runner.js';
 import { InfrastructureError } from '../../src/core/index.js';
 import { LocalProvider } from '../../providers/local/index.js';
 
@@ -11,7 +12,7 @@ describe('LocalProvider', () => {
     expect(machine).toMatchObject({ provider: 'local', instanceType: 'local', localCgroups: true });
     expect(machine.hardware?.cpuCores).toBeGreaterThan(0);
     expect(machine.hardware?.memoryBytes).toBeGreaterThan(0);
-    expect((await machine.docker.version()).ApiVersion).toMatch(/^\d+\.\d+$/);
+    expect((await dockerOfMachine(machine).version()).ApiVersion).toMatch(/^\d+\.\d+$/);
     await provider.release(machine, AbortSignal.timeout(1000));
     await provider.release(machine, AbortSignal.timeout(1000)); // idempotent
   });

@@ -4,6 +4,7 @@
  * state folders agree), host key checking, one persistent connection per machine, and
  * cleanup on release by machine and session.
  */
+import { dockerOfMachine } from '../helpers/docker-runner.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,8 +109,8 @@ describe('ssh hosts provider', () => {
     const machine = await p.acquire(target(), AbortSignal.timeout(20_000));
     const host = hosts.find((h) => h.address === machine.hostname)!;
     const before = accepted(host);
-    for (let i = 0; i < 50; i++) await machine.docker.listContainers();
-    await Promise.all(Array.from({ length: 20 }, () => machine.docker.version()));
+    for (let i = 0; i < 50; i++) await dockerOfMachine(machine).listContainers();
+    await Promise.all(Array.from({ length: 20 }, () => dockerOfMachine(machine).version()));
     expect(accepted(host)).toBe(before);
     await p.release(machine, AbortSignal.timeout(20_000));
   });
@@ -137,7 +138,7 @@ describe('ssh hosts provider', () => {
         target({ knownHosts: wrong, hostKeyCheck: 'off' }),
         AbortSignal.timeout(20_000),
       );
-      expect(await machine.docker.ping()).toBeTruthy();
+      expect(await dockerOfMachine(machine).ping()).toBeTruthy();
       await p.release(machine, AbortSignal.timeout(20_000));
     },
   );
@@ -148,9 +149,9 @@ describe('ssh hosts provider', () => {
     async () => {
       const { provider: p, ledger } = provider('s-ssh-clean');
       const machine = await p.acquire(target(), AbortSignal.timeout(20_000));
-      await shipImage(docker(), machine.docker, BENCH_IMAGE, machine.id);
+      await shipImage(docker(), dockerOfMachine(machine), BENCH_IMAGE, machine.id);
       const make = (session: string, machineId = machine.id) =>
-        machine.docker.createContainer({
+        dockerOfMachine(machine).createContainer({
           Image: BENCH_IMAGE,
           Cmd: ['sleep', '300'],
           Labels: ownerLabels(session, machineId),
@@ -162,15 +163,15 @@ describe('ssh hosts provider', () => {
       await mine.start();
       await p.release(machine, AbortSignal.timeout(30_000));
       const again = await p.acquire(target(), AbortSignal.timeout(20_000));
-      const left = await again.docker.listContainers({
+      const left = await dockerOfMachine(again).listContainers({
         all: true,
         filters: { label: [`${LABELS.managed}=true`] },
       });
       expect(left.map((c) => c.Id)).not.toContain(mine.id);
       expect(left.map((c) => c.Id)).toContain(theirs.id);
       expect(left.map((c) => c.Id)).toContain(sibling.id);
-      await again.docker.getContainer(theirs.id).remove({ force: true });
-      await again.docker.getContainer(sibling.id).remove({ force: true });
+      await dockerOfMachine(again).getContainer(theirs.id).remove({ force: true });
+      await dockerOfMachine(again).getContainer(sibling.id).remove({ force: true });
       await p.release(again, AbortSignal.timeout(20_000));
     },
   );

@@ -39,10 +39,10 @@ import {
   parseThp,
   parseXbutilJson,
   parseXbutilText,
-  toHardwareFingerprint,
+  toHardwareFacts,
   toolStatuses,
   withPciDeviceIds,
-  type MachineFingerprint,
+  type Fingerprint,
 } from '../../src/fingerprint/index.js';
 import { FIXTURES } from '../helpers/catalog.js';
 
@@ -756,7 +756,7 @@ describe('fingerprintHash', () => {
       'avx512vl',
       'fma',
     ]);
-    const reordered: MachineFingerprint = JSON.parse(JSON.stringify(buildFingerprint(g4dn())));
+    const reordered: Fingerprint = JSON.parse(JSON.stringify(buildFingerprint(g4dn())));
     expect(fingerprintHash({ ...reordered, problems: ['anything'] })).toBe(hash(g4dn()));
   });
 });
@@ -857,9 +857,9 @@ describe('GPUs unknown, never "none", when nvidia-smi cannot be read', () => {
   });
 });
 
-describe('toHardwareFingerprint', () => {
+describe('toHardwareFacts', () => {
   it('summarises for the core port: logical CPUs, memory, accelerators by model', () => {
-    expect(toHardwareFingerprint(buildFingerprint(g4dn()))).toEqual({
+    expect(toHardwareFacts(buildFingerprint(g4dn()))).toEqual({
       cpuModel: 'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz',
       cpuCores: 4,
       memoryBytes: 16183136 * 1024,
@@ -868,7 +868,7 @@ describe('toHardwareFingerprint', () => {
       fpgas: [],
     });
     const fpgas = buildFingerprint({ sections: { lspci: fx('lspci-alveo-u250.txt') } });
-    expect(toHardwareFingerprint(fpgas).fpgas).toEqual([
+    expect(toHardwareFacts(fpgas).fpgas).toEqual([
       { model: 'Alveo U250 XDMA Platform', count: 1 },
       { model: '10ee:903f', count: 1 },
     ]);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TargetSpec } from '../../src/core/index.js';
-import { parseGpuInventoryXml, type GpuInventoryResult } from '../../src/metrics/gpu/index.js';
+import { gpuFacts, parseGpuInventoryXml, type GpuInventoryResult } from '../../src/metrics/gpu/index.js';
 import { placeByRequirements, planMatrix } from '../../src/plan/index.js';
 import { LocalProvider } from '../../providers/local/index.js';
 import { builtinCatalog, FIXTURES, loadMatrixText } from '../helpers/catalog.js';
@@ -17,7 +17,7 @@ const target: TargetSpec = {
 };
 const t4 = parseGpuInventoryXml(readFileSync(path.join(FIXTURES, 'nvidia-smi', 'tesla-t4.xml'), 'utf8'));
 const facts = (result: GpuInventoryResult) =>
-  new LocalProvider({ gpuInventory: async () => result }).describe(target, new AbortController().signal);
+  new LocalProvider({ gpus: async () => gpuFacts(result) }).describe(target, new AbortController().signal);
 
 describe('local describe(): GPUs known, none, or unknown', () => {
   it('known: by model with the PCI id; none: an empty list; unreadable: no gpus at all (unknown)', async () => {

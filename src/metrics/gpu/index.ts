@@ -6,3 +6,4 @@ export * from './gpu-source.js';
 export * from './help-query.js';
 export * from './inventory.js';
 export * from './query.js';
+export * from './accelerators.js';

@@ -1,0 +1,130 @@
+/**
+ * The engine port: what the scheduler needs from wherever a benchmark's containers run.
+ *
+ * One Docker engine (this machine's socket, or a remote one over benchyard's SSH
+ * connection) is the adapter today (`src/engine/docker-engine.ts`); a Slurm job's node runs
+ * its containers through that node's Docker engine, and a Kubernetes namespace would be
+ * an adapter whose containers are pods. The port is therefore the life of ONE container,
+ * in the steps every such runtime has (testcontainers-node splits its container runtime
+ * client the same way; ReFrame keeps schedulers apart from launchers):
+ *
+ *   create(spec) → start(output) → wait() / kill() → state() → archive(path)… → remove()
+ *
+ * The lifecycle around it (timeouts, cancellation, output caps, copying score files and
+ * artifacts, removal whatever happens) is written once, over this port, in
+ * `src/engine/run-container.ts`; adapters only translate.
+ *
+ * Errors: adapters throw `InfrastructureError` (the engine failed or is unreachable) for
+ * everything but the documented "not there" answers (`archive` → undefined, `image` →
+ * undefined, `kill`/`remove` of a container that is gone → resolved).
+ */
+import type { ContainerPolicy, Requirements } from './benchmark.js';
+
+/** A GPU of the machine, as its fingerprint knows it (a `model`/`pci` requirement selects among them). */
+export interface MachineGpu {
+  uuid?: string;
+  model: string;
+  pciDeviceId?: string;
+}
+
+/** An image present on an engine. */
+export interface ImageInfo {
+  ref: string;
+  /** Registry digest when the image came from a registry, else the local image id; both are content addresses. */
+  digest: string;
+  id: string;
+  sizeBytes: number;
+}
+
+/** Everything a container is created with: what runs, what it may touch, how it is found again. */
+export interface ContainerSpec {
+  name: string;
+  /** Image id or digest (what runs is what was recorded), or a reference. */
+  image: string;
+  argv: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  /** Owner labels (`ownerLabels`) and the run's: a sweeper finds leftovers by them. */
+  labels: Readonly<Record<string, string>>;
+  network: 'none' | 'bridge';
+  /** Host folders mounted read-only: host path → container path. */
+  readOnlyMounts?: Readonly<Record<string, string>>;
+  /** Devices the container gets (GPUs, device nodes, cgroup rules, privileged). */
+  access?: Requirements;
+  /** The machine's GPUs as its fingerprint knows them: a `model`/`pci` requirement gets exactly the fitting ones. */
+  gpus?: readonly MachineGpu[];
+  /** Block devices to account I/O on under cgroup v1 (see `Machine.ioAccountingDevices`). */
+  ioAccountingDevices?: readonly string[];
+  /**
+   * A pids limit and no-new-privileges.
+   * @default DEFAULT_CONTAINER_POLICY
+   */
+  policy?: ContainerPolicy;
+}
+
+/** Where a started container's output goes, chunk by chunk as it arrives. */
+export interface OutputSinks {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+}
+
+/** A started container. */
+export interface Started {
+  /** Host pid of its init process, where the engine says (0: unknown or exited already). */
+  pid: number;
+  /** Resolves once its output streams have ended (all output handed to the sinks). */
+  drained: Promise<void>;
+}
+
+/** How a container ended, as its engine recorded it. */
+export interface ContainerState {
+  exitCode?: number;
+  /** The kernel's OOM killer killed a process of the container. */
+  oomKilled: boolean;
+  /** Epoch ms; absent where the engine does not say. */
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** One container (created, not yet removed). */
+export interface EngineContainer {
+  readonly id: string;
+  /** Attaches the sinks, then starts it; output before the start is never lost. */
+  start(output: OutputSinks): Promise<Started>;
+  /** Resolves once it has exited. */
+  wait(): Promise<void>;
+  /** Stops it now. Resolves also when it exited or is gone already. */
+  kill(): Promise<void>;
+  state(): Promise<ContainerState>;
+  /**
+   * A tar stream of `path` in the (stopped) container: its first entry is the file (or the
+   * directory, link… it is; links are not followed). `undefined`: no such path.
+   */
+  archive(path: string): Promise<NodeJS.ReadableStream | undefined>;
+  /** Removes it and its anonymous volumes. Resolves also when it is gone already. */
+  remove(): Promise<void>;
+}
+
+/** What answers for an engine: the same id is the same engine, whatever name reached it. */
+export interface EngineIdentity {
+  id: string;
+  name?: string;
+  version?: string;
+}
+
+/** Where a machine's containers run. */
+export interface Engine {
+  /** The adapter's kind, e.g. `docker`. */
+  readonly kind: string;
+  /** Whether it answers, within `timeoutMs`. Never throws. */
+  ping(timeoutMs: number): Promise<boolean>;
+  identity(signal?: AbortSignal): Promise<EngineIdentity>;
+  create(spec: ContainerSpec): Promise<EngineContainer>;
+  /** The image where present (by id, digest or reference); `undefined`: not there. */
+  image(ref: string): Promise<ImageInfo | undefined>;
+  /**
+   * Removes the containers benchyard manages that carry every one of `labels`
+   * (`key=value`), checked on each container's own labels, never on the engine's filter
+   * alone. Answers how many it removed.
+   */
+  removeLabelled(labels: readonly string[]): Promise<number>;
+}
