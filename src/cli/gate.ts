@@ -1,6 +1,7 @@
-/** The regression gate shared by `run --baseline` and `compare`. */
-import { regressions, type Comparison } from '../analysis/index.js';
-import { BenchmarkFailedError, InputError } from '../core/index.js';
+/** The regression gate as the CLI says it (`run --baseline`, `compare --max-regression`); src/run decides. */
+import type { Comparison } from '../analysis/index.js';
+import { InputError } from '../core/index.js';
+import { gateFailure, judge, type GateVerdict } from '../run/index.js';
 
 /** `5%` or `5` → 5. */
 export function parsePercent(text: string): number {
@@ -9,15 +10,18 @@ export function parsePercent(text: string): number {
   return Number(m[1]);
 }
 
-/** Throws (exit 1) when the comparison holds a significant regression beyond the threshold. */
-export function enforceGate(c: Comparison, maxPct: number, write: (line: string) => void): void {
-  const found = regressions(c, maxPct);
-  for (const r of found)
+/** Says each regression beyond the threshold, then throws (exit 1) where there is one. */
+export function sayGate(v: GateVerdict, write: (line: string) => void): void {
+  const { comparison: c, maxRegressionPct: maxPct } = v;
+  for (const r of v.regressions)
     write(
       `regression: ${r.row.cell} ${r.row.score} ${r.group.group} vs ${c.baseline}: ${r.pct.toFixed(2)}% worse (> ${maxPct}%), p (Holm) ${r.group.pAdjusted?.toPrecision(3)}\n`,
     );
-  if (found.length > 0)
-    throw new BenchmarkFailedError(
-      `${found.length} significant regression(s) beyond ${maxPct}% against ${c.baseline}`,
-    );
+  const failure = gateFailure(v);
+  if (failure) throw failure;
+}
+
+/** Throws (exit 1) when the comparison holds a significant regression beyond the threshold. */
+export function enforceGate(c: Comparison, maxPct: number, write: (line: string) => void): void {
+  sayGate(judge(c, maxPct), write);
 }

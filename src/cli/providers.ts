@@ -16,7 +16,7 @@ import {
 } from '../core/index.js';
 import { EngineLeases } from '../lease/index.js';
 import { loadPriceTable } from '../config/prices.js';
-import { inventory } from '../metrics/gpu/index.js';
+import { gpuFacts, inventory } from '../metrics/gpu/index.js';
 import { SqliteLedger } from '../ledger/index.js';
 import { SqlitePoolStore } from '../pool/index.js';
 import { AwsProvider } from '../../providers/aws/index.js';
@@ -26,9 +26,6 @@ import { Ssh2Connector, SshHostsProvider } from '../../providers/ssh/index.js';
 import { PACKAGE_ROOT } from './paths.js';
 
 export const PRICE_TABLE = path.join(PACKAGE_ROOT, 'providers/prices.yaml');
-
-/** The ledger's provider name for runs themselves (kind `run`): gc marks a dead controller's run cancelled. */
-export const RUN_LEDGER_PROVIDER = 'benchyard';
 
 export interface ProviderSetOptions {
   state: string;
@@ -76,6 +73,8 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     ...(opts.progress ? { progress: opts.progress } : {}),
     connector,
     maxLifetimeMs: opts.maxLifetimeMs,
+    // `ssh.agent: true` of a target: this controller's agent (core reads no environment).
+    ...(process.env.SSH_AUTH_SOCK ? { sshAgentSocket: process.env.SSH_AUTH_SOCK } : {}),
     clock: systemClock,
     logger: opts.logger,
     price: await loadPriceTable([PRICE_TABLE, ...(opts.prices ?? [])]),
@@ -85,7 +84,7 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     [
       'local',
       new LocalProvider({
-        gpuInventory: () => inventory(),
+        gpus: async () => gpuFacts(await inventory()),
         leases,
         leasePollMs,
         session,

@@ -3,7 +3,8 @@
  * requirements are judged by the same rules placement uses (`unmetRequirements`); the
  * other checks are advice (warn) unless the machine cannot run containers at all.
  */
-import { gpusByModel, type Requirements, type TargetFacts } from '../core/index.js';
+import type { Requirements, TargetFacts } from '../core/index.js';
+import { gpusByModel } from '../metrics/gpu/index.js';
 import { unmetRequirements } from '../plan/index.js';
 import type { MachineProbe } from './probe.js';
 

@@ -8,7 +8,7 @@
  */
 import type Docker from 'dockerode';
 import { errorMessage, silentLogger, type Logger } from '../core/index.js';
-import { ContainerRunner, dockerMessage } from '../engine/index.js';
+import { DockerEngine, dockerMessage, runContainer, type RunOptions, type RunSpec } from '../engine/index.js';
 import { parseGpuInventoryXml, type GpuInventory } from '../metrics/gpu/index.js';
 
 export interface MachineProbe {
@@ -71,7 +71,9 @@ export async function probeMachine(docker: Docker, opts: ProbeOptions): Promise<
     probe.docker = { error: dockerMessage(err) };
     return probe;
   }
-  const runner = new ContainerRunner(docker, opts.logger ?? silentLogger);
+  const engine = new DockerEngine(docker);
+  const logger = opts.logger ?? silentLogger;
+  const runner = { run: (spec: RunSpec, o: RunOptions) => runContainer(engine, spec, o, { logger }) };
   const name = (what: string) => `benchyard-doctor-${what}-${process.pid}-${Date.now().toString(36)}`;
   try {
     const script = [

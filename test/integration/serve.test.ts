@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listPools } from '../../src/cli/commands/pool.js';
+import { listPools } from '../../src/pool/index.js';
 import { axisOption, compareSelection, selectRuns } from '../../src/cli/compare-input.js';
 import {
   InfrastructureError,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InfrastructureError, isDiskFull, isFileSystemFault, stateFault } from '../../src/core/index.js';
-import { storeFailure } from '../../src/cli/store-failure.js';
+import { storeFailure } from '../../src/run/index.js';
 
 const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code });
 

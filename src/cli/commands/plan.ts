@@ -7,7 +7,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
-import { inventory } from '../../metrics/gpu/index.js';
+import { gpuFacts, inventory } from '../../metrics/gpu/index.js';
 import {
   formatMount,
   mountWarnings,
@@ -20,7 +20,7 @@ import { escapeControl, planTable } from '../../report/index.js';
 import { LocalProvider } from '../../../providers/local/index.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
-import { describeTargets } from '../placement.js';
+import { describeTargets } from '../../run/index.js';
 
 /**
  * Rows of the table at most: the table takes time quadratic in its rows, and nobody reads
@@ -32,7 +32,7 @@ export async function planCommand(matrixFile: string, opts: { json?: boolean }, 
   // SIGINT/SIGTERM end `plan` at once (main.ts): it has nothing to clean up.
   const catalog = await loadCatalog([BUILTIN_BENCHMARKS]);
   const planned = planMatrix(await loadMatrix(matrixFile, catalog), catalog);
-  const local = new Map([['local', new LocalProvider({ gpuInventory: () => inventory() })]]);
+  const local = new Map([['local', new LocalProvider({ gpus: async () => gpuFacts(await inventory()) })]]);
   const { plan, skipped } = placeByRequirements(
     planned,
     await describeTargets(planned, local, io.logger, io.signal),

@@ -12,7 +12,7 @@ import { ElasticsearchReader, SqliteStore } from '../../store/index.js';
 import { axisOption, compareSelection, selectRuns } from '../compare-input.js';
 import type { CliIo } from '../io.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { listPools } from './pool.js';
+import { listPools } from '../../pool/index.js';
 
 export interface ServeCliOptions {
   port: string;

@@ -3,7 +3,8 @@
  * ledger or the artifact folder could not be written): which file and why, what became of
  * the run, and what to do. One message, printed once, exit 3.
  */
-import { InfrastructureError, errorMessage } from '../core/index.js';
+import { CancelledError, InfrastructureError, errorMessage, type Logger } from '../core/index.js';
+import type { StateHealth } from './ports.js';
 
 export interface StoreFailure {
   /** The store's first fault (names the file and the reason). */
@@ -50,4 +51,34 @@ function remedy(fault: InfrastructureError, state: string): string {
   if (code.startsWith('SQLITE_READONLY') || code === 'EROFS' || code.startsWith('SQLITE_CANTOPEN'))
     return `Make ${state} writable (or give another --state)`;
   return `Check the disk under ${state}`;
+}
+
+/**
+ * The run's end as the user reads it where the state folder failed under it (the store's
+ * fault, or the ledger's on the same file); undefined where it did not. A cancel stays a
+ * cancel (exit 130), with the store's failure said once.
+ */
+export function stateFailure(
+  health: StateHealth,
+  err: unknown,
+  runId: string,
+  state: string,
+  logger: Logger,
+): InfrastructureError | undefined {
+  // The ledger's fault on the same file counts, and comes first where the run ended with it.
+  const fault =
+    (err instanceof InfrastructureError && err.meta.file === health.file ? err : undefined) ?? health.failure;
+  if (!fault) return undefined;
+  if (err instanceof CancelledError) {
+    logger.warn(fault.message);
+    return undefined;
+  }
+  return storeFailure({
+    fault,
+    runId,
+    state,
+    endStored: health.runEndStored(runId),
+    lost: health.lost,
+    ...(err !== undefined ? { other: err } : {}),
+  });
 }
