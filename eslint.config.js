@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Which folder may import which is not checked here: architecture/layers.json holds the layers and
+// `npm run lint:arch` (dependency-cruiser, part of `npm run lint`) enforces them.
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -10,41 +12,6 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Data flows one way: only the CLI (composition root) may wire concrete adapters.
-      'no-restricted-imports': 'off',
-    },
-  },
-  {
-    files: ['src/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['../*/**', '../../*'] }],
-    },
-  },
-  {
-    files: ['providers/**/*.ts'],
-    rules: {
-      // Types of a provider's validated target options (src/config/targets) are fine: no code follows them.
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^\\.\\./\\.\\./src/(?!core/)',
-              message: 'providers import only src/core (and types)',
-              allowTypeImports: true,
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/{config,plan,schedule,engine,metrics,store,report,analysis,serve}/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ regex: '(^|/)(cli|providers)/', message: 'only src/cli wires providers' }] },
-      ],
     },
   },
 );
