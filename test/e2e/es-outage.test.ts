@@ -1,8 +1,10 @@
 /**
- * The real Elasticsearch node is stopped in the middle of a run and started again: the
- * run goes on, samples and results wait in the spool (memory stays under its limit), and
- * once the node is back every sample is stored exactly once. The suite stops it for 30 s;
- * `npm run test:es-outage` for the full two minutes (BENCHYARD_ES_OUTAGE_MS=120000).
+ * Elasticsearch goes away in the middle of a run and comes back: the run goes on, samples
+ * and results wait in the spool (memory stays under its limit), and once the node is back
+ * every sample is stored exactly once. In the suite the node is cut off for 10 s by a TCP
+ * relay that refuses connections (what a stopped node looks like to the client) so no JVM
+ * restart is waited for; `npm run test:es-outage` stops the real node for two minutes
+ * (BENCHYARD_ES_OUTAGE=stop, BENCHYARD_ES_OUTAGE_MS=120000).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,26 +17,34 @@ import { ROOT } from '../helpers/catalog.js';
 import { BIN } from '../helpers/cli.js';
 import { samplesInEs } from '../helpers/es-series.js';
 import { ES_URL, esClient } from '../helpers/services.js';
+import { startTcpOutage } from '../helpers/tcp-outage.js';
 
-const OUTAGE_MS = Number(process.env.BENCHYARD_ES_OUTAGE_MS ?? 30_000);
-// Five repetitions that outlast the outage (15 s before it, the node's restart ~25 s) by
-// about 40 s, so the spool drains while the run still runs.
-const REPETITION_S = Math.ceil((15 + OUTAGE_MS / 1000 + 25 + 40) / 5);
+const STOP_NODE = process.env.BENCHYARD_ES_OUTAGE === 'stop';
+const OUTAGE_MS = Number(process.env.BENCHYARD_ES_OUTAGE_MS ?? (STOP_NODE ? 30_000 : 10_000));
+/** Before the outage, the node's restart (a relay is back at once), and the drain after it. */
+const BEFORE_S = STOP_NODE ? 15 : 6;
+const RESTART_S = STOP_NODE ? 25 : 0;
+const DRAIN_S = STOP_NODE ? 40 : 14;
+// Five repetitions that outlast the outage and the restart by the drain time, so the spool
+// drains while the run still runs.
+const REPETITION_S = Math.ceil((BEFORE_S + OUTAGE_MS / 1000 + RESTART_S + DRAIN_S) / 5);
 const services = (...args: string[]) =>
   execFileSync(path.join(ROOT, 'scripts/services'), args, { stdio: 'pipe', timeout: 180_000 }).toString();
 const es = esClient();
 
 afterAll(async () => {
-  services('up', 'es'); // whatever happened, leave the node running for the next tests
+  if (STOP_NODE) services('up', 'es'); // whatever happened, leave the node running for the next tests
   await es.close();
 });
 
-describe(`Elasticsearch stopped for ${OUTAGE_MS / 1000} s mid-run`, () => {
+describe(`Elasticsearch ${STOP_NODE ? 'stopped' : 'cut off'} for ${OUTAGE_MS / 1000} s mid-run`, () => {
   it(
     'loses nothing and stores nothing twice; memory stays bounded while the spool holds the batches',
     { timeout: 5 * REPETITION_S * 1000 + 180_000 },
     async () => {
       const work = mkdtempSync(path.join(os.tmpdir(), 'by-outage-'));
+      const relay = STOP_NODE ? undefined : await startTcpOutage(ES_URL);
+      const esUrl = relay?.url ?? ES_URL;
       const matrix = path.join(work, 'outage.yaml');
       // Five repetitions printing a live metric every 100 ms, sampled at 200 ms.
       writeFileSync(
@@ -43,7 +53,7 @@ describe(`Elasticsearch stopped for ${OUTAGE_MS / 1000} s mid-run`, () => {
 repetitions: 5
 metrics: {interval: 200ms}
 store:
-  elasticsearch: {url: ${ES_URL}, flushInterval: 1s, memoryLimit: 256KiB}
+  elasticsearch: {url: ${esUrl}, flushInterval: 1s, memoryLimit: 256KiB}
 targets: [{name: here, provider: local}]
 benchmarks:
   - benchmark:
@@ -63,13 +73,16 @@ benchmarks:
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
 
-      await new Promise((r) => setTimeout(r, 15_000));
-      services('down', 'es');
+      await new Promise((r) => setTimeout(r, BEFORE_S * 1000));
+      if (relay) await relay.down();
+      else services('down', 'es');
       const downAt = Date.now();
       await new Promise((r) => setTimeout(r, OUTAGE_MS));
-      services('up', 'es');
+      if (relay) await relay.up();
+      else services('up', 'es');
       const outageMs = Date.now() - downAt;
       const code = await exited;
+      await relay?.close();
 
       expect(outageMs).toBeGreaterThanOrEqual(OUTAGE_MS);
       expect(code, stderr).toBe(0);
