@@ -18,6 +18,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { BulkBody } from './bulk-body.js';
 import {
   InfrastructureError,
   silentLogger,
@@ -63,18 +64,16 @@ export interface BulkSinkOptions {
 const gzip = promisify(zlib.gzip);
 
 interface Batch {
-  /** Action and document lines, two per operation. */
-  lines: string[];
+  body: BulkBody;
+  /** What the batch counts against `maxMemoryBytes` (its lines' lengths), until released. */
   bytes: number;
 }
 
 type Outcome =
-  | { kind: 'stored' }
-  | { kind: 'retry'; lines: string[]; reason: string }
-  | { kind: 'failed'; reason: string };
+  { kind: 'stored' } | { kind: 'retry'; body: BulkBody; reason: string } | { kind: 'failed'; reason: string };
 
 export class BulkSink {
-  private current: Batch = { lines: [], bytes: 0 };
+  private current: Batch = { body: new BulkBody(), bytes: 0 };
   private readonly queue: Batch[] = [];
   private inflight = 0;
   private memoryBytes = 0;
@@ -113,7 +112,8 @@ export class BulkSink {
   /** Adds one operation: its action line and document (already serialized, no newlines). */
   add(action: string, doc: string): void {
     const bytes = action.length + doc.length + 2;
-    this.current.lines.push(action, doc);
+    this.current.body.line(action);
+    this.current.body.line(doc);
     this.current.bytes += bytes;
     this.memoryBytes += bytes;
     if (this.current.bytes >= this.o.maxBatchBytes) this.seal();
@@ -177,9 +177,9 @@ export class BulkSink {
   }
 
   private seal(): void {
-    if (this.current.lines.length === 0) return;
+    if (this.current.body.ops === 0) return;
     const batch = this.current;
-    this.current = { lines: [], bytes: 0 };
+    this.current = { body: new BulkBody(), bytes: 0 };
     this.queue.push(batch);
     this.shedMemory();
     this.pump();
@@ -192,7 +192,7 @@ export class BulkSink {
       if (this.o.spool) void this.toSpool(oldest);
       else {
         this.release(oldest);
-        this.drop(oldest.lines.length / 2, 'memory limit reached while Elasticsearch was unavailable');
+        this.drop(oldest.body.ops, 'memory limit reached while Elasticsearch was unavailable');
       }
     }
   }
@@ -217,18 +217,18 @@ export class BulkSink {
 
   /** Sends a batch, retrying what Elasticsearch could not take yet; spools it when that keeps failing. */
   private async deliver(batch: Batch): Promise<void> {
-    let lines = batch.lines;
+    let body = batch.body;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.send(lines);
+      const outcome = await this.send(body);
       if (outcome.kind !== 'retry') return;
-      lines = outcome.lines;
+      body = outcome.body;
       const spool = this.o.spool;
       if (this.closing.signal.aborted || (spool && attempt >= this.o.attempts)) {
-        if (!spool) this.drop(lines.length / 2, `Elasticsearch unavailable when closing (${outcome.reason})`);
+        if (!spool) this.drop(body.ops, `Elasticsearch unavailable when closing (${outcome.reason})`);
         else {
           if (!this.spooling)
             this.o.logger.warn(`Elasticsearch unavailable (${outcome.reason}); spooling to disk`);
-          await this.toSpool({ lines, bytes: 0 });
+          await this.toSpool({ body, bytes: 0 });
         }
         return;
       }
@@ -240,10 +240,10 @@ export class BulkSink {
     this.spooling = true;
     this.inflight++;
     try {
-      await this.o.spool!.append(batch.lines.join('\n') + '\n', batch.lines.length / 2);
+      await this.o.spool!.append(batch.body.text(), batch.body.ops);
       this.counters.spooled++;
     } catch (err) {
-      this.drop(batch.lines.length / 2, `spool refused the batch: ${String(err)}`);
+      this.drop(batch.body.ops, `spool refused the batch: ${String(err)}`);
     } finally {
       this.inflight--;
       if (batch.bytes > 0) this.release(batch);
@@ -264,7 +264,7 @@ export class BulkSink {
           await this.o.clock.sleep(50).catch(() => undefined);
           continue;
         }
-        const outcome = await this.send(rec.body.replace(/\n$/, '').split('\n'));
+        const outcome = await this.send(BulkBody.fromText(rec.body));
         if (outcome.kind === 'retry') {
           await this.backoff(++failures).catch(() => undefined);
           continue;
@@ -280,7 +280,7 @@ export class BulkSink {
   }
 
   /** One `_bulk` request; what to do next depends on the answer as a whole and per item. */
-  private async send(lines: string[]): Promise<Outcome> {
+  private async send(batch: BulkBody): Promise<Outcome> {
     let res: {
       errors: boolean;
       items?: Record<string, { status: number; error?: { type?: string; reason?: string } }>[];
@@ -288,7 +288,7 @@ export class BulkSink {
     try {
       // gzip level 1: most of the size gain for a fraction of the default level's CPU, which
       // is taken from the machine being measured.
-      const body = await gzip(lines.join('\n') + '\n', { level: 1 });
+      const body = await gzip(batch.bytes(), { level: 1 });
       res = (await this.client.transport.request(
         {
           method: 'POST',
@@ -307,21 +307,21 @@ export class BulkSink {
       const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
       const reason = status ? `HTTP ${status}` : (err as Error).message;
       if (!status || status === 408 || status === 429 || status >= 500)
-        return { kind: 'retry', lines, reason };
-      this.drop(lines.length / 2, `request refused: ${reason}`);
+        return { kind: 'retry', body: batch, reason };
+      this.drop(batch.ops, `request refused: ${reason}`);
       return { kind: 'failed', reason };
     }
     if (!res.errors) {
-      this.counters.sent += lines.length / 2;
+      this.counters.sent += batch.ops;
       return { kind: 'stored' };
     }
-    const again: string[] = [];
+    const again: number[] = [];
     let rejected = 0;
     let firstRejection = '';
     (res.items ?? []).forEach((item, i) => {
       const r = Object.values(item)[0]!;
       if (r.status < 300 || r.status === 409) this.counters.sent++;
-      else if (r.status === 429 || r.status >= 500) again.push(lines[2 * i]!, lines[2 * i + 1]!);
+      else if (r.status === 429 || r.status >= 500) again.push(i);
       else {
         rejected++;
         firstRejection ||= `${r.error?.type}: ${r.error?.reason}`;
@@ -329,7 +329,7 @@ export class BulkSink {
     });
     if (rejected > 0) this.drop(rejected, firstRejection);
     return again.length > 0
-      ? { kind: 'retry', lines: again, reason: 'some documents were refused with 429/5xx' }
+      ? { kind: 'retry', body: batch.pick(again), reason: 'some documents were refused with 429/5xx' }
       : { kind: 'stored' };
   }
 

@@ -21,6 +21,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import si from 'systeminformation';
 import { HostCollector, type HostCollectorOptions } from '../../src/metrics/host-collector.js';
+import { printAccounted, self } from './processes.js';
 
 const seconds = Number(process.argv.slice(2).find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 10);
 const withSi = process.argv.includes('--si');
@@ -106,6 +107,10 @@ const runs: Array<[string, number, HostCollectorOptions]> = [
 ];
 
 console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${seconds} s per run; per call:`);
+printAccounted([
+  self('this process: the collector (all threads, the libuv pool doing the reads too)'),
+  { ...self('child processes it waited for (cutime + cstime): "children"'), withReaped: true },
+]);
 try {
   for (const [name, hz, options] of runs) {
     const collector = new HostCollector(options);

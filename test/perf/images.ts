@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/core/index.js';
 import { ensureImage, pullByDigest, pushImage, RegistryClient } from '../../src/images/index.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
 import { DEV_SSH_HOSTS, devEndpoint, hostEngine, requireSshHosts } from '../helpers/remote-hosts.js';
+import { printAccounted } from './processes.js';
 
 const PUSH = process.env.BENCHYARD_TEST_REGISTRY ?? '127.0.0.1:5000';
 const PULL = `10.250.1.1:${PUSH.split(':')[1] ?? '5000'}`;
@@ -100,6 +101,11 @@ async function main(): Promise<void> {
   } finally {
     await session.close();
   }
+  printAccounted(
+    [],
+    [],
+    "transfer times, end to end: this engine, the registry, h1's engine and the SSH connection",
+  );
   console.log(
     `${BENCH_IMAGE} (${(size / 1e6).toFixed(0)} MB) into h1 (${h.address}) over SSH; registry ${PUSH} / ${PULL}`,
   );

@@ -17,6 +17,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEV_SSH_HOSTS, devEndpoint, requireSshHosts } from '../helpers/remote-hosts.js';
+import { printAccounted } from './processes.js';
 
 const N = Number(process.argv[2] ?? 30);
 const HANDOVERS = 5;
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`machine leases over SSH to ${h.address}, ${N} each (ms)`);
+  printAccounted([], [], "round trips over SSH to h1's engine");
   console.log('                                              median      p95');
   console.log(`baseline: one Docker API call (listContainers) ${stats(baseline)}`);
   console.log(`take a lease                                   ${stats(take)}`);

@@ -11,7 +11,8 @@
  *     paired A/B/B/A, at 1 Hz and at 10 Hz.
  *  4. Timing: each container sample's timestamp vs its slot t0 + k·1000 (phase 2's monitor).
  *  5. Ingest: documents/s through ElasticsearchStore vs the best plain `_bulk` POSTs of the
- *     same NDJSON (batches of 1000/5000, 1/2/4 in flight).
+ *     same NDJSON (batches of 1000/5000, 1/2/4 in flight), then alternated in pairs; CPU per
+ *     document of this process and of Elasticsearch (metrics-ingest.ts).
  *  6. Correctness: sampled container CPU vs the cgroup's own counter over the same window,
  *     stress-ng --cpu 2 limited to 0.5 and 1.5 CPUs, sampled at 10 Hz.
  *
@@ -21,7 +22,7 @@
  */
 import Docker from 'dockerode';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,8 +30,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { quantile } from 'simple-statistics';
 import { LABELS, type MetricSample } from '../../src/core/index.js';
 import { ContainerCollector, MachineMonitor, type SampleOutput } from '../../src/metrics/index.js';
-import { sampleDoc } from '../../src/store/elasticsearch-docs.js';
-import { ElasticsearchStore, METRIC_STREAMS } from '../../src/store/index.js';
+import { METRIC_STREAMS } from '../../src/store/index.js';
+import { INGEST_HOST, Ingest, median, type Attempt } from './metrics-ingest.js';
+import { cpuMs, dockerEngine, printAccounted, proc, self, tcpListeners } from './processes.js';
 
 const QUICK = process.argv.includes('--quick');
 const PHASES = new Set(
@@ -42,8 +44,6 @@ const IMAGE = 'benchyard/bench-tools:1';
 const SESSION = 'perf-metrics';
 const ES_URL = process.env.BENCHYARD_ES_URL ?? 'http://127.0.0.1:9200';
 const HOST = 'perf-metrics';
-/** Host name of phase 5's synthetic documents, so they can be deleted afterwards. */
-const INGEST_HOST = 'perf-metrics-ingest';
 
 const CFG = QUICK
   ? {
@@ -55,7 +55,7 @@ const CFG = QUICK
       p3Pairs: 2,
       p3Time: 2,
       p5Docs: 20_000,
-      p5StoreAttempts: 1,
+      p5Pairs: 2,
       p6Seconds: 3,
     }
   : {
@@ -67,18 +67,12 @@ const CFG = QUICK
       p3Pairs: 6,
       p3Time: 5,
       p5Docs: 200_000,
-      p5StoreAttempts: 2,
+      p5Pairs: 3,
       p6Seconds: 5,
     };
 
-const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
+const DOCKER_SOCKET = '/var/run/docker.sock';
+const docker = new Docker({ socketPath: DOCKER_SOCKET });
 
 // ---------------------------------------------------------------- results
 
@@ -104,36 +98,21 @@ function report(figure: string, value: string, target: string, ok: Verdict): voi
 }
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
-const median = (xs: number[]) => quantile(xs, 0.5);
 
 // ---------------------------------------------------------------- CPU accounting
 
 /** utime+stime of a process, ms; undefined when it is gone or invisible. */
-function procCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
+const procCpuMs = (pid: number | undefined) => (pid === undefined ? undefined : cpuMs(pid));
 
-function pidsByComm(match: (comm: string) => boolean): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (match(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
-    } catch {
-      /* exited */
-    }
-  }
-  return out;
-}
-
-const DOCKERD = pidsByComm((c) => c === 'dockerd')[0];
+/**
+ * The engine the containers run on: the dockerd listening on the socket `docker` talks to
+ * (not the first process named dockerd: with `scripts/services up`, test hosts run their
+ * own), and its containerd and shims.
+ */
+const ENGINE = dockerEngine(DOCKER_SOCKET);
+/** The engine's CPU, ms/s, while this script asks nothing of it (measured in the header). */
+const IDLE = { dockerd: 0, containerd: 0 };
+const DOCKERD = ENGINE?.dockerd;
 
 interface CpuMark {
   own: NodeJS.CpuUsage;
@@ -142,9 +121,10 @@ interface CpuMark {
   wall: number;
 }
 
-function cpuMark(): CpuMark {
+/** `ids`: count only the shims of these containers (the engine may run others' too). */
+function cpuMark(ids?: ReadonlySet<string>): CpuMark {
   const containerd = new Map<number, number>();
-  for (const pid of pidsByComm((c) => c.startsWith('containerd'))) {
+  for (const pid of ENGINE?.containerd(ids) ?? []) {
     const ms = procCpuMs(pid);
     if (ms !== undefined) containerd.set(pid, ms);
   }
@@ -284,8 +264,9 @@ async function header(): Promise<void> {
     : existsSync('/sys/fs/cgroup/unified')
       ? 'v1 (hybrid)'
       : 'v1';
-  // How busy dockerd is on its own (other users of this machine), for reading figures 1 and 2.
-  const m = cpuMark();
+  // How busy the engine is on its own (other users of this machine), for reading figures 1
+  // and 2: dockerd, and containerd without any shim.
+  const m = cpuMark(new Set());
   await sleep(QUICK ? 1000 : 3000);
   const idle = cpuSince(m);
   const machine = {
@@ -296,17 +277,37 @@ async function header(): Promise<void> {
     cgroup: `${cgroup}, docker ${info.CgroupDriver ?? '?'} driver, cgroup ${info.CgroupVersion ?? '?'}`,
     loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
     dockerdIdleMsPerS: (1000 * idle.dockerd) / idle.wallMs,
+    containerdIdleMsPerS: (1000 * idle.containerd) / idle.wallMs,
     node: process.version,
   };
   json.machine = machine;
+  IDLE.dockerd = machine.dockerdIdleMsPerS;
+  IDLE.containerd = machine.containerdIdleMsPerS;
   console.log(`benchyard perf:metrics${QUICK ? ' --quick' : ''}  ${new Date().toISOString()}`);
   console.log(`  cpu      ${machine.cpu}, ${machine.cores} cores`);
   console.log(`  kernel   ${machine.kernel}`);
-  console.log(`  dockerd  ${machine.dockerd} (pid ${DOCKERD ?? 'not visible'})`);
+  console.log(`  dockerd  ${machine.dockerd} (pid ${DOCKERD ?? 'not found'}, listening on ${DOCKER_SOCKET})`);
   console.log(`  cgroup   ${machine.cgroup}`);
-  console.log(`  node     ${machine.node}, CLK_TCK ${CLK_TCK}`);
+  console.log(`  node     ${machine.node}`);
   console.log(
-    `  load     ${machine.loadavg.join(' ')}; dockerd idle CPU ${fmt(machine.dockerdIdleMsPerS, 2)} ms/s`,
+    `  load     ${machine.loadavg.join(' ')}; idle CPU: dockerd ${fmt(machine.dockerdIdleMsPerS, 2)} ms/s, ` +
+      `containerd ${fmt(machine.containerdIdleMsPerS, 2)} ms/s (others' containers on a shared engine)`,
+  );
+  if (DOCKERD === undefined)
+    throw new Error(`no dockerd listens on ${DOCKER_SOCKET}: figures 1 and 2 need it`);
+  const es = tcpListeners(Number(new URL(ES_URL).port || 9200));
+  printAccounted([
+    self('controller (this process): collectors, store, scraper of node-exporter (1, 2, 5)'),
+    proc(DOCKERD, `engine serving ${DOCKER_SOCKET}: its share of 1 and 2`),
+    ...(ENGINE?.containerd(new Set()) ?? []).map((pid) =>
+      proc(pid, "that engine's containerd: its share of 1, with the shims of 1's containers"),
+    ),
+    ...(PHASES.has(5)
+      ? es.map((pid) => proc(pid, `Elasticsearch on ${ES_URL}: shown per attempt in 5`))
+      : []),
+  ]);
+  console.log(
+    '  (2 also counts prometheus-node-exporter, the pid it starts; 3 and 6 measure the benchmark, not processes)',
   );
 }
 
@@ -321,43 +322,52 @@ async function phase1(idle: Started[]): Promise<void> {
   const round = () => Promise.all(collectors.map((c) => c.collect(Date.now())));
   for (let i = 0; i < 100; i++) await round(); // warm-up: JIT, cgroup paths resolved
   const K = CFG.p1CgroupRounds;
-  let mark = cpuMark();
+  const ids = new Set(targets.map((t) => t.id));
+  let mark = cpuMark(ids);
   let readings = 0;
   for (let i = 0; i < K; i++) readings += (await round()).reduce((s, r) => s + r.length, 0);
   const cg = cpuSince(mark);
   if (readings === 0) throw new Error('the cgroup collector read nothing');
   const cgSamples = n * K;
-  const cgUs = (1000 * (cg.own + (cg.dockerd || 0))) / cgSamples;
+  // The engine's share: dockerd, and the containerd and shims that do the work for it.
+  const cgUs = (1000 * (cg.own + cg.dockerd + cg.containerd)) / cgSamples;
   console.log(
     `  cgroup: ${K} rounds x ${n} = ${cgSamples} samples (${readings} readings) in ${fmt(cg.wallMs / 1000, 2)} s: ` +
-      `own ${fmt(cg.own)} ms + dockerd ${fmt(cg.dockerd)} ms => ${fmt(cgUs)} µs/sample`,
+      `own ${fmt(cg.own)} ms + dockerd ${fmt(cg.dockerd)} ms + containerd and shims ${fmt(cg.containerd)} ms => ${fmt(cgUs)} µs/sample`,
   );
 
   const D = CFG.p1DockerRounds;
   const containers = targets.map((t) => t.container);
   await Promise.all(containers.map((c) => c.stats({ stream: false }))); // warm-up
-  mark = cpuMark();
+  mark = cpuMark(ids);
   for (let i = 0; i < D; i++) await Promise.all(containers.map((c) => c.stats({ stream: false })));
   const dk = cpuSince(mark);
   const dkSamples = n * D;
-  const dkUs = (1000 * (dk.own + dk.dockerd)) / dkSamples;
+  const dkUs = (1000 * (dk.own + dk.dockerd + dk.containerd)) / dkSamples;
   const ctrdUs = (1000 * dk.containerd) / dkSamples;
-  const ctrdCgUs = (1000 * cg.containerd) / cgSamples;
   console.log(
     `  docker: ${D} rounds x ${n} = ${dkSamples} samples in ${fmt(dk.wallMs / 1000, 1)} s: ` +
-      `own ${fmt(dk.own)} ms + dockerd ${fmt(dk.dockerd)} ms => ${fmt(dkUs)} µs/sample` +
-      ` (containerd + shims, not counted: ${fmt(ctrdUs)} µs/sample; ${fmt(ctrdCgUs)} during the cgroup run)`,
+      `own ${fmt(dk.own)} ms + dockerd ${fmt(dk.dockerd)} ms + containerd and shims ${fmt(dk.containerd)} ms => ${fmt(dkUs)} µs/sample` +
+      ` (at the idle rates above, ${fmt(((IDLE.dockerd + IDLE.containerd) * dk.wallMs) / 1000)} ms of that is background)`,
   );
   const ratio = dkUs / cgUs;
   json.p1 = {
     containers: n,
-    cgroup: { rounds: K, samples: cgSamples, ownMs: cg.own, dockerdMs: cg.dockerd, usPerSample: cgUs },
+    cgroup: {
+      rounds: K,
+      samples: cgSamples,
+      ownMs: cg.own,
+      dockerdMs: cg.dockerd,
+      containerdMs: cg.containerd,
+      usPerSample: cgUs,
+    },
     docker: {
       rounds: D,
       samples: dkSamples,
       ownMs: dk.own,
       dockerdMs: dk.dockerd,
       usPerSample: dkUs,
+      containerdMs: dk.containerd,
       containerdUsPerSample: ctrdUs,
     },
     ratio,
@@ -439,7 +449,11 @@ async function phase2and4(idle: Started[]): Promise<void> {
         await sleep(100);
       }
     }
-    const pid = exporter.pid;
+    const pid = exporter.pid!;
+    printAccounted([
+      proc(pid, 'prometheus-node-exporter (started here)'),
+      self('its scraper (this process)'),
+    ]);
     const m = cpuMark();
     const exBefore = procCpuMs(pid)!;
     const s0 = Date.now();
@@ -563,182 +577,85 @@ async function phase3(): Promise<void> {
 
 // ---------------------------------------------------------------- phase 5
 
-const SERIES_CONTAINERS = 90;
-const CONTAINER_NAMES = [
-  'container.cpu.usage.cores',
-  'container.cpu.throttled.pct',
-  'container.memory.usage.bytes',
-  'container.disk.read.bytes_per_sec',
-  'container.disk.write.bytes_per_sec',
-  'container.disk.io.ops_per_sec',
-  'container.pids.count',
-  'container.network.rx.bytes_per_sec',
-  'container.network.tx.bytes_per_sec',
-  'app.score',
-];
-
-/** `n` samples over 1000 series (90 containers × 10 names, 100 host CPUs), one per second each. */
-function makeSamples(runId: string, n: number): MetricSample[] {
-  const series: Omit<MetricSample, 'runId' | 'timestamp' | 'seq' | 'value'>[] = [];
-  for (let c = 0; c < SERIES_CONTAINERS; c++) {
-    const containerId = (c.toString(16).padStart(4, '0') + 'c0ffee').repeat(7).slice(0, 64);
-    for (const name of CONTAINER_NAMES)
-      series.push({
-        cellId: `cell-${c % 9}`,
-        repetition: c % 3,
-        scope: name === 'app.score' ? 'app' : 'container',
-        name,
-        unit: 'u',
-        containerId,
-        host: INGEST_HOST,
-      });
-  }
-  for (let cpu = 0; cpu < 100; cpu++)
-    series.push({
-      cellId: '',
-      repetition: 0,
-      scope: 'host',
-      name: 'host.cpu.usage.pct',
-      unit: 'pct',
-      device: `cpu${cpu}`,
-      host: INGEST_HOST,
-    });
-  const t0 = Date.now() - 20 * 60_000;
-  const out: MetricSample[] = [];
-  for (let k = 0; out.length < n; k++)
-    for (const s of series) {
-      if (out.length >= n) break;
-      out.push({ ...s, runId, timestamp: t0 + k * 1000, seq: k, value: Math.random() * 100 });
-    }
-  return out;
-}
-
-const ndjsonLine = (s: MetricSample) =>
-  `${JSON.stringify({ create: { _index: METRIC_STREAMS[s.scope] } })}\n${JSON.stringify(sampleDoc(s))}\n`;
-
-async function es(method: string, p: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${ES_URL}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
-
-const STREAMS = [...new Set(Object.values(METRIC_STREAMS))].join(',');
-
-async function countRun(runId: string): Promise<number> {
-  await es('POST', `/${STREAMS}/_refresh`);
-  const r = (await es('POST', `/${STREAMS}/_count`, { query: { term: { 'run.id': runId } } })) as {
-    count: number;
-  };
-  return r.count;
-}
-
-let ingestRuns = 0;
-/** Building the NDJSON alone (sampleDoc + JSON.stringify), best seen: what the store spends before sending. */
-let serializeDocsPerS = 0;
-const newIngestRun = () => `perf-metrics-ingest-${process.pid}-${Date.now()}-${ingestRuns++}`;
-
-async function storeAttempt(n: number): Promise<{ docsPerS: number; stored: number }> {
-  const runId = newIngestRun();
-  const samples = makeSamples(runId, n);
-  const store = await ElasticsearchStore.connect({ url: ES_URL });
-  const t0 = performance.now();
-  // A producer is never faster than the sink for long: wait while 24 MiB are pending (the
-  // sink's own limit, 64 MiB, would drop batches). The sink always has batches to send.
-  for (let i = 0; i < n; i += 1000) {
-    store.write(samples.slice(i, i + 1000));
-    // Like a collector writing tick by tick: the event loop turns between writes, so the
-    // sink can send while the producer produces.
-    await new Promise((r) => setImmediate(r));
-    while (store.stats().memoryBytes > 24 * 1024 * 1024) await sleep(2);
-  }
-  await store.flush();
-  const s = (performance.now() - t0) / 1000;
-  await store.close();
-  return { docsPerS: n / s, stored: await countRun(runId) };
-}
-
-async function rawAttempt(
-  n: number,
-  batch: number,
-  inflight: number,
-): Promise<{ docsPerS: number; stored: number }> {
-  const runId = newIngestRun();
-  const samples = makeSamples(runId, n);
-  const bodies: string[] = [];
-  const b0 = performance.now();
-  for (let i = 0; i < n; i += batch)
-    bodies.push(
-      samples
-        .slice(i, i + batch)
-        .map(ndjsonLine)
-        .join(''),
-    );
-  serializeDocsPerS = Math.max(serializeDocsPerS, n / ((performance.now() - b0) / 1000));
-  let next = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: inflight }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const res = await fetch(`${ES_URL}/_bulk?filter_path=errors`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body,
-        });
-        const r = (await res.json()) as { errors?: boolean };
-        if (!res.ok || r.errors) errors++;
-      }
-    }),
-  );
-  const s = (performance.now() - t0) / 1000;
-  if (errors) console.log(`    ${errors} bulk requests reported errors`);
-  return { docsPerS: n / s, stored: await countRun(runId) };
-}
+const ingest = new Ingest(ES_URL);
 
 async function phase5(): Promise<void> {
   const n = CFG.p5Docs;
+  const P = CFG.p5Pairs;
   console.log(`\n[5] ingest: ${n} metric documents (1000 series), ElasticsearchStore vs plain _bulk`);
-  const storeRuns: number[] = [];
-  const rawRuns: { batch: number; inflight: number; docsPerS: number }[] = [];
-  const storeOnce = async () => {
-    const r = await storeAttempt(n);
-    storeRuns.push(r.docsPerS);
+  const es = ingest.elasticsearchPid;
+  const line = (what: string, a: Attempt) =>
     console.log(
-      `  store:                 ${fmt(r.docsPerS, 0).padStart(7)} docs/s (stored ${r.stored}/${n})`,
+      `  ${what.padEnd(24)} ${fmt(a.docsPerS, 0).padStart(7)} docs/s (stored ${a.stored}/${a.docs}); CPU µs/doc: ` +
+        `own ${fmt(a.ownUs, 2)} + Elasticsearch ${fmt(a.esUs, 2)} = ${fmt(a.ownUs + a.esUs, 2)}`,
     );
-  };
-  await storeOnce();
+  line('warm-up, store', await ingest.store(Math.round(n / 4)));
+  const sweep: { batch: number; inflight: number; a: Attempt }[] = [];
   for (const batch of [1000, 5000])
     for (const inflight of [1, 2, 4]) {
-      const r = await rawAttempt(n, batch, inflight);
-      rawRuns.push({ batch, inflight, docsPerS: r.docsPerS });
-      console.log(
-        `  _bulk ${String(batch).padStart(4)} x ${inflight} in flight: ${fmt(r.docsPerS, 0).padStart(7)} docs/s (stored ${r.stored}/${n})`,
-      );
+      const a = await ingest.raw(Math.round(n / 2), batch, inflight); // (half: only picks the shape)
+      sweep.push({ batch, inflight, a });
+      line(`_bulk ${String(batch).padStart(4)} x ${inflight} in flight`, a);
     }
-  for (let i = 1; i < CFG.p5StoreAttempts; i++) await storeOnce();
-  const store = Math.max(...storeRuns);
-  const best = rawRuns.reduce((a, b) => (b.docsPerS > a.docsPerS ? b : a));
-  const ratio = store / best.docsPerS;
+  const best = sweep.reduce((x, y) => (y.a.docsPerS > x.a.docsPerS ? y : x));
+  const shape = `${best.batch}x${best.inflight}`;
+  console.log(`  ceiling's shape: ${shape}; now ${P} pairs, store and _bulk ${shape} alternated`);
+  const pairs: { store: Attempt; raw: Attempt }[] = [];
+  for (let i = 0; i < P; i++) {
+    const first = i % 2 === 0 ? 'store' : 'raw';
+    const one = async (which: string) =>
+      which === 'store' ? ingest.store(n) : ingest.raw(n, best.batch, best.inflight);
+    const a = await one(first);
+    const b = await one(first === 'store' ? 'raw' : 'store');
+    const pair = first === 'store' ? { store: a, raw: b } : { store: b, raw: a };
+    pairs.push(pair);
+    line(`pair ${i + 1}: store`, pair.store);
+    line(`pair ${i + 1}: _bulk ${shape}`, pair.raw);
+  }
+  const store = median(pairs.map((p) => p.store.docsPerS));
+  const raw = median(pairs.map((p) => p.raw.docsPerS));
+  const ratios = pairs.map((p) => p.store.docsPerS / p.raw.docsPerS);
+  const ratio = store / raw;
+  const cost = (pick: (p: { store: Attempt; raw: Attempt }) => Attempt) => ({
+    own: median(pairs.map((p) => pick(p).ownUs)),
+    es: median(pairs.map((p) => pick(p).esUs)),
+  });
+  const sc = cost((p) => p.store);
+  const rc = cost((p) => p.raw);
+  const parts = await ingest.storeParts(n);
   console.log(
-    `  (building the NDJSON alone, not timed in the _bulk runs: ${fmt(serializeDocsPerS, 0)} docs/s)`,
+    `  store ${fmt(store, 0)} vs _bulk ${shape} ${fmt(raw, 0)} docs/s (medians) = ${fmt(ratio, 2)}×; ` +
+      `pairs ${ratios.map((r) => fmt(r, 2)).join(', ')}`,
   );
-  // For context: the raw runs had their bodies built beforehand; the store builds them as it
-  // goes, on the same cores Elasticsearch uses here. Raw with the building counted:
-  const rawWithBuild = 1 / (1 / best.docsPerS + 1 / serializeDocsPerS);
   console.log(
-    `  (raw _bulk with building its NDJSON counted: ${fmt(rawWithBuild, 0)} docs/s; store / that = ${fmt(store / rawWithBuild, 2)}×)`,
+    `  CPU per document (medians): store own ${fmt(sc.own, 2)} µs + Elasticsearch ${fmt(sc.es, 2)} µs; ` +
+      `_bulk own ${fmt(rc.own, 2)} µs + Elasticsearch ${fmt(rc.es, 2)} µs` +
+      (es === undefined ? ' (Elasticsearch is not local: its CPU is not seen)' : ''),
   );
-  json.p5 = { docs: n, storeDocsPerS: storeRuns, raw: rawRuns, serializeDocsPerS, ratio, rawWithBuild };
+  console.log(
+    `  the store's own CPU, measured apart: serialize ${fmt(parts.serializeUs, 2)} + encode ${fmt(parts.encodeUs, 2)} + ` +
+      `gzip ${fmt(parts.gzipUs, 2)} µs/doc; the rest (client, event loop, GC) ${fmt(sc.own - parts.serializeUs - parts.encodeUs - parts.gzipUs, 2)} µs`,
+  );
+  // Where both compete for the same cores, documents/s follow the CPU a document costs them.
+  const cpuBound = (rc.own + rc.es) / (sc.own + sc.es);
+  console.log(`  if the cores were the limit: ${fmt(cpuBound, 2)}× (the _bulk bodies were built beforehand)`);
+  json.p5 = {
+    docs: n,
+    shape,
+    pairs,
+    store,
+    raw,
+    ratio,
+    ratios,
+    storeCpu: sc,
+    rawCpu: rc,
+    parts,
+    cpuBound,
+    sweep,
+  };
   report(
     '5  ingest store vs best raw _bulk',
-    `${fmt(store, 0)} vs ${fmt(best.docsPerS, 0)} docs/s (${best.batch}x${best.inflight}) = ${fmt(ratio, 2)}×`,
+    `${fmt(store, 0)} vs ${fmt(raw, 0)} docs/s (${shape}) = ${fmt(ratio, 2)}× (pairs ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})`,
     '≥ 0.9×',
     ratio >= 0.9,
   );
@@ -746,16 +663,17 @@ async function phase5(): Promise<void> {
 
 /** Deletes what phase 5 wrote (its own host name only), where the node has `_delete_by_query`. */
 async function deleteIngestDocs(): Promise<void> {
+  const streams = [...new Set(Object.values(METRIC_STREAMS))].join(',');
   const query = { query: { term: { 'host.name': INGEST_HOST } } };
   try {
-    const r = (await es(
+    const r = (await ingest.es(
       'POST',
-      `/${STREAMS}/_delete_by_query?conflicts=proceed&refresh=true&slices=auto&ignore_unavailable=true`,
+      `/${streams}/_delete_by_query?conflicts=proceed&refresh=true&slices=auto&ignore_unavailable=true`,
       query,
     )) as { deleted?: number };
     console.log(`  (deleted phase 5's ${r.deleted ?? 0} documents)`);
   } catch (err) {
-    const left = (await es('POST', `/${STREAMS}/_count`, query).catch(() => ({ count: '?' }))) as {
+    const left = (await ingest.es('POST', `/${streams}/_count`, query).catch(() => ({ count: '?' }))) as {
       count: number | string;
     };
     const why = /no handler found/.test(String(err)) ? 'this node has no _delete_by_query' : String(err);

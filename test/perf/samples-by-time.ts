@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MetricSample } from '../../src/core/index.js';
 import { DB_FILE, SqliteStore } from '../../src/store/index.js';
+import { printAccounted } from './processes.js';
 
 const N = Number(process.argv[2] ?? 300_000);
 const SERIES = 30;
@@ -66,4 +67,9 @@ async function measure(indexed: boolean): Promise<void> {
 }
 
 console.log(`${N} samples, ${SERIES} series, one run`);
+printAccounted(
+  [],
+  [],
+  `write and read times are this process's (pid ${process.pid}) wall time, SQLite in-process`,
+);
 for (const indexed of [false, true, false, true]) await measure(indexed);

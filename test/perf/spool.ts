@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Spool } from '../../src/store/spool.js';
+import { printAccounted } from './processes.js';
 
 const base = process.argv[2] ?? os.tmpdir();
 
@@ -85,6 +86,7 @@ async function replayCase(name: string, dir: string, seconds: number): Promise<v
 const root = await mkdtemp(path.join(base, 'benchyard-spool-perf-'));
 try {
   console.log(`spool in ${root}, node ${process.version}; group commit window 50 ms unless said`);
+  printAccounted([], [], `rates and latencies of this process (pid ${process.pid}) and its disk`);
   for (const c of CASES) await appendCase(c, path.join(root, c.name.replace(/\W+/g, '-')));
   await replayCase('replay 1 KB', path.join(root, '1-KB-64-in-flight'), 0.5);
   await replayCase('replay 1 MB', path.join(root, '1-MB-8-in-flight'), 0.5);

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { SqliteLedger } from '../../src/ledger/index.js';
 import { BIN } from '../helpers/cli.js';
 import { DEV_SSH_HOSTS, MOTO_ENDPOINT, requireMoto, requireSshHosts } from '../helpers/remote-hosts.js';
+import { printAccounted } from './processes.js';
 
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   const threads = Array.from({ length: 20 }, (_, i) => i + 1).join(', ');
   const matrix = `name: teardown\nrepetitions: 1\ntargets:\n  - name: gpu\n    provider: aws\n    regions: [us-east-1]\n    instanceType: g4dn.xlarge\n    ami: ami-12c6146b\n    count: 20\n    endpoint: ${MOTO_ENDPOINT}\n    ssh: {user: root, keyFile: ${h.keyFile}, knownHosts: ${h.knownHostsFile}, dockerSocket: ${h.dockerSocket}, connectTimeout: 30s}\nbenchmarks:\n  - benchmark: sysbench-cpu\n    params: {time: 2, threads: [${threads}]}\n`;
   console.log(`SIGINT at ${N} random moments in [0, 8] s while provisioning 20 instances (seed ${seed})`);
+  printAccounted([], [], 'counts what is left behind, and the time from SIGINT to exit');
   console.log('trial  at_ms  live_at_sigint  exit  exit_ms  not_terminated  ledger_open');
   let leaked = 0;
   let open = 0;

@@ -27,4 +27,14 @@ describe('sample documents', () => {
     expect(JSON.parse(sampleJson(s))).toEqual(JSON.parse(JSON.stringify(sampleDoc(s))));
     expect(sampleJson(s)).toBe(JSON.stringify(sampleDoc(s)));
   });
+
+  it('gives each sample its own timestamp when timestamps repeat and alternate (the last one is reused)', () => {
+    const b = base.timestamp;
+    // 8.64e15: the last date JavaScript has.
+    const t = [b, b, b + 1, b + 1, b, b - 1, 8.64e15, b + 1];
+    for (const timestamp of t)
+      expect(JSON.parse(sampleJson({ ...base, timestamp }))['@timestamp']).toBe(
+        new Date(timestamp).toISOString(),
+      );
+  });
 });
