@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentMonitor } from '../../src/agent/agent-monitor.js';
-import { DEFAULT_METRICS_POLICY, silentLogger, type MetricSample } from '../../src/core/index.js';
+import { DEFAULT_METRICS_POLICY, type MetricSample } from '../../src/core/index.js';
 import { dockerRunner } from '../helpers/docker-runner.js';
 import { ROOT } from '../helpers/catalog.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger, type MetricSample } from '../../src/core/index.js';
+import type { MetricSample } from '../../src/core/index.js';
 import { dockerRunner } from '../helpers/docker-runner.js';
 import { cgroupOf, MachineMonitor } from '../../src/metrics/index.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InfrastructureError, silentLogger } from '../../src/core/index.js';
+import { InfrastructureError } from '../../src/core/index.js';
 import { inspectImage, type RunSpec as ContainerSpec } from '../../src/engine/index.js';
 import { dockerRunner } from '../helpers/docker-runner.js';
 import { ArtifactDir } from '../../src/store/index.js';

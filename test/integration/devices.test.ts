@@ -9,12 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  InfrastructureError,
-  NO_REQUIREMENTS,
-  silentLogger,
-  type Requirements,
-} from '../../src/core/index.js';
+import { InfrastructureError, NO_REQUIREMENTS, type Requirements } from '../../src/core/index.js';
 import type { RunSpec as ContainerSpec } from '../../src/engine/index.js';
 import { dockerRunner } from '../helpers/docker-runner.js';
 import { BENCH_IMAGE, docker } from '../helpers/services.js';
