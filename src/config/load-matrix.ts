@@ -10,6 +10,7 @@ import {
   type Diagnostic,
   type ParamValue,
   type AdaptivePolicy,
+  type RunOrder,
   type TargetSpec,
 } from '../core/index.js';
 import { isFolderRef, loadBenchmarkFolder, toDefinition } from './catalog.js';
@@ -46,6 +47,8 @@ export interface Matrix {
   control: number;
   adaptive?: AdaptivePolicy;
   concurrency: number;
+  /** In which order a target's repetitions run (see `RunOrder`). */
+  order: RunOrder;
   metricsIntervalMs: number;
   metrics: MetricsPolicy;
   targets: readonly TargetSpec[];
@@ -134,6 +137,7 @@ export function validateMatrix(
     control: doc.control,
     ...(doc.adaptive ? { adaptive: adaptivePolicy(doc.adaptive) } : {}),
     concurrency: doc.concurrency,
+    order: doc.order,
     metricsIntervalMs: doc.metrics.interval,
     metrics: {
       quiet: doc.metrics.quiet,

@@ -150,6 +150,12 @@ export const matrixSchema = z.strictObject({
     ),
   adaptive: adaptive.optional().describe('Extend repetitions until the CoV of the first score is low enough'),
   concurrency: z.int().min(1).max(256).default(1).describe('Cells at once per machine'),
+  order: z
+    .enum(['blocked', 'interleaved', 'random'])
+    .default('blocked')
+    .describe(
+      "In which order a target's repetitions run: blocked (each cell's repetitions back to back), interleaved (round after round, one repetition of every cell per round, in a new seeded random order each round: drift and noisy neighbours hit every contender alike), random (every repetition in one seeded random order, each cell's own in sequence)",
+    ),
   shareEngine: z
     .boolean()
     .default(false)

@@ -277,6 +277,14 @@ export function plannedRepetitions(cell: Pick<MatrixCell, 'warmup' | 'control' |
 
 export type RepetitionKind = 'warmup' | 'control' | 'measured';
 
+/**
+ * In which order a target's repetitions run. `blocked`: each cell's repetitions back to
+ * back. `interleaved`: in rounds, one repetition of every cell per round, each round in a
+ * new seeded random order (duet-style: drift and noisy neighbours hit every contender
+ * alike). `random`: all repetitions in one seeded random order, each cell's in sequence.
+ */
+export type RunOrder = 'blocked' | 'interleaved' | 'random';
+
 /** What repetition `rep` (1-based) of the cell is. */
 export function repetitionKind(cell: Pick<MatrixCell, 'warmup' | 'control'>, rep: number): RepetitionKind {
   if (rep <= cell.warmup) return 'warmup';

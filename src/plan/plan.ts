@@ -12,6 +12,7 @@ import {
   type MetricsPolicy,
   type ParamValue,
   type Requirements,
+  type RunOrder,
   type Shard,
 } from '../core/index.js';
 import { MAX_CELLS, paramEnv, substitute, type Matrix } from '../config/index.js';
@@ -20,6 +21,8 @@ export interface Plan {
   matrixName: string;
   matrixFile: string;
   concurrency: number;
+  /** In which order a target's repetitions run. */
+  order: RunOrder;
   metricsIntervalMs: number;
   metrics: MetricsPolicy;
   cells: readonly MatrixCell[];
@@ -101,6 +104,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
     matrixName: matrix.name,
     matrixFile: matrix.file,
     concurrency: matrix.concurrency,
+    order: matrix.order,
     metricsIntervalMs: matrix.metricsIntervalMs,
     metrics: matrix.metrics,
     ...(matrix.registry ? { registry: matrix.registry } : {}),

@@ -9,7 +9,7 @@ import type { Clock, Logger, Machine, Provider } from '../core/index.js';
 import type { Plan } from '../plan/index.js';
 import type { Fleet } from './fleet.js';
 import type { FleetMachine } from './fleet-machine.js';
-import type { WorkQueue } from './work-queue.js';
+import type { QueueDepth } from './work-queue.js';
 
 /** The membership of a run's targets, while it executes. */
 export interface Membership {
@@ -40,7 +40,7 @@ export interface MembershipContext {
  */
 export function watchMembership(
   fleet: Fleet,
-  queues: ReadonlyMap<string, WorkQueue<unknown>>,
+  queues: ReadonlyMap<string, QueueDepth>,
   ctx: MembershipContext,
 ): Membership {
   const { logger, providers, clock } = ctx;
@@ -99,7 +99,8 @@ export function watchMembership(
       const { max } = provider.capacity(spec);
       const adding = inFlight(target).size;
       // Enough machines for the cells waiting (each takes `concurrency`), up to the maximum.
-      const needed = Math.ceil(queue.pending / ctx.plan.concurrency) - adding;
+      // Cells, not repetitions: an interleaved target queues one item per repetition.
+      const needed = Math.ceil(queue.pendingGroups / ctx.plan.concurrency) - adding;
       const room = max - fleet.active(target).length - adding;
       for (let i = 0; i < Math.min(needed, room); i++) void start(target);
     }

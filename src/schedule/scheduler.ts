@@ -27,6 +27,7 @@ import {
   type Machine,
   type MatrixCell,
   type RepetitionResult,
+  type RunOrder,
   type RunRecord,
 } from '../core/index.js';
 import type { Plan } from '../plan/index.js';
@@ -37,6 +38,7 @@ import { Fleet, groupByTarget, type FleetDeps } from './fleet.js';
 import type { FleetMachine } from './fleet-machine.js';
 import { watchMembership } from './membership.js';
 import { runRecord } from './run-record.js';
+import { orderWork } from './order.js';
 
 export type { RunEvent } from './events.js';
 
@@ -58,14 +60,24 @@ export interface RunOutcome {
   results: RepetitionResult[];
 }
 
-/** A cell still to run, from `fromRep` on (a retried cell resumes where its machine broke). */
-interface Work {
+/** A cell's progress, shared by its pieces of work (one per repetition unless `blocked`). */
+interface CellRun {
   cell: MatrixCell;
-  fromRep: number;
+  /** Repetitions planned (warmups, controls and measured; grows when adaptive extends it). */
   planned: number;
   measured: RepetitionResult[];
   startedAt?: number;
   infraRetries: number;
+}
+
+/**
+ * Repetitions `fromRep`..`toRep` of a cell; without `toRep`, up to the cell's planned
+ * (a blocked cell: extended in place). A retried piece resumes where its machine broke.
+ */
+interface Work {
+  run: CellRun;
+  fromRep: number;
+  toRep?: number;
 }
 
 /** What every worker of a run shares. */
@@ -150,14 +162,9 @@ export class Scheduler {
         [...groupByTarget(plan.cells)].map(([target, cells]) => [
           target,
           new WorkQueue<Work>(
-            cells.map((cell) => ({
-              cell,
-              fromRep: 1,
-              planned: plannedRepetitions(cell),
-              measured: [],
-              infraRetries: 0,
-            })),
+            ordered(cells, plan.order ?? 'blocked', `${run.id}/${target}`),
             this.clock,
+            (w) => w.run,
           ),
         ]),
       );
@@ -229,7 +236,7 @@ export class Scheduler {
         if (queue.pending > 0 && !opts.signal.aborted)
           errors.push(
             new InfrastructureError(
-              `target '${target}': ${queue.pending} cells were not run: no machine of the target was left to run them (lost, or withdrawn from its pool)`,
+              `target '${target}': ${queue.pendingGroups} cells were not run: no machine of the target was left to run them (lost, or withdrawn from its pool)`,
               { target },
             ),
           );
@@ -288,7 +295,7 @@ export class Scheduler {
       let next: Work | undefined;
       p.busy++;
       try {
-        next = await engineSlots(shared, p).add(() => this.runCell(work, p, shared));
+        next = await engineSlots(shared, p).add(() => this.runCell(work, p, shared, (w) => queue.add(w)));
       } catch (err) {
         queue.done();
         throw err;
@@ -305,13 +312,20 @@ export class Scheduler {
    * ends. Answers the work to give back when this machine broke or was withdrawn `now` and
    * another can take it.
    */
-  private async runCell(work: Work, self: FleetMachine, ctx: RunShared): Promise<Work | undefined> {
+  private async runCell(
+    work: Work,
+    self: FleetMachine,
+    ctx: RunShared,
+    extend: (more: Work) => void,
+  ): Promise<Work | undefined> {
     const { store, logger, onEvent } = this.deps;
-    const { cell } = work;
+    const cellRun = work.run;
+    const { cell } = cellRun;
+    const last = () => work.toRep ?? cellRun.planned;
     // The run's signal, and the machine's own: withdrawn `now`, its repetitions stop.
     const signal = AbortSignal.any([ctx.signal, self.runningSignal]);
-    work.startedAt ??= this.clock.now();
-    for (let rep = work.fromRep; rep <= work.planned && !ctx.signal.aborted; rep++) {
+    cellRun.startedAt ??= this.clock.now();
+    for (let rep = work.fromRep; rep <= last() && !ctx.signal.aborted; rep++) {
       if (self.runningSignal.aborted) return { ...work, fromRep: rep };
       onEvent?.({ type: 'repetition-started', cell, repetition: rep });
       const result = await runRepetition(
@@ -354,7 +368,7 @@ export class Scheduler {
         !ctx.signal.aborted &&
         (await ctx.fleet.machineBroke(self, result))
       ) {
-        const retry = work.infraRetries < MAX_INFRA_RETRIES;
+        const retry = cellRun.infraRetries < MAX_INFRA_RETRIES;
         const other =
           retry &&
           (ctx.fleet.active(self.target).length > 0 ||
@@ -370,27 +384,50 @@ export class Scheduler {
           logger.warn(
             `repetition ${rep} of ${cell.id} failed on ${self.machine.id} (${result.failureReason}); retrying on another machine`,
           );
-          return { ...work, fromRep: rep, infraRetries: work.infraRetries + 1 };
+          cellRun.infraRetries++;
+          return { ...work, fromRep: rep };
         }
       }
       ctx.results.push(result);
       if (result.status === 'passed') ctx.run.passed++;
       else ctx.run.failed++;
       onEvent?.({ type: 'repetition-finished', cell, result });
-      if (!result.warmup && !result.control) work.measured.push(result);
+      if (!result.warmup && !result.control) cellRun.measured.push(result);
       if (
-        rep === work.planned &&
-        wantsAnotherRepetition(cell.adaptive, work.measured, this.clock.now() - work.startedAt)
+        rep === cellRun.planned &&
+        wantsAnotherRepetition(cell.adaptive, cellRun.measured, this.clock.now() - cellRun.startedAt)
       ) {
-        work.planned++;
+        cellRun.planned++;
         ctx.run.repetitions++;
-        onEvent?.({ type: 'repetitions-extended', cell, measured: work.measured.length + 1 });
+        onEvent?.({ type: 'repetitions-extended', cell, measured: cellRun.measured.length + 1 });
+        // A piece of one repetition: the extra one joins the end of the target's order.
+        if (work.toRep !== undefined)
+          extend({ run: cellRun, fromRep: cellRun.planned, toRep: cellRun.planned });
       }
       if (self.lostReason !== undefined || self.runningSignal.aborted)
-        return rep < work.planned ? { ...work, fromRep: rep + 1 } : undefined;
+        return rep < last() ? { ...work, fromRep: rep + 1 } : undefined;
     }
     return undefined;
   }
+}
+
+/** A target's cells as pieces of work in the run's order (`order.ts`), seeded by run and target. */
+function ordered(cells: readonly MatrixCell[], order: RunOrder, seed: string): Work[] {
+  const runs: CellRun[] = cells.map((cell) => ({
+    cell,
+    planned: plannedRepetitions(cell),
+    measured: [],
+    infraRetries: 0,
+  }));
+  return orderWork(
+    runs.map((r) => r.planned),
+    order,
+    seed,
+  ).map((s) =>
+    order === 'blocked'
+      ? { run: runs[s.cell]!, fromRep: 1 }
+      : { run: runs[s.cell]!, fromRep: s.from, toRep: s.to },
+  );
 }
 
 /** The slots of the machine's engine (one set per engine, shared by its machines). */

@@ -3,6 +3,12 @@ import { systemClock, type Clock } from '../core/index.js';
 /** Cancels an idle timer once its taker woke (a shared reason: no DOMException per wake). */
 const WOKEN = Object.freeze(new Error('woken'));
 
+/** How much a queue still holds (what the membership watch sizes a target by). */
+export interface QueueDepth {
+  readonly pending: number;
+  readonly pendingGroups: number;
+}
+
 /** What `take` answers when it waited its idle time without an item. */
 export const IDLE = Symbol('idle');
 
@@ -12,15 +18,20 @@ export const IDLE = Symbol('idle');
  * then taken by another machine. `take` waits while items are out that may come back,
  * and answers `undefined` once nothing is queued and nothing is out.
  */
-export class WorkQueue<T> {
+export class WorkQueue<T> implements QueueDepth {
   private readonly items: T[] = [];
   private out = 0;
   private closed = false;
   private waiters: (() => void)[] = [];
 
+  /**
+   * `groupOf`: what an item belongs to (a cell, when its repetitions are separate items):
+   * `pendingGroups` counts those, e.g. how many cells still wait for a machine.
+   */
   constructor(
     items: Iterable<T>,
     private readonly clock: Clock = systemClock,
+    private readonly groupOf: (item: T) => unknown = (item) => item,
   ) {
     this.items.push(...items);
   }
@@ -73,6 +84,13 @@ export class WorkQueue<T> {
     this.wake();
   }
 
+  /** A new item at the end of the queue (an adaptive extension of a cell). */
+  add(item: T): void {
+    if (this.closed) return;
+    this.items.push(item);
+    this.wake();
+  }
+
   /** Nothing more is handed out (a cell failed the run, or it was cancelled). */
   close(): void {
     this.closed = true;
@@ -82,6 +100,11 @@ export class WorkQueue<T> {
 
   get pending(): number {
     return this.items.length;
+  }
+
+  /** Distinct groups (cells) among the queued items. */
+  get pendingGroups(): number {
+    return new Set(this.items.map(this.groupOf)).size;
   }
 
   private wake(): void {

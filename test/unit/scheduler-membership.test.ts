@@ -258,3 +258,84 @@ describe('scheduler: invariants over random runs (property)', () => {
     );
   });
 });
+
+describe('scheduler: the order of repetitions', () => {
+  const calls = (sim: ReturnType<typeof simulation>) =>
+    sim.provider.engine('fake:lab-1').calls.map((c) => `${c.spec.argv[1]}#${c.repetition}`);
+
+  it('interleaved: round after round, one repetition of every cell per round, each round shuffled', async () => {
+    const sim = simulation(
+      fakeMatrix({ cells: 3, repetitions: 4, targets: lab, extra: 'order: interleaved' }),
+    );
+    const out = await sim.run();
+    expect(out.results).toHaveLength(12);
+    const seq = calls(sim);
+    for (let r = 0; r < 4; r++) {
+      const round = seq.slice(r * 3, r * 3 + 3);
+      expect(round.map((s) => s.split('#')[1])).toEqual([`${r + 1}`, `${r + 1}`, `${r + 1}`]);
+      expect(new Set(round.map((s) => s.split('#')[0]))).toEqual(new Set(['1', '2', '3']));
+    }
+    expect(new Set([0, 1, 2, 3].map((r) => seq.slice(r * 3, r * 3 + 3).join()))).not.toHaveProperty(
+      'size',
+      1,
+    );
+  });
+
+  it('random: every repetition once, each cell in sequence, the same order for the same run', async () => {
+    const yaml = fakeMatrix({ cells: 3, repetitions: 4, targets: lab, extra: 'order: random' });
+    const a = simulation(yaml);
+    await a.run();
+    const b = simulation(yaml);
+    await b.run();
+    expect(calls(a)).toEqual(calls(b));
+    for (const n of ['1', '2', '3'])
+      expect(calls(a).filter((s) => s.startsWith(`${n}#`))).toEqual([`${n}#1`, `${n}#2`, `${n}#3`, `${n}#4`]);
+    expect(calls(a)).not.toEqual([...calls(a)].sort());
+  });
+
+  it('interleaved warmups come in the first rounds, before any measured repetition', async () => {
+    const sim = simulation(
+      fakeMatrix({ cells: 2, repetitions: 2, targets: lab, extra: 'order: interleaved\nwarmup: 1' }),
+    );
+    const out = await sim.run();
+    expect(out.results.slice(0, 2).every((r) => r.warmup)).toBe(true);
+    expect(out.results.slice(2).every((r) => !r.warmup)).toBe(true);
+  });
+
+  it('interleaved and adaptive: an extension joins the end of the order', async () => {
+    const sim = simulation(
+      fakeMatrix({
+        cells: 2,
+        repetitions: 3,
+        targets: lab,
+        extra: 'order: interleaved',
+        entry: '    adaptive: { cov: 1%, max: 5 }',
+      }),
+      {
+        behave: (c) => ({
+          durationMs: 1000,
+          stdout: `score: ${c.spec.argv[1] === '1' ? 100 + (c.repetition % 2) * 50 : 100}\n`,
+        }),
+      },
+    );
+    const out = await sim.run();
+    expect(out.results.filter((r) => r.params.n === 1)).toHaveLength(5);
+    expect(out.results.filter((r) => r.params.n === 2)).toHaveLength(3);
+    expect(calls(sim).slice(-2)).toEqual(['1#4', '1#5']);
+  });
+
+  it('interleaved: a repetition whose machine died runs again on another machine', async () => {
+    const sim = simulation(
+      fakeMatrix({ cells: 2, repetitions: 2, targets: lab, extra: 'order: interleaved' }),
+      {
+        capacity: () => ({ min: 1, max: 2 }),
+        behave: (c) =>
+          c.engine === 'lab-1' && c.nth === 0 ? { ...long, dieAfterMs: 10 } : { ...long, durationMs: 1000 },
+      },
+    );
+    const out = await sim.run();
+    expect(out.run.status).toBe('passed');
+    expect(out.results).toHaveLength(4);
+    expect(sim.of('repetition-retried')).toHaveLength(1);
+  });
+});
