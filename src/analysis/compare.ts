@@ -1,151 +1,61 @@
 /**
- * Compares groups of results along one axis (target, run, a param, GPU model, ...)
- * against a baseline group: per cell and score, the % difference of medians with a
- * bootstrap CI, a Mann-Whitney p-value Holm-corrected over all comparisons, and a verdict
- * that respects the score's direction; the cost of a repetition and performance per
- * dollar from the hourly price on each result; plus a geometric mean over the cells every
- * group completed. Pure.
+ * Compares groups of results along one axis (target, run, a param, GPU model, ...) against
+ * a baseline group: per cell and score, the Hodges-Lehmann % difference with its
+ * distribution-free interval and the verdict of the same inverted Mann-Whitney test
+ * (verdict.ts); the family of each test is one contender against the baseline in one cell,
+ * its primary score at alpha and the others Bonferroni-corrected among themselves; the
+ * cost of a repetition and performance per dollar; and a geometric mean over the cells
+ * every group completed, with a bootstrap interval (geomean.ts). Pure.
  */
-import { geometricMean, median } from 'simple-statistics';
+import { median } from 'simple-statistics';
 import type { Direction, MachineRecord, RepetitionResult } from '../core/index.js';
-import { bootstrapDiffPct, type Interval } from './bootstrap.js';
-import { summarize, type SampleSummary } from './describe.js';
-import { holm } from './holm.js';
-import { mannWhitney } from './mann-whitney.js';
+import type { CompareRow, Comparison, ComparisonMethod, Family, GroupStats } from './comparison.js';
+import { summarize } from './describe.js';
+import { geomeanWithCi, GEOMEAN_RESAMPLES } from './geomean.js';
+import { cellOf, groupOf, HARDWARE_AXES, machineKey, type Axis } from './groups.js';
+import { judge } from './verdict.js';
 
-/** What to group by: a result field, the machine's hardware, or `param:<name>`. */
-export type Axis =
-  'target' | 'provider' | 'instance-type' | 'gpu-model' | 'fingerprint' | 'run' | 'image' | `param:${string}`;
-
-export const AXES: readonly Axis[] = [
-  'target',
-  'provider',
-  'instance-type',
-  'gpu-model',
-  'fingerprint',
-  'run',
-  'image',
-];
-
-/** Axes along which machines differ by design: different hardware is not worth a warning there. */
-const HARDWARE_AXES: readonly Axis[] = ['target', 'provider', 'instance-type', 'gpu-model', 'fingerprint'];
-
-/** `axis` when it names one (`param:<name>` included), else undefined. */
-export function parseAxis(text: string): Axis | undefined {
-  return (AXES as readonly string[]).includes(text) || /^param:[a-z][a-z0-9_]*$/.test(text)
-    ? (text as Axis)
-    : undefined;
-}
-
-export type Verdict = 'baseline' | 'better' | 'worse' | 'no significant difference';
-
-export interface GroupStats extends SampleSummary {
-  group: string;
-  /** The measured values, in the order they were measured. */
-  values: number[];
-  /** Median hourly price (USD) recorded on the group's results; absent when none was. */
-  hourlyPriceUsd?: number;
-  /** Median cost of one repetition: hourly price × its duration (USD). */
-  costPerRepetitionUsd?: number;
-  /** Higher-is-better scores: median ÷ hourly price (score units per USD-hour). */
-  perDollar?: number;
-  diffPct?: number;
-  ci?: Interval;
-  p?: number;
-  pAdjusted?: number;
-  verdict?: Verdict;
-}
-
-export interface CompareRow {
-  /** What is compared, without the axis: benchmark and params (and target unless grouping by it). */
-  cell: string;
-  benchmark: string;
-  score: string;
-  unit: string;
-  direction: Direction;
-  groups: GroupStats[];
-}
-
-export interface Comparison {
-  axis: Axis;
-  baseline: string;
-  groups: string[];
-  rows: CompareRow[];
-  /**
-   * Per contender: geometric mean of direction-adjusted ratios over rows every group has
-   * (> 1 is better); `perDollarRatio` the same divided by the ratio of hourly prices
-   * (contender ÷ baseline), where both groups recorded one.
-   */
-  geomean: { group: string; ratio: number; rows: number; perDollarRatio?: number }[];
-  /** Median hourly price (USD) per group, where its results recorded one. */
-  prices: { group: string; hourlyPriceUsd?: number }[];
-  warnings: string[];
-  alpha: number;
-}
+export type * from './comparison.js';
+export { AXES, gpuModelOf, groupOf, parseAxis, type Axis } from './groups.js';
 
 export interface CompareOptions {
   by: Axis;
   /** Baseline group; default: the first group seen. */
   baseline?: string;
-  /** Significance level for the verdict (after Holm). @default 0.05 */
+  /** Significance level of each comparison's primary score (secondaries: Bonferroni). @default 0.05 */
   alpha?: number;
+  /**
+   * The primary score: one name for every benchmark, or per benchmark. Default (and where
+   * the name is not among a cell's scores): the cell's first score, which is the
+   * benchmark's first declared score, or its declared `primary`, which runs put first.
+   */
+  primary?: string | Readonly<Record<string, string>>;
   /** The runs' machines (their hardware): needed for `gpu-model`. */
   machines?: readonly MachineRecord[];
 }
 
-/** A machine's GPUs as one group name: `2× NVIDIA H200`, `none`, or `(unknown)`. */
-export function gpuModelOf(machine: MachineRecord | undefined): string {
-  const gpus = (machine?.hardware as { gpus?: { model?: string }[] } | undefined)?.gpus;
-  if (!machine || gpus === undefined) return '(unknown)';
-  if (gpus.length === 0) return 'none';
-  const counts = new Map<string, number>();
-  for (const g of gpus) counts.set(g.model ?? '(unnamed)', (counts.get(g.model ?? '(unnamed)') ?? 0) + 1);
-  return [...counts]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([model, n]) => (n > 1 ? `${n}× ${model}` : model))
-    .join(' + ');
+export const METHOD: ComparisonMethod = {
+  estimate:
+    'Hodges-Lehmann: the median of the ratios contender/baseline over all pairs of repetitions (the shift of the logarithms), as a % difference',
+  interval:
+    'distribution-free, by inverting the two-sided Mann-Whitney test (Bauer 1972): exact null distribution when a group has at most 8 values, else the normal approximation with tie and continuity corrections (without ties, SciPy mannwhitneyu method=auto)',
+  test: 'the same inverted test: a verdict is better or worse exactly when the interval excludes 0; values equal in both groups count against a difference',
+  family:
+    'per comparison (one group against the baseline in one cell): the primary score at alpha, each other score at alpha divided by their number (Bonferroni), its interval at the matching confidence',
+  geomean: `geometric mean of direction-adjusted ratios of medians; 95 % percentile bootstrap interval, ${GEOMEAN_RESAMPLES} resamples, seeded, repetitions resampled within each cell and group`,
+};
+
+interface Measured {
+  key: string;
+  value: number;
+  priceUsd: number | undefined;
+  durationMs: number;
 }
 
-export function groupOf(
-  r: RepetitionResult,
-  axis: Axis,
-  machines: ReadonlyMap<string, MachineRecord> = new Map(),
-): string {
-  if (axis.startsWith('param:')) {
-    // The name is the user's (`--by param:constructor`): only the result's own params count.
-    const name = axis.slice(6);
-    return Object.hasOwn(r.params, name) ? String(r.params[name] ?? '(unset)') : '(unset)';
-  }
-  switch (axis) {
-    case 'gpu-model':
-      return gpuModelOf(machines.get(machineKey(r)));
-    case 'fingerprint':
-      return r.fingerprint ?? '(unknown)';
-    case 'target':
-      return r.target;
-    case 'provider':
-      return r.provider;
-    case 'instance-type':
-      return r.instanceType;
-    case 'run':
-      return r.runId;
-    case 'image':
-      return r.imageDigest;
-  }
-  return '(unknown)';
-}
-
-function machineKey(m: { runId: string; machineId: string }): string {
-  return `${m.runId}\u0000${m.machineId}`;
-}
-
-function cellOf(r: RepetitionResult, axis: Axis): string {
-  const params = Object.entries(r.params)
-    .filter(([k]) => axis !== `param:${k}`)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ');
-  return [r.benchmark, params, HARDWARE_AXES.includes(axis) ? '' : `@${r.target}`].filter(Boolean).join(' ');
-}
+type Scores = Map<
+  string,
+  { meta: RepetitionResult['scores'][number]; benchmark: string; byGroup: Map<string, Measured[]> }
+>;
 
 export function compare(results: readonly RepetitionResult[], opts: CompareOptions): Comparison {
   const alpha = opts.alpha ?? 0.05;
@@ -169,32 +79,28 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
   const ordered = [baseline, ...groups.filter((g) => g !== baseline)];
 
   // cell → score → group → the results' values (with what each repetition cost)
-  const table = new Map<
-    string,
-    Map<
-      string,
-      { meta: RepetitionResult['scores'][number]; benchmark: string; byGroup: Map<string, Measured[]> }
-    >
-  >();
+  const table = new Map<string, Scores>();
   // cell → what should be equal across groups → values seen; group → fingerprints seen
   const sameness = new Map<string, Map<string, Set<string>>>();
   const hardware = new Map<string, Set<string>>();
   const prices = new Map<string, number[]>();
+  const keys = new Map<string, number>();
   for (const r of passed) {
     const cell = cellOf(r, opts.by);
     const group = groupFor(r);
-    const scores = table.get(cell) ?? new Map();
+    const scores: Scores = table.get(cell) ?? new Map();
     table.set(cell, scores);
+    // One key per repetition, shared by its scores (the geomean's bootstrap draws them together).
+    const id = `${r.runId}\u0000${r.cellId}\u0000${r.repetition}`;
+    const seen = keys.get(id) ?? 0;
+    keys.set(id, seen + 1);
+    const key = `${id}\u0000${seen}`;
     for (const s of r.scores) {
-      const entry = scores.get(s.name) ?? {
-        meta: s,
-        benchmark: r.benchmark,
-        byGroup: new Map<string, Measured[]>(),
-      };
+      const entry = scores.get(s.name) ?? { meta: s, benchmark: r.benchmark, byGroup: new Map() };
       scores.set(s.name, entry);
       entry.byGroup.set(group, [
         ...(entry.byGroup.get(group) ?? []),
-        { value: s.value, priceUsd: r.hourlyPriceUsd, durationMs: r.durationMs },
+        { key, value: s.value, priceUsd: r.hourlyPriceUsd, durationMs: r.durationMs },
       ]);
     }
     if (r.hourlyPriceUsd !== undefined) prices.set(group, [...(prices.get(group) ?? []), r.hourlyPriceUsd]);
@@ -210,90 +116,84 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
   }
 
   const rows: CompareRow[] = [];
+  const families: Family[] = [];
+  const measured = new Map<CompareRow, Map<string, Measured[]>>();
   for (const [cell, scores] of table) {
-    for (const [score, { meta, benchmark, byGroup }] of scores) {
+    const names = [...scores.keys()];
+    const benchmark = scores.get(names[0]!)!.benchmark;
+    const wanted = typeof opts.primary === 'string' ? opts.primary : opts.primary?.[benchmark];
+    const primary = wanted !== undefined && scores.has(wanted) ? wanted : names[0]!;
+    const secondary = names.filter((n) => n !== primary);
+    const alphaSecondary = secondary.length > 0 ? alpha / secondary.length : undefined;
+    families.push({
+      cell,
+      benchmark,
+      primary,
+      secondary,
+      alphaPrimary: alpha,
+      ...(alphaSecondary !== undefined ? { alphaSecondary } : {}),
+    });
+    for (const score of [primary, ...secondary]) {
+      const { meta, byGroup } = scores.get(score)!;
+      const level = score === primary ? alpha : alphaSecondary!;
       const base = (byGroup.get(baseline) ?? []).map((m) => m.value);
-      rows.push({
+      const row: CompareRow = {
         cell,
         benchmark,
         score,
         unit: meta.unit,
         direction: meta.direction,
+        role: score === primary ? 'primary' : 'secondary',
+        alpha: level,
+        confidence: 1 - level,
         groups: ordered.map((group): GroupStats => {
-          const measured = byGroup.get(group) ?? [];
-          const values = measured.map((m) => m.value);
+          const values = (byGroup.get(group) ?? []).map((m) => m.value);
           const stats: GroupStats = {
             group,
             ...summarize(values),
             values,
-            ...costOf(measured, meta.direction),
+            ...costOf(byGroup.get(group) ?? [], meta.direction),
           };
           if (group === baseline) return { ...stats, verdict: 'baseline' };
           if (values.length === 0 || base.length === 0) return stats;
-          const bMedian = summarize(base).median;
-          return {
-            ...stats,
-            diffPct: bMedian === 0 ? NaN : 100 * (stats.median / bMedian - 1),
-            ci: bootstrapDiffPct(base, values),
-            p: mannWhitney(values, base).p,
-          };
+          const j = judge(base, values, meta.direction, level);
+          return { ...stats, ...j, pAdjusted: adjusted(j, score === primary ? 1 : secondary.length, alpha) };
         }),
-      });
+      };
+      rows.push(row);
+      measured.set(row, byGroup);
     }
   }
-
-  // Holm over every contender comparison in the report.
-  const tested = rows.flatMap((row) => row.groups.filter((g) => g.p !== undefined));
-  holm(tested.map((g) => g.p!)).forEach((pAdj, i) => {
-    const g = tested[i]!;
-    g.pAdjusted = pAdj;
-  });
-  for (const row of rows)
-    for (const g of row.groups) {
-      if (g.pAdjusted === undefined || g.diffPct === undefined) continue;
-      const improved = row.direction === 'higher' ? g.diffPct > 0 : g.diffPct < 0;
-      g.verdict = g.pAdjusted < alpha ? (improved ? 'better' : 'worse') : 'no significant difference';
-    }
 
   const groupPrice = (g: string) => {
     const ps = prices.get(g);
     return ps && ps.length > 0 ? median(ps) : undefined;
   };
   const complete = rows.filter((row) => row.groups.every((g) => g.n > 0));
+  const keyed = (ms: readonly Measured[] = []) => new Map(ms.map((m) => [m.key, m.value]));
   const geomean = ordered.slice(1).map((group) => {
-    const ratios = complete.map((row) => {
-      const b = row.groups[0]!.median;
-      const c = row.groups.find((g) => g.group === group)!.median;
-      return row.direction === 'higher' ? c / b : b / c;
-    });
-    const usable = ratios.filter((x) => Number.isFinite(x) && x > 0);
-    const ratio = usable.length > 0 ? geometricMean(usable) : NaN;
+    const g = geomeanWithCi(
+      complete.map((row) => ({
+        cell: row.cell,
+        direction: row.direction,
+        baseline: keyed(measured.get(row)!.get(baseline)),
+        contender: keyed(measured.get(row)!.get(group)),
+      })),
+    );
     const [pb, pc] = [groupPrice(baseline), groupPrice(group)];
+    const priceRatio = pb && pc ? pc / pb : undefined;
     return {
       group,
-      ratio,
-      rows: usable.length,
-      ...(pb && pc && Number.isFinite(ratio) ? { perDollarRatio: ratio / (pc / pb) } : {}),
+      ratio: g.ratio,
+      rows: g.rows,
+      ...(g.ci ? { ci: g.ci } : {}),
+      ...(priceRatio && Number.isFinite(g.ratio) ? { perDollarRatio: g.ratio / priceRatio } : {}),
+      ...(priceRatio && g.ci
+        ? { perDollarCi: { low: g.ci.low / priceRatio, high: g.ci.high / priceRatio } }
+        : {}),
     };
   });
 
-  const warnings: string[] = [];
-  for (const [cell, same] of sameness)
-    for (const [what, values] of same)
-      if (values.size > 1)
-        warnings.push(
-          `${cell}: groups differ in ${what} (${[...values].join(', ')}), not only in ${opts.by}`,
-        );
-  for (const [group, fps] of hardware)
-    if (fps.size > 1 && opts.by !== 'fingerprint')
-      warnings.push(
-        `group ${group} ran on ${fps.size} different hardware fingerprints (${[...fps].join(', ')}): compare --by fingerprint to see whether that matters`,
-      );
-  const minN = Math.min(...tested.map((g) => g.n), Infinity);
-  if (tested.length > 0 && tested.every((g) => (g.p ?? 1) >= alpha))
-    warnings.push(
-      `no comparison reached p < ${alpha}${minN <= 3 ? `; with ${minN} repetitions per group Mann-Whitney cannot (its smallest p is 0.1): run 5 or more` : ''}`,
-    );
   return {
     axis: opts.by,
     baseline,
@@ -304,15 +204,55 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
       const usd = groupPrice(group);
       return usd === undefined ? { group } : { group, hourlyPriceUsd: usd };
     }),
-    warnings,
+    warnings: [...differences(sameness, hardware, opts.by), ...tooFew(rows)],
     alpha,
+    families,
+    method: METHOD,
   };
 }
 
-interface Measured {
-  value: number;
-  priceUsd: number | undefined;
-  durationMs: number;
+function differences(
+  sameness: ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<string>>>,
+  hardware: ReadonlyMap<string, ReadonlySet<string>>,
+  by: Axis,
+): string[] {
+  const warnings: string[] = [];
+  for (const [cell, same] of sameness)
+    for (const [what, values] of same)
+      if (values.size > 1)
+        warnings.push(`${cell}: groups differ in ${what} (${[...values].join(', ')}), not only in ${by}`);
+  for (const [group, fps] of hardware)
+    if (fps.size > 1 && by !== 'fingerprint')
+      warnings.push(
+        `group ${group} ran on ${fps.size} different hardware fingerprints (${[...fps].join(', ')}): compare --by fingerprint to see whether that matters`,
+      );
+  return warnings;
+}
+
+/**
+ * `p` times the number of tests it shares its level with, so it reads against the
+ * comparison's alpha. Rounding of p·k against alpha must not disagree with the verdict the
+ * interval gave (p < alpha/k): where the last bit would, the verdict's side wins.
+ */
+function adjusted(j: ReturnType<typeof judge>, k: number, alpha: number): number {
+  const p = Math.min(1, (j.p ?? NaN) * k);
+  const significant = j.verdict === 'better' || j.verdict === 'worse';
+  if (significant && !(p < alpha)) return alpha * (1 - Number.EPSILON);
+  if (!significant && p < alpha) return alpha;
+  return p;
+}
+
+/** One line for the comparisons no data of their size could decide. */
+function tooFew(rows: readonly CompareRow[]): string[] {
+  const short = rows.flatMap((row) =>
+    row.groups.filter((g) => g.verdict === 'too few repetitions').map((g) => ({ row, g })),
+  );
+  if (short.length === 0) return [];
+  const need = Math.max(...short.map((s) => s.g.needsRepetitions ?? 0));
+  const primaries = short.filter((s) => s.row.role === 'primary').length;
+  return [
+    `${short.length} of ${rows.reduce((a, r) => a + r.groups.length - 1, 0)} comparisons (${primaries} of them primary scores) cannot reach a verdict with the repetitions at hand: the rank test needs ≥ ${need} repetitions per group at their level`,
+  ];
 }
 
 /** What the group's repetitions cost, and (higher-is-better scores) how much score a dollar-hour buys. */

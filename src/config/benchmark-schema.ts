@@ -117,6 +117,14 @@ const containerPolicy = z
   })
   .default({ ...DEFAULT_CONTAINER_POLICY });
 
+/** `primary:` on a benchmark or a matrix entry. */
+export const PRIMARY_SCORE = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'score names are snake_case')
+  .describe(
+    "The score comparisons decide on: tested alone at the comparison's α, the other scores Bonferroni-corrected among themselves (default: the first score)",
+  );
+
 export const benchmarkSchema = z
   .strictObject({
     name: NAME,
@@ -142,6 +150,7 @@ export const benchmarkSchema = z
     command: z.array(z.string()).min(1),
     params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), paramSpec).default({}),
     scores: z.array(scoreSpec).default([]).describe('Empty: the exit code alone says pass or fail'),
+    primary: PRIMARY_SCORE.optional(),
     timeout: duration(1000, 7 * 24 * 3_600_000).default(600_000),
     network: z.enum(['none', 'bridge']).default('bridge'),
     container: containerPolicy.describe(
@@ -153,4 +162,8 @@ export const benchmarkSchema = z
   })
   .refine((d) => d.image !== undefined || d.build !== undefined, {
     message: "a benchmark needs 'image', 'build', or both",
+  })
+  .refine((d) => d.primary === undefined || d.scores.some((s) => s.name === d.primary), {
+    message: "primary must name one of the benchmark's scores",
+    path: ['primary'],
   });

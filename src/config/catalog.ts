@@ -89,14 +89,27 @@ export function parseBenchmark(source: YamlSource, defaultBuild?: string): Bench
 }
 
 export function toDefinition(d: z.output<typeof benchmarkSchema>, sourceDir: string): BenchmarkDefinition {
-  const { timeout, image, build, ...rest } = d;
+  const { timeout, image, build, primary, ...rest } = d;
   return {
     ...rest,
+    scores: primaryFirst(d.scores, primary),
     image: image ?? `benchyard-build/${d.name}:latest`,
     ...(build !== undefined ? { build: path.resolve(sourceDir, build) } : {}),
     timeoutMs: timeout,
     source: sourceDir,
   };
+}
+
+/**
+ * The declared primary score first: results keep their scores in declaration order, and
+ * `compare` takes a cell's first score as its primary.
+ */
+export function primaryFirst<T extends { name: string }>(
+  scores: readonly T[],
+  primary: string | undefined,
+): T[] {
+  const first = scores.filter((s) => s.name === primary);
+  return [...first, ...scores.filter((s) => s.name !== primary)];
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh']);

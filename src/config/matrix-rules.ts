@@ -77,6 +77,13 @@ export function matrixRules(
       out,
     );
     if (!def) return;
+    if (typeof entry.primary === 'string' && !def.scores.some((s) => s.name === entry.primary))
+      out.push(
+        source.diagnostic(
+          [...at, 'primary'],
+          `primary '${entry.primary}' is not a score of benchmark '${def.name}' (scores: ${def.scores.map((s) => s.name).join(', ') || 'none'})`,
+        ),
+      );
     const given = isObj(entry.params) ? entry.params : {};
     for (const [key, spec] of Object.entries(def.params)) {
       if (spec.default === undefined && !Object.hasOwn(given, key))

@@ -37,9 +37,9 @@ describe('matrix loading', () => {
     });
   });
 
-  it('applies defaults: 3 repetitions, 1 at a time, 1 s sampling of containers, host and GPUs, not quiet', async () => {
+  it('applies defaults: 5 repetitions, 1 at a time, 1 s sampling of containers, host and GPUs, not quiet', async () => {
     const m = await load('name: a\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: fio}]\n');
-    expect([m.repetitions, m.concurrency, m.metricsIntervalMs]).toEqual([3, 1, 1000]);
+    expect([m.repetitions, m.concurrency, m.metricsIntervalMs]).toEqual([5, 1, 1000]);
     expect(m.metrics).toEqual({ quiet: false, collector: 'auto', host: true, gpu: true });
   });
 
