@@ -1,18 +1,45 @@
 /**
  * JUnit XML for CI (Jenkins' junit step): one testcase per cell of a run, or per compared
  * score of a comparison; failures carry the reason, regressions the numbers.
+ *
+ * Values travel where the schema Jenkins' xunit plugin validates with (junit-10.xsd) lets
+ * them: a testcase has no `<properties>` there, so each testcase's scores (and, against a
+ * baseline, the % change with its CI) are its `<system-out>` — as text, and as
+ * `<measurement><name>…</name><value>…</value></measurement>`, what Jenkins' Measurement
+ * Plots plugin reads from a test's output to chart it build after build
+ * (jenkinsci/measurement-plots-plugin, OutputParser) — and the suite's `<properties>` hold
+ * the same per testcase and score.
  */
 import { create } from 'xmlbuilder2';
-import { regressionPct, type Comparison } from '../analysis/index.js';
+import {
+  historyCell,
+  regressionPct,
+  summarize,
+  type Comparison,
+  type CompareRow,
+  type GroupStats,
+} from '../analysis/index.js';
 import type { MatrixCell, RepetitionResult, RunRecord } from '../core/index.js';
-import { formatParams } from './summary.js';
+import { formatNumber, formatParams } from './summary.js';
 
-interface Case {
+export interface JunitCase {
   classname: string;
   name: string;
   timeSeconds: number;
   failure?: { type: string; message: string; detail: string };
   skipped?: string;
+  /** The testcase's `<system-out>`. */
+  out?: string;
+  /** Suite properties for this testcase: name (after the testcase's) → value. */
+  properties?: [string, string][];
+}
+
+/** What a run's file carries beside its cells and the baseline comparison. */
+export interface RunJunitExtras {
+  /** Per cell id, `expect:` checks: one not ok fails the cell's testcase. */
+  expectations?: ReadonlyMap<string, readonly { ok: boolean; line: string }[]>;
+  /** More testcases: the gate's summary, change points. */
+  cases?: readonly JunitCase[];
 }
 
 /**
@@ -43,7 +70,7 @@ function nonNegative(s: number): number {
   return Number.isFinite(s) && s > 0 ? s : 0;
 }
 
-function render(suite: string, timestamp: string, cases: readonly Case[]): string {
+function render(suite: string, timestamp: string, cases: readonly JunitCase[]): string {
   const failures = cases.filter((c) => c.failure).length;
   const skipped = cases.filter((c) => c.skipped !== undefined).length;
   const time = seconds(cases.reduce((a, c) => a + nonNegative(c.timeSeconds), 0));
@@ -63,6 +90,14 @@ function render(suite: string, timestamp: string, cases: readonly Case[]): strin
     time,
     timestamp: xmlSafe(timestamp),
   });
+  const properties = cases.flatMap((c) =>
+    (c.properties ?? []).map(([k, v]) => [k ? `${c.name} ${k}` : c.name, v] as const),
+  );
+  if (properties.length > 0) {
+    const props = s.ele('properties');
+    for (const [name, value] of properties)
+      props.ele('property', { name: xmlSafe(name), value: xmlSafe(value) });
+  }
   for (const c of cases) {
     const tc = s.ele('testcase', {
       classname: xmlSafe(c.classname),
@@ -74,13 +109,22 @@ function render(suite: string, timestamp: string, cases: readonly Case[]): strin
         xmlSafe(c.failure.detail),
       );
     if (c.skipped !== undefined) tc.ele('skipped', { message: xmlSafe(c.skipped) });
+    if (c.out) tc.ele('system-out').txt(xmlSafe(c.out));
   }
   return root.end({ prettyPrint: true });
 }
 
+/** `<measurement>` markup as the Measurement Plots plugin parses it out of a test's output. */
+function measurement(name: string, value: number): string {
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<measurement><name>${esc(name)}</name><value>${value}</value></measurement>`;
+}
+
 /**
- * One testcase per cell: it fails when any repetition failed, with every reason. With a
- * gate, one more testcase per compared score, failing on a regression.
+ * One testcase per cell: it fails when any repetition failed, with every reason, or when a
+ * score fell outside its `expect:` range. Its output: each score's median, and against a
+ * baseline the change with its CI. With a gate, one more testcase per compared score,
+ * failing on a regression.
  */
 export function runJunit(
   run: RunRecord,
@@ -89,8 +133,12 @@ export function runJunit(
   gate?: { comparison: Comparison; maxRegressionPct: number },
   /** Cells placement skipped, with the reason (their target lacks what they require). */
   skipped: ReadonlyMap<string, string> = new Map(),
+  extras: RunJunitExtras = {},
 ): string {
-  const cases = cells.map((cell): Case => {
+  const rowsByCell = new Map<string, CompareRow[]>();
+  for (const row of gate?.comparison.rows ?? [])
+    rowsByCell.set(row.cell, [...(rowsByCell.get(row.cell) ?? []), row]);
+  const cases = cells.map((cell): JunitCase => {
     const rs = results.filter((r) => r.cellId === cell.id);
     const failed = rs.filter((r) => r.status === 'failed');
     const name = [cell.entry, formatParams(cell.params), `on ${cell.target.name} [${cell.id}]`]
@@ -103,20 +151,77 @@ export function runJunit(
     };
     if (rs.length === 0)
       return { ...base, skipped: skipped.get(cell.id) ?? 'not run (the run was cancelled or stopped first)' };
-    if (failed.length === 0) return base;
-    return {
+    const checks = extras.expectations?.get(cell.id) ?? [];
+    const rows = rowsByCell.get(historyCell({ ...cell, target: cell.target.name })) ?? [];
+    const values = scoreValues(rs, rows, gate?.comparison, run.id);
+    const withValues = {
       ...base,
-      failure: {
-        type: failed[0]!.failureClass ?? 'FAILED',
-        message: `${failed.length} of ${rs.length} repetitions failed`,
-        detail: failed.map((r) => `#${r.repetition} ${r.failureClass}: ${r.failureReason}`).join('\n'),
-      },
+      out: [...values.lines, ...checks.map((c) => `expect ${c.line}`)].join('\n'),
+      properties: values.properties,
     };
+    const misses = checks.filter((c) => !c.ok);
+    if (failed.length > 0)
+      return {
+        ...withValues,
+        failure: {
+          type: failed[0]!.failureClass ?? 'FAILED',
+          message: `${failed.length} of ${rs.length} repetitions failed`,
+          detail: failed.map((r) => `#${r.repetition} ${r.failureClass}: ${r.failureReason}`).join('\n'),
+        },
+      };
+    if (misses.length > 0)
+      return {
+        ...withValues,
+        failure: {
+          type: 'EXPECTATION',
+          message: `${misses.length} score(s) outside their expected range`,
+          detail: misses.map((c) => c.line).join('\n'),
+        },
+      };
+    return withValues;
   });
   const regressions = gate
     ? compareCases(gate.comparison, gate.maxRegressionPct, `${run.name}.regression`)
     : [];
-  return render(run.name, run.startedAt, [...cases, ...regressions]);
+  return render(run.name, run.startedAt, [...cases, ...regressions, ...(extras.cases ?? [])]);
+}
+
+/** Each score's median over the cell's passed, measured repetitions, and its change against the baseline. */
+function scoreValues(
+  rs: readonly RepetitionResult[],
+  rows: readonly CompareRow[],
+  c: Comparison | undefined,
+  runId: string,
+): { lines: string[]; properties: [string, string][] } {
+  const byScore = new Map<string, { unit: string; direction: string; values: number[] }>();
+  for (const r of rs)
+    if (r.status === 'passed' && !r.warmup && !r.control)
+      for (const s of r.scores) {
+        const e = byScore.get(s.name) ?? { unit: s.unit, direction: s.direction, values: [] };
+        byScore.set(s.name, e);
+        e.values.push(s.value);
+      }
+  const lines: string[] = [];
+  const properties: [string, string][] = [];
+  for (const [score, e] of byScore) {
+    const sum = summarize(e.values);
+    const value = `median ${formatNumber(sum.median)} ${e.unit} (n ${sum.n}, ${e.direction} is better)`;
+    const g = rows.find((x) => x.score === score)?.groups.find((x) => x.group === runId);
+    const row = rows.find((x) => x.score === score);
+    const change = c && g ? changeText(g, c.baseline, row?.confidence) : undefined;
+    lines.push(`${score}: ${value}${change ? `; ${change}` : ''}`, measurement(score, sum.median));
+    properties.push([score, change ? `${value}; ${change}` : value]);
+    if (g?.diffPct !== undefined && Number.isFinite(g.diffPct))
+      lines.push(measurement(`${score} change %`, Number(g.diffPct.toFixed(4))));
+  }
+  return { lines, properties };
+}
+
+function changeText(g: GroupStats, baseline: string, confidence = 0.95): string | undefined {
+  if (g.diffPct === undefined) return undefined;
+  const level = `${Number((100 * confidence).toPrecision(4))}%`;
+  const ci = g.ci ? ` [${g.ci.low.toFixed(2)}, ${g.ci.high.toFixed(2)}] ${level} CI` : '';
+  return `Δ ${g.diffPct.toFixed(2)}%${ci} vs ${baseline}, p (adj.) ${g.pAdjusted?.toPrecision(3) ?? '–'}: ${g.verdict ?? 'no verdict'}`;
 }
 
 /** One testcase per contender and score: it fails on a significant regression beyond `maxRegressionPct`. */
@@ -124,27 +229,48 @@ export function compareJunit(c: Comparison, maxRegressionPct: number, timestamp:
   return render(`compare by ${c.axis}`, timestamp, compareCases(c, maxRegressionPct, 'compare'));
 }
 
-function compareCases(c: Comparison, maxRegressionPct: number, classPrefix: string): Case[] {
-  return c.rows.flatMap((row) =>
-    row.groups
+function compareCases(c: Comparison, maxRegressionPct: number, classPrefix: string): JunitCase[] {
+  return c.rows.flatMap((row) => {
+    const base = row.groups.find((g) => g.group === c.baseline);
+    return row.groups
       .filter((g) => g.group !== c.baseline)
-      .map((g): Case => {
-        const base = {
+      .map((g): JunitCase => {
+        const tc = {
           classname: `${classPrefix}.${row.benchmark}`,
           name: `${row.cell} ${row.score}: ${g.group} vs ${c.baseline}`,
           timeSeconds: 0,
         };
-        if (g.n === 0 || g.diffPct === undefined) return { ...base, skipped: `no results for ${g.group}` };
+        // Say which side lacks results: the baseline (a cell it did not have) or the contender.
+        if (!base || base.n === 0)
+          return { ...tc, skipped: `no baseline cell: ${c.baseline} has no passed result for it` };
+        if (g.n === 0) return { ...tc, skipped: `no passed result in ${g.group}` };
+        if (g.diffPct === undefined) return { ...tc, skipped: `not compared: ${g.verdict ?? 'no test'}` };
+        const values = `median ${formatNumber(g.median)} ${row.unit} vs ${formatNumber(base.median)} (${row.direction} is better)`;
+        const change = changeText(g, c.baseline, row.confidence)!;
+        const out = [
+          `${values}; ${change}`,
+          measurement(`${row.score} median`, g.median),
+          ...(Number.isFinite(g.diffPct)
+            ? [measurement(`${row.score} change %`, Number(g.diffPct.toFixed(4)))]
+            : []),
+          ...(g.ci && Number.isFinite(g.ci.low)
+            ? [
+                measurement(`${row.score} change % CI low`, Number(g.ci.low.toFixed(4))),
+                measurement(`${row.score} change % CI high`, Number(g.ci.high.toFixed(4))),
+              ]
+            : []),
+        ].join('\n');
+        const withValues = { ...tc, out, properties: [['', `${values}; ${change}`]] as [string, string][] };
         const reg = regressionPct(row.direction, g.diffPct);
-        if (g.verdict !== 'worse' || reg <= maxRegressionPct) return base;
+        if (g.verdict !== 'worse' || reg <= maxRegressionPct) return withValues;
         return {
-          ...base,
+          ...withValues,
           failure: {
             type: 'REGRESSION',
             message: `${row.score} regressed ${reg.toFixed(2)}% (> ${maxRegressionPct}%)`,
-            detail: `median ${g.median} ${row.unit} vs ${row.groups[0]!.median} (${row.direction} is better); Δ ${g.diffPct.toFixed(2)}% [${g.ci?.low.toFixed(2)}, ${g.ci?.high.toFixed(2)}]; p (Holm) ${g.pAdjusted?.toPrecision(3)}`,
+            detail: `median ${g.median} ${row.unit} vs ${base.median} (${row.direction} is better); Δ ${g.diffPct.toFixed(2)}% [${g.ci?.low.toFixed(2)}, ${g.ci?.high.toFixed(2)}]; p (adj.) ${g.pAdjusted?.toPrecision(3)}`,
           },
         };
-      }),
-  );
+      });
+  });
 }

@@ -283,6 +283,63 @@ describe('JUnit XML validates against the Jenkins JUnit schema (xmllint)', () =>
     validate('compare-one-group', one);
   });
 
+  it('run with values, expectations, a gate summary and a change point (the nightly parts)', () => {
+    const gate = { comparison: runComparison(1.0), maxRegressionPct: 5 };
+    const expectations = new Map([
+      [fine.id, [{ ok: true, line: '#1 speed 100 op/s within [95, 110] (ref 100 -5%/+10%)' }]],
+      [otherBench.id, [{ ok: false, line: '#2 speed 5001 op/s outside [0, 10] (ref 5 ∞/+100%) <&>' }]],
+    ]);
+    const cases = [
+      {
+        classname: 'nightly.changepoint.toy',
+        name: 'toy @gpu-box speed: change point at run-2',
+        timeSeconds: 0,
+        failure: {
+          type: 'CHANGE_POINT',
+          message: 'speed 50.00% worse since run-2 (> 5%)',
+          detail: 'mean 100 → 50',
+        },
+      },
+      {
+        classname: 'nightly.gate',
+        name: 'gate (baseline)',
+        timeSeconds: 0,
+        out: 'gate: no baseline yet: …\u0007',
+      },
+    ];
+    const xml = runJunit(run, [fine, otherBench], results, gate, new Map(), { expectations, cases });
+    validate('run-nightly', xml);
+    const { attrs, cases: tcs } = suiteOf(xml);
+    // fine passes and carries its values; otherBench fails its expectation; the change point fails.
+    expect(attrs).toMatchObject({ '@_tests': '8', '@_failures': '2' });
+    const out = (tc: Testcase) => tc['system-out'] as string;
+    expect(out(tcs[0]!)).toContain('speed: median 100.0 op/s (n 3, higher is better); Δ');
+    expect(out(tcs[0]!)).toContain('<measurement><name>speed</name><value>100</value></measurement>');
+    expect(out(tcs[0]!)).toContain('expect #1 speed 100 op/s within [95, 110]');
+    expect(tcs[1]!.failure).toMatchObject({
+      '@_type': 'EXPECTATION',
+      '@_message': '1 score(s) outside their expected range',
+    });
+    const compared = tcs.find(
+      (t) => t['@_name'] === 'toy threads=1 mode=fast @gpu-box speed: run-2 vs base',
+    )!;
+    expect(out(compared)).toMatch(
+      /^median 100\.\d* op\/s vs 100\.\d* \(higher is better\); Δ [-+]?\d+\.\d\d% \[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\] 95% CI vs base/,
+    );
+    expect(out(compared)).toContain('<measurement><name>speed change % CI low</name>');
+    // The baseline had this cell but the run did not: the skip names the run, not the baseline.
+    const missing = tcs.find((t) => t['@_name'] === 'mem\ufffdbw @gpu-box speed: run-2 vs base')!;
+    expect(missing.skipped!['@_message']).toBe('no passed result in run-2');
+    expect(tcs.at(-1)).toMatchObject({ '@_name': 'gate (baseline)' });
+    expect(out(tcs.at(-1)!)).toBe('gate: no baseline yet: …\ufffd');
+    const props = (
+      parser.parse(xml) as {
+        testsuites: { testsuite: { properties: { property: { '@_name': string; '@_value': string }[] } } };
+      }
+    ).testsuites.testsuite.properties.property;
+    expect(props.map((p) => p['@_name'])).toContain('toy threads=1 mode=fast on gpu-box [c-fine] speed');
+  });
+
   it('rejects what the schema forbids (the check itself works)', () => {
     const bad = runJunit(run, [fine], results.slice(0, 3)).replace('<testcase ', '<testcase bogus="1" ');
     const file = path.join(work, 'bad.xml');

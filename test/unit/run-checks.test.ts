@@ -1,10 +1,10 @@
 /**
- * The checks `run` makes before anything is acquired (src/run): the baseline a run is
- * gated against, a run id already taken, the shard's part of the plan.
+ * The checks `run` makes before anything is acquired (src/run): a run id already taken,
+ * the shard's part of the plan (the baseline: test/unit/gate-baseline.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { InputError, type RepetitionResult, type RunRecord } from '../../src/core/index.js';
-import { checkRunId, resolveBaseline, shardPart, type StoredRuns } from '../../src/run/index.js';
+import { checkRunId, shardPart, type StoredRuns } from '../../src/run/index.js';
 import { planText } from '../helpers/catalog.js';
 
 function run(over: Partial<RunRecord> & { id: string }): RunRecord {
@@ -33,43 +33,6 @@ function stored(runs: RunRecord[], results: RepetitionResult[] = []): StoredRuns
     },
   };
 }
-
-describe('resolveBaseline', () => {
-  const runs = [
-    run({ id: 'r4', status: 'failed', tags: ['release-2'] }),
-    run({ id: 'r3', name: 'other', tags: ['release-2'] }),
-    run({ id: 'r2', tags: ['release-1'] }),
-    run({ id: 'r1', tags: ['release-1', 'release-2'] }),
-  ];
-
-  it('a stored run id is the baseline, whatever its status or matrix', async () => {
-    expect(await resolveBaseline(stored(runs), 'r4', 'nightly', '.s')).toBe('r4');
-    expect(await resolveBaseline(stored(runs), 'r3', 'nightly', '.s')).toBe('r3');
-  });
-
-  it('latest-passing: the newest passing run of the same matrix', async () => {
-    expect(await resolveBaseline(stored(runs), 'latest-passing', 'nightly', '.s')).toBe('r2');
-  });
-
-  it('a tag: the newest passing run of the same matrix carrying it (a failed or foreign one is passed over)', async () => {
-    expect(await resolveBaseline(stored(runs), 'release-2', 'nightly', '.s')).toBe('r1');
-    expect(await resolveBaseline(stored(runs), 'release-1', 'nightly', '.s')).toBe('r2');
-  });
-
-  it('nothing found is an InputError naming the state folder', async () => {
-    await expect(resolveBaseline(stored(runs), 'release-9', 'nightly', '.s')).rejects.toThrow(
-      new InputError(
-        "--baseline 'release-9': no run with that id, and no passing run of 'nightly' tagged 'release-9' in '.s'",
-      ),
-    );
-    await expect(resolveBaseline(stored([]), 'latest-passing', 'nightly', '.s')).rejects.toThrow(
-      "--baseline latest-passing: no passing run of 'nightly' in '.s'",
-    );
-    await expect(resolveBaseline(undefined, 'r1', 'nightly', '.s')).rejects.toThrow(
-      "--baseline: no benchyard store in '.s'",
-    );
-  });
-});
 
 describe('checkRunId', () => {
   const sharded = run({ id: 'ci-7', shards: { total: 3, done: 1 } } as Partial<RunRecord> & { id: string });
