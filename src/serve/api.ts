@@ -1,5 +1,6 @@
 /** The run views the API answers, read from a ServeReader. */
-import type { Clock, MetricSample, RepetitionResult } from '../core/index.js';
+import { errorMessage, type Clock, type MetricSample, type RepetitionResult } from '../core/index.js';
+import { buildPictures, type Pictures } from '../report/html/model.js';
 import type { ServeReader, StoredCell } from './ports.js';
 import { toChunks, type SeriesChunk } from './samples.js';
 import { cellViews, machineView, summarizeRun, type CellView, type RunSummary } from './views.js';
@@ -12,6 +13,8 @@ export const SNAPSHOT_SAMPLES_MS = 120_000;
 const SNAPSHOT_POINTS = 300;
 /** Runs whose cells are kept in memory. */
 const MAX_CACHED_RUNS = 64;
+/** Finished runs whose charts are kept in memory (they no longer change). */
+const MAX_CACHED_CHARTS = 8;
 
 export interface RunDetail {
   run: RunSummary;
@@ -24,8 +27,15 @@ export interface RunSnapshot extends RunDetail {
   samples: SeriesChunk[];
 }
 
+/** A run's pictures, as the report draws them (by target), and what could not be read. */
+export interface RunCharts extends Pictures {
+  runId: string;
+  notes: string[];
+}
+
 export class RunsApi {
   private readonly cellCache = new Map<string, StoredCell[]>();
+  private readonly chartCache = new Map<string, RunCharts>();
 
   constructor(
     private readonly reader: ServeReader,
@@ -69,6 +79,29 @@ export class RunsApi {
           )
         : [];
     return { ...detail, samples: toChunks(samples, SNAPSHOT_POINTS) };
+  }
+
+  /** The run's summary, hardware, box plots and metric charts; undefined for no such run. */
+  async charts(id: string): Promise<RunCharts | undefined> {
+    const cached = this.chartCache.get(id);
+    if (cached) return cached;
+    const run = await this.reader.getRun(id);
+    if (!run) return undefined;
+    const [results, machines] = await Promise.all([
+      this.reader.listResults({ runId: id }),
+      this.reader.listMachines?.({ runId: id }) ?? Promise.resolve([]),
+    ]);
+    const notes: string[] = [];
+    const samples = await this.reader.listSamples({ runId: id }).catch((err: unknown) => {
+      notes.push(`metric samples could not be read: ${errorMessage(err)}`);
+      return [];
+    });
+    const charts: RunCharts = { runId: id, ...buildPictures({ results, samples, machines }), notes };
+    if (run.status !== 'running' && notes.length === 0) {
+      if (this.chartCache.size >= MAX_CACHED_CHARTS) this.chartCache.clear();
+      this.chartCache.set(id, charts);
+    }
+    return charts;
   }
 
   results(runId: string): Promise<RepetitionResult[]> {

@@ -2,6 +2,7 @@
  * The web UI's page and stylesheet. The page is static: no inline script or style (the
  * Content-Security-Policy forbids both); src/web/app-main.ts builds everything in it.
  */
+import { PICTURES_CSS } from '../report/html/style.js';
 
 export const INDEX_HTML = `<!doctype html>
 <html lang="en">
@@ -20,6 +21,7 @@ export const INDEX_HTML = `<!doctype html>
 <nav>
 <a href="#/runs" data-view="runs">Runs</a>
 <a href="#/compare" data-view="compare">Compare</a>
+<a href="#/trend" data-view="trend">Trend</a>
 <a href="#/pools" data-view="pools">Pools</a>
 </nav>
 <span id="conn" class="conn"></span>
@@ -40,6 +42,7 @@ header nav { display: flex; gap: 16px; }
 header nav a.active { color: #fff; border-bottom: 2px solid #7fb0ff; }
 .conn { margin-left: auto; font-size: 12px; color: #cfd6e4; }
 main { padding: 16px 20px 40px; max-width: 1400px; }
+header { flex-wrap: wrap; }
 h1 { font-size: 20px; margin: 4px 0 12px; }
 h2 { font-size: 16px; margin: 20px 0 8px; }
 table { border-collapse: collapse; background: #fff; width: 100%; }
@@ -58,7 +61,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .progress { position: relative; width: 160px; height: 14px; background: #e6e9ee; border-radius: 7px; overflow: hidden; }
 .progress > div { height: 100%; background: var(--accent); transition: width .3s; }
 .progress-text { font-size: 12px; margin-left: 6px; }
-.cell-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 12px; margin-bottom: 16px; }
+.cell-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr)); gap: 12px; margin-bottom: 16px; }
 .cell-charts h3 { grid-column: 1 / -1; font-size: 14px; margin: 8px 0 0; }
 .chart { background: #fff; border: 1px solid var(--line); padding: 8px; }
 .chart-title { font-weight: 600; margin-bottom: 4px; }
@@ -70,4 +73,7 @@ select[multiple] { min-width: 320px; min-height: 110px; }
 .compare-notes .warning { color: #8a5a00; }
 td.verdict[data-verdict="better"] { font-weight: 600; }
 td.verdict[data-verdict="worse"] { font-weight: 600; }
-`;
+a.tag { font-size: 12px; padding: 0 5px; border-radius: 3px; background: #eef1f5; color: #1f4f99; text-decoration: none; }
+select[multiple] { max-width: 100%; }
+ul.chart-notes { padding-left: 20px; margin: 4px 0 12px; }
+${PICTURES_CSS}`;

@@ -20,6 +20,7 @@ import { LiveHub, type LiveOptions } from './live.js';
 import { APP_CSS, INDEX_HTML } from './page.js';
 import type { CompareFn, PoolsFn, ServeReader } from './ports.js';
 import { withoutLocalPaths } from './public-errors.js';
+import { TREND_RUNS, TrendApi } from './trend-api.js';
 
 export interface ServeOptions {
   /** Address to bind; anything but loopback needs a token. @default '127.0.0.1' */
@@ -71,6 +72,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: str
 export class WebServer {
   private readonly gate: Gate;
   private readonly api: RunsApi;
+  private readonly trends: TrendApi;
   private readonly hub: LiveHub;
   private readonly logger: Logger;
   private readonly routes: [RegExp, Handler][];
@@ -84,6 +86,7 @@ export class WebServer {
     const clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.api = new RunsApi(opts.reader, clock);
+    this.trends = new TrendApi(opts.reader);
     this.hub = new LiveHub(this.api, clock, this.logger, opts.live);
     this.routes = [
       [/^\/(?:index\.html)?$/, async (_q, res) => send(res, 200, 'text/html; charset=utf-8', INDEX_HTML)],
@@ -94,6 +97,9 @@ export class WebServer {
       [/^\/api\/runs$/, async (_q, res) => json(res, 200, await this.api.list())],
       [/^\/api\/runs\/([^/]+)$/, (_q, res, _u, [id]) => this.run(res, id!)],
       [/^\/api\/runs\/([^/]+)\/live$/, (req, res, url, [id]) => this.live(req, res, url, id!)],
+      [/^\/api\/runs\/([^/]+)\/charts$/, (_q, res, _u, [id]) => this.charts(res, id!)],
+      [/^\/api\/tags$/, async (_q, res) => json(res, 200, await this.trends.tags())],
+      [/^\/api\/trend$/, (_q, res, url) => this.trend(res, url)],
       [/^\/api\/compare$/, (_q, res, url) => this.compare(res, url)],
       [/^\/api\/pools$/, async (_q, res) => json(res, 200, await opts.pools())],
     ];
@@ -191,6 +197,23 @@ export class WebServer {
     const detail = await this.api.detail(id);
     if (!detail) return this.fail(res, 404, `no run '${id}'`);
     json(res, 200, detail);
+  }
+
+  private async charts(res: ServerResponse, id: string): Promise<void> {
+    const charts = await this.api.charts(id);
+    if (!charts) return this.fail(res, 404, `no run '${id}'`);
+    json(res, 200, charts);
+  }
+
+  /** `?tag=<tag>[&runs=<n>]`: the tag's newest n runs (default 30, at most 200). */
+  private async trend(res: ServerResponse, url: URL): Promise<void> {
+    const tag = url.searchParams.get('tag');
+    if (!tag) return this.fail(res, 400, "'tag' is required: the runs' tag (GET /api/tags lists them)");
+    const runsText = url.searchParams.get('runs') ?? String(TREND_RUNS);
+    const runs = Number(runsText);
+    if (!/^\d+$/.test(runsText) || runs < 2 || runs > 200)
+      return this.fail(res, 400, `'runs' must be a whole number from 2 to 200, not '${runsText}'`);
+    json(res, 200, await this.trends.trend(tag, runs));
   }
 
   /** `?samples=0`: no metric samples (progress only). */

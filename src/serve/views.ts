@@ -16,6 +16,8 @@ export interface RunSummary extends Pick<
   results: number;
   /** results ÷ repetitions, at most 1. */
   progress: number;
+  /** The run's tags (`run --tag`): the trend view's groups. */
+  tags?: string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export function summarizeRun(run: RunRecord, results?: readonly RepetitionResult
     failed,
     results: stored,
     progress: run.repetitions > 0 ? Math.min(1, stored / run.repetitions) : run.status === 'running' ? 0 : 1,
+    ...(run.tags?.length ? { tags: [...run.tags] } : {}),
   };
 }
 

@@ -1,12 +1,14 @@
 /**
  * The web UI of `benchyard serve` (bundled to dist/web/app.js): hash routes #/runs,
- * #/runs/<id>, #/compare?…, #/pools, each a view built from the JSON API with text only.
+ * #/runs/<id>, #/compare?…, #/trend?tag=…, #/pools, each a view built from the JSON API
+ * with text only.
  * The Runs view keeps running runs' progress live; the list itself is reread every few seconds.
  */
 import type { RunSummary } from '../serve/views.js';
 import { compareView } from './app-compare.js';
 import { errorBox, getJson, progressBar, statusBadge, type View } from './app-common.js';
 import { runView } from './app-run.js';
+import { trendView } from './app-trend.js';
 import { el, formatTime, textTable } from './dom.js';
 import { followRun } from './live.js';
 
@@ -34,6 +36,12 @@ function runsView(): View {
       link.href = `#/runs/${encodeURIComponent(r.id)}`;
       const cells = Array.from({ length: 9 }, () => el('td'));
       cells[0]!.append(link);
+      for (const tag of r.tags ?? []) {
+        const t = el('a', { className: 'tag', text: tag });
+        t.href = `#/trend?tag=${encodeURIComponent(tag)}`;
+        t.title = `the trend of the runs tagged ${tag}`;
+        cells[0]!.append(document.createTextNode(' '), t);
+      }
       cells[1]!.textContent = r.id;
       const bar = progressBar();
       cells[3]!.append(bar.root);
@@ -157,6 +165,7 @@ function route(hash: string): View {
   const parts = pathPart.split('/').filter(Boolean);
   if (parts[0] === 'runs' && parts[1]) return runView(decodeURIComponent(parts[1]));
   if (parts[0] === 'compare') return compareView(new URLSearchParams(queryPart));
+  if (parts[0] === 'trend') return trendView(new URLSearchParams(queryPart));
   if (parts[0] === 'pools') return poolsView();
   return runsView();
 }

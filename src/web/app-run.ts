@@ -1,9 +1,11 @@
 /**
  * The Run view (#/runs/<id>): the run's state and progress, its cells table and machines,
  * and for each running cell live charts of its container's CPU and memory, all kept up to
- * date from the run's live stream.
+ * date from the run's live stream. Once the run has finished: its pictures as the report
+ * draws them, the summary and the machines side by side above the cells, box plots and
+ * metric charts below.
  */
-import type { RunDetail, RunSnapshot } from '../serve/api.js';
+import type { RunCharts, RunDetail, RunSnapshot } from '../serve/api.js';
 import type { SeriesChunk } from '../serve/samples.js';
 import type { CellView, RunSummary } from '../serve/views.js';
 import {
@@ -17,6 +19,7 @@ import {
 } from './app-common.js';
 import { el, formatTime, textTable } from './dom.js';
 import { followRun, LiveSeriesChart } from './live.js';
+import { boxPlotSection, hardwareSection, metricsSection, summarySection } from './pictures.js';
 
 const CPU = 'container.cpu.usage.cores';
 const MEMORY = 'container.memory.usage.bytes';
@@ -51,15 +54,20 @@ export function runView(id: string): View {
     charts,
   );
   chartsSection.hidden = true;
+  // Filled once the run has finished (see showPictures).
+  const picturesTop = el('div', { className: 'pictures-top' });
+  const picturesDetails = el('div', { className: 'pictures-details' });
   root.append(
     title,
     el('div', { className: 'run-state' }, status, progress.root),
     meta,
+    picturesTop,
     el('h2', { text: 'Cells' }),
-    cellsTable,
+    el('div', { className: 'table-scroll' }, cellsTable),
     chartsSection,
     el('h2', { text: 'Machines' }),
     machines,
+    picturesDetails,
   );
 
   const rows = new Map<string, HTMLTableRowElement>();
@@ -148,11 +156,31 @@ export function runView(id: string): View {
 
   let stop = () => {};
   let disposed = false;
+  let pictures: 'none' | 'asked' | 'shown' = 'none';
+  const showPictures = (r: RunSummary) => {
+    if (r.status === 'running' || pictures !== 'none' || disposed) return;
+    pictures = 'asked';
+    getJson<RunCharts>(`/api/runs/${encodeURIComponent(id)}/charts`).then(
+      (c) => {
+        if (disposed) return;
+        pictures = 'shown';
+        root.dataset.pictures = 'shown';
+        picturesTop.replaceChildren(summarySection(c.summary), hardwareSection(c.hardware, c.summary.axis));
+        picturesDetails.replaceChildren(
+          ...c.notes.map((n) => el('p', { className: 'muted', text: n })),
+          boxPlotSection(c.boxPlots),
+          metricsSection(c.series),
+        );
+      },
+      (err: unknown) => picturesTop.replaceChildren(errorBox(err)),
+    );
+  };
   // A plain read first: an unknown run is a message, not a stream that fails.
   getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`).then(
     (detail) => {
       if (disposed) return;
       showDetail(detail);
+      showPictures(detail.run);
       stop = followRun(id, {
         snapshot: (s: RunSnapshot) => {
           showDetail(s);
@@ -163,6 +191,7 @@ export function runView(id: string): View {
         run: showRun,
         end: (r) => {
           showRun(r);
+          showPictures(r);
           // The cells' final states (a cancelled run leaves some incomplete).
           void getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`).then(
             (d) => !disposed && showDetail(d),
@@ -182,6 +211,8 @@ export function runView(id: string): View {
         pair.cpu.dispose();
         pair.memory.dispose();
       }
+      for (const area of root.querySelectorAll<HTMLElement>('.chart-area'))
+        echarts.getInstanceByDom(area)?.dispose();
     },
   };
 }

@@ -13,18 +13,45 @@ export type { BoxPlotData, SeriesData } from '../report/html/chart-data.js';
 const BOX_HEIGHT_PX = 280;
 export const SERIES_HEIGHT_PX = 220;
 /** Axis numbers as people read them: 1.2M, not 1,200,000. */
-const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 2 });
-const axisNumber = { formatter: (v: number) => compact.format(v) };
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
+export const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 2 });
+export const axisNumber = { formatter: (v: number) => compact.format(v) };
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#59a14f',
+  '#e15759',
+  '#76b7b2',
+  '#edc948',
+  '#b07aa1',
+  '#9c755f',
+];
 
-/** The value axis both chart kinds share: the unit as its name, not forced to start at 0. */
-function valueAxis(unit: string) {
-  return { type: 'value', name: unit, scale: true, axisLabel: axisNumber, nameTextStyle: { align: 'left' } };
+/**
+ * The value axis the detail charts share, the unit as its name: over the data's range, or
+ * from zero (so a 3 % gap looks like 3 %) when `fromZero`.
+ */
+export function valueAxis(unit: string, fromZero = false) {
+  return {
+    type: 'value',
+    name: unit,
+    scale: !fromZero,
+    min: fromZero ? (v: { min: number }) => Math.min(0, v.min) : null,
+    axisLabel: axisNumber,
+    nameTextStyle: { align: 'left' },
+  };
 }
 
-/** One box per group with its repetitions as points over it; the unit and direction in the title. */
-export function drawBoxPlot(el: HTMLElement, d: BoxPlotData): void {
+/**
+ * One box per group with its repetitions as points over it; the unit and direction in the
+ * title. `setFromZero` redraws the value axis from zero or over the data's range.
+ */
+export function drawBoxPlot(
+  el: HTMLElement,
+  d: BoxPlotData,
+  fromZero = false,
+): { setFromZero(on: boolean): void } {
   const { chart } = mount(el, `${d.title} — ${d.unit}, ${d.direction} is better`, BOX_HEIGHT_PX);
+  el.dataset.fromZero = String(fromZero);
   chart.setOption({
     animation: false,
     color: PALETTE,
@@ -32,7 +59,7 @@ export function drawBoxPlot(el: HTMLElement, d: BoxPlotData): void {
     // richText: the tooltip is drawn on the canvas, so no group name is ever parsed as HTML.
     tooltip: { trigger: 'item', renderMode: 'richText' },
     xAxis: { type: 'category', data: d.groups.map((g) => g.group), axisLabel: { interval: 0 } },
-    yAxis: valueAxis(d.unit),
+    yAxis: valueAxis(d.unit, fromZero),
     series: [
       { type: 'boxplot', name: 'quartiles', data: d.groups.map((g) => g.box) },
       {
@@ -44,17 +71,31 @@ export function drawBoxPlot(el: HTMLElement, d: BoxPlotData): void {
       },
     ],
   });
+  return {
+    setFromZero(on) {
+      el.dataset.fromZero = String(on);
+      chart.setOption({ yAxis: valueAxis(d.unit, on) });
+    },
+  };
 }
 
-/** One line per series, x in seconds since the repetition started. */
+/** One line per series, x in seconds since the repetition started; dots only when too short for a line. */
 export function drawSeries(el: HTMLElement, d: SeriesData): void {
   const { chart } = mount(el, d.unit ? `${d.title} (${d.unit})` : d.title, SERIES_HEIGHT_PX);
-  chart.setOption(lineOption(d.lines, d.unit));
+  el.dataset.mode = d.mode ?? 'line';
+  chart.setOption(lineOption(d.lines, d.unit, d.mode));
 }
 
 /** A line chart's option, x in seconds: the report's series and the web UI's live charts. */
-export function lineOption(lines: SeriesData['lines'], unit: string) {
-  return {
+export function lineOption(lines: SeriesData['lines'], unit: string, mode: SeriesData['mode'] = 'line') {
+  const option = lineChartOption(lines, unit);
+  if (mode === 'points')
+    option.series = lines.map((l) => ({ type: 'scatter', name: l.name, symbolSize: 6, data: l.points }));
+  return option;
+}
+
+function lineChartOption(lines: SeriesData['lines'], unit: string) {
+  const option: Record<string, unknown> & { series: object[] } = {
     animation: false,
     color: PALETTE,
     grid: { left: 56, right: 24, top: lines.length > 1 ? 40 : 28, bottom: 28 },
@@ -71,6 +112,7 @@ export function lineOption(lines: SeriesData['lines'], unit: string) {
       data: l.points,
     })),
   };
+  return option;
 }
 
 /** The compare table with the terminal table's columns, verdicts coloured, geomean and warnings under it. */
@@ -98,7 +140,11 @@ export function compareTable(c: Comparison): HTMLElement {
       if (g.verdict === 'better') Object.assign(verdict.style, { background: '#d9f2dc', color: '#17612a' });
       if (g.verdict === 'worse') Object.assign(verdict.style, { background: '#fbdcdc', color: '#9b1c1c' });
     }
-  wrap.append(table);
+  // Wide: it scrolls inside its box, the page does not.
+  const scroll = document.createElement('div');
+  scroll.className = 'table-scroll';
+  scroll.append(table);
+  wrap.append(scroll);
   const notes = compareFooter(c);
   if (notes.length > 0) {
     const ul = document.createElement('ul');
@@ -114,7 +160,6 @@ export function compareTable(c: Comparison): HTMLElement {
   return wrap;
 }
 
-/** A title (as text) and a canvas area inside `el`; marks `el` drawn when ECharts has rendered. */
 /**
  * A titled chart area in `el`, resized with it; `el` gets `data-chart="drawn"` each time
  * ECharts has rendered while `drawn()` holds.

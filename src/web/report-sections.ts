@@ -1,14 +1,32 @@
-/** The report's text sections: header with runs, results per cell, and cost. */
+/** The report's text sections: header, runs, results per cell, and cost. */
 import type { CostModel, ReportModel } from '../report/html/model.js';
 import { formatNumber, formatParams } from '../report/summary.js';
 import { el, formatTime, textTable, type Cell } from './dom.js';
 
+/** Title and one line per run: no table, so the summary charts come first. */
 export function headerSection(m: ReportModel): HTMLElement {
   const s = el(
     'header',
     {},
     el('h1', { text: 'benchyard report' }),
     el('div', { className: 'muted', text: `generated ${formatTime(m.generatedAt)}` }),
+    list(
+      m.runs.map(
+        (r) =>
+          `${r.name} · run ${r.id} · ${r.status} · ${formatTime(r.startedAt)} · ${r.passed} passed, ${r.failed} failed of ${r.repetitions} repetitions in ${r.cells} cells`,
+      ),
+      'run-lines',
+    ),
+  );
+  if (m.notes.length > 0) s.append(list(m.notes, 'notes'));
+  return s;
+}
+
+export function runsSection(m: ReportModel): HTMLElement {
+  return el(
+    'section',
+    { className: 'runs' },
+    el('h2', { text: 'Runs' }),
     textTable(
       ['run', 'name', 'status', 'started', 'finished', 'cells', 'repetitions', 'passed', 'failed'],
       m.runs.map((r) => [
@@ -25,8 +43,6 @@ export function headerSection(m: ReportModel): HTMLElement {
       'runs',
     ),
   );
-  if (m.notes.length > 0) s.append(list(m.notes, 'notes'));
-  return s;
 }
 
 export function resultsSection(m: ReportModel): HTMLElement {

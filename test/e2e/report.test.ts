@@ -87,11 +87,17 @@ benchmarks:
       { timeout: 15_000 },
     );
 
-    // One box plot per compared score; the compare table has a row per group per score.
+    // Pictures first: a summary chart per score (a bar per group), then the hardware;
+    // one box plot per compared score; the compare table has a row per group per score.
+    expect(await page.locator('.summary-chart').count()).toBe(3);
+    expect(await page.locator('section').first().getAttribute('class')).toBe('summary');
+    expect(await page.locator('section').nth(1).getAttribute('class')).toBe('hardware');
     expect(await page.locator('.box-plot').count()).toBe(3);
     const groups = await page.locator('table.compare-table tbody tr td:nth-child(3)').allTextContents();
     expect(groups).toEqual(['1', '2', '1', '2', '1', '2']);
-    expect(await page.locator('table.compare-table thead th').allTextContents()).toContain('p (Holm)');
+    // The adjusted p's column (its name says the correction: src/analysis decides which).
+    const heads = await page.locator('table.compare-table thead th').allTextContents();
+    expect(heads.some((h) => /^p \(/.test(h))).toBe(true);
     expect(await page.locator('section.cost').textContent()).toContain('no price recorded');
     expect(await page.locator('header').textContent()).toContain('report-e2e');
 
@@ -120,6 +126,8 @@ benchmarks:
     const model = embedded(out);
     expect(model.comparison).toBeUndefined();
     expect(model.boxPlots.axis).toBe('target');
+    expect(model.summary.axis).toBe('target');
+    expect(model.summary.charts.map((c: { score: string }) => c.score)).toContain('events_per_second');
     expect(model.boxPlots.charts.length).toBeGreaterThan(0);
     expect(model.cells).toHaveLength(2);
     expect(model.series).toHaveLength(2);

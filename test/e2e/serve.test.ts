@@ -1,7 +1,8 @@
 /**
  * `benchyard serve` as a user sees it: the server on a free port, a real run writing to
  * the same state folder, the UI in headless Chromium following the run live (progress,
- * cells, metric charts), then the comparison of the finished run, then SIGTERM.
+ * cells, metric charts) and then showing the finished run's pictures, then the comparison
+ * of the finished run, then SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,20 @@ benchmarks: [{benchmark: sysbench-cpu, params: {time: 3}}]
       );
       expect(await page.locator('section.run-view .progress-text').textContent()).toBe('4 / 4');
       expect(await run.exited).toBe(0);
+
+      // Finished, still without a reload: the run's pictures, the summary above the cells.
+      await page
+        .locator('section.run-view[data-pictures="shown"] .summary-chart[data-chart="drawn"]')
+        .first()
+        .waitFor({ timeout: 20_000 });
+      expect(await page.locator('.summary-chart').count()).toBe(3);
+      const [summaryBox, cellsBox] = await Promise.all([
+        page.locator('.summary-chart').first().boundingBox(),
+        page.locator('table.cells').boundingBox(),
+      ]);
+      expect(summaryBox!.y + summaryBox!.height).toBeLessThanOrEqual(cellsBox!.y);
+      expect(await page.locator('table.hardware-table thead th').allTextContents()).toEqual(['', 'here']);
+      await page.locator('.box-plot[data-chart="drawn"]').first().waitFor();
 
       // The comparison of the finished run: sysbench's three scores, one group each.
       await page.goto(`${url}#/compare?run=${encodeURIComponent(runId)}&by=target`);

@@ -1,7 +1,8 @@
 /**
- * Everything the HTML report shows, as JSON: runs, per-cell results, the comparison and
- * its cost figures, box plots, metric time series. Pure: the CLI reads the store, this
- * shapes, src/web draws. Also what the web UI can serve to the same drawing code.
+ * Everything the HTML report shows, as JSON: the summary charts and the groups' hardware
+ * first, then runs, per-cell results, the comparison and its cost figures, box plots,
+ * metric time series. Pure: the CLI reads the store, this shapes, src/web draws. `serve`
+ * answers a run's pictures (`buildPictures`) to the same drawing code.
  */
 import { compare, type Axis, type Comparison } from '../../analysis/compare.js';
 import type {
@@ -13,8 +14,10 @@ import type {
 } from '../../core/index.js';
 import { summarize as summarizeCells, type CellSummary } from '../summary.js';
 import { buildBoxPlots } from './box-plots.js';
-import type { BoxPlotData } from './chart-data.js';
+import type { BoxPlotData, HardwareTable, SummaryChartData } from './chart-data.js';
+import { buildHardwareTable } from './hardware-table.js';
 import { buildSeries, type SeriesCell, type SeriesOptions } from './series.js';
+import { buildSummaryCharts, WHISKERS_NOTE } from './summary-chart.js';
 
 export interface ReportInput {
   runs: readonly RunRecord[];
@@ -29,7 +32,15 @@ export interface ReportInput {
   series?: SeriesOptions;
 }
 
-export interface ReportModel {
+/** The charts of a report or of a run's page: summary and hardware first, then the details. */
+export interface Pictures {
+  summary: { axis: Axis; baseline: string; charts: SummaryChartData[]; whiskers: string };
+  hardware: HardwareTable;
+  boxPlots: { axis: Axis; charts: BoxPlotData[] };
+  series: SeriesCell[];
+}
+
+export interface ReportModel extends Pictures {
   generatedAt: string;
   runs: RunRecord[];
   machines: Omit<MachineRecord, 'hardware'>[];
@@ -37,8 +48,6 @@ export interface ReportModel {
   cells: (CellSummary & { runId: string; hourlyPriceUsd?: number })[];
   comparison?: Comparison;
   cost?: CostModel;
-  boxPlots: { axis: Axis; charts: BoxPlotData[] };
-  series: SeriesCell[];
   notes: string[];
 }
 
@@ -60,11 +69,37 @@ export interface CostModel {
   prices: { group: string; hourlyPriceUsd?: number }[];
 }
 
+/**
+ * The charts along the comparison's axis; without a comparison, by target (a run's page,
+ * a report without --by).
+ */
+export function buildPictures(
+  input: Pick<ReportInput, 'results' | 'samples' | 'machines' | 'comparison' | 'series'>,
+): Pictures {
+  const c = input.comparison ?? compare(input.results, { by: 'target', machines: input.machines ?? [] });
+  return {
+    summary: {
+      axis: c.axis,
+      baseline: c.baseline,
+      charts: buildSummaryCharts(c),
+      whiskers: WHISKERS_NOTE,
+    },
+    hardware: buildHardwareTable({
+      axis: c.axis,
+      groups: c.groups,
+      results: input.results,
+      machines: input.machines ?? [],
+      prices: c.prices,
+    }),
+    boxPlots: { axis: c.axis, charts: buildBoxPlots(c) },
+    series: buildSeries(input.samples, input.results, input.series),
+  };
+}
+
 export function buildReportModel(input: ReportInput): ReportModel {
   const { comparison } = input;
-  // Without a comparison to show, the boxes still need groups: the targets.
-  const boxes = comparison ?? compare(input.results, { by: 'target', machines: input.machines ?? [] });
   return {
+    ...buildPictures(input),
     generatedAt: input.generatedAt,
     runs: [...input.runs],
     machines: (input.machines ?? []).map(({ hardware: _hardware, ...m }) => m),
@@ -76,8 +111,6 @@ export function buildReportModel(input: ReportInput): ReportModel {
       });
     }),
     ...(comparison ? { comparison, cost: costOf(comparison) } : {}),
-    boxPlots: { axis: boxes.axis, charts: buildBoxPlots(boxes) },
-    series: buildSeries(input.samples, input.results, input.series),
     notes: [...(input.notes ?? [])],
   };
 }

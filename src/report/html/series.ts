@@ -1,6 +1,8 @@
 /**
  * Metric time series per repetition: one chart per metric name (a line per device), the
- * most telling metrics first, x in seconds since the repetition started. Pure.
+ * most telling metrics first, x in seconds since the repetition started. A metric that
+ * never changes in a cell (a CPU benchmark's disk I/O at zero) gets no chart, only a
+ * mention; a repetition too short for a line gets dots. Pure.
  */
 import type { MetricSample, RepetitionResult } from '../../core/index.js';
 import { formatParams } from '../summary.js';
@@ -13,6 +15,8 @@ export interface SeriesCell {
   /** Benchmark, params and target, as a person reads it. */
   label: string;
   repetitions: { repetition: number; warmup: boolean; status?: string; charts: SeriesData[] }[];
+  /** Metrics with one value throughout the cell (at the 4 digits drawn): not charted. */
+  constant: { name: string; unit: string; values: number[] }[];
 }
 
 export interface SeriesOptions {
@@ -21,6 +25,9 @@ export interface SeriesOptions {
   /** Points per line. @default 600 */
   maxPoints?: number;
 }
+
+/** A line with fewer points than this is drawn as dots: two points make a line that says nothing. */
+export const MIN_LINE_POINTS = 8;
 
 /** Categories in order of preference; a repetition's charts take turns from each. */
 const PREFERRED = ['container.cpu.', 'container.memory.', 'gpu.', 'app.', 'host.cpu.'];
@@ -61,15 +68,16 @@ export function buildSeries(
     if (!units.has(s.name)) units.set(s.name, s.unit);
   }
 
+  const varying = varyingMetrics(byRep);
   const cells = new Map<string, SeriesCell>();
   for (const [key, metrics] of byRep) {
     const [runId, cellId, rep] = JSON.parse(key) as [string, string, number];
+    const cellKey = cellKeyOf(key);
+    const drawn = [...metrics.keys()].filter((name) => varying.get(cellKey)?.has(name));
     const result = resultOf.get(key);
     const startMs = result ? Date.parse(result.startedAt) : firstTimestamp(metrics);
-    const charts = pickMetrics([...metrics.keys()], maxCharts).map((name): SeriesData => ({
-      title: name,
-      unit: units.get(name) ?? '',
-      lines: [...metrics.get(name)!].map(([lineName, pts]) => ({
+    const charts = pickMetrics(drawn, maxCharts).map((name): SeriesData => {
+      const lines = [...metrics.get(name)!].map(([lineName, pts]) => ({
         name: lineName,
         points: downsampleMinMax(
           pts
@@ -77,9 +85,10 @@ export function buildSeries(
             .map(([t, v]): [number, number] => [round((t - startMs) / 1000, 2), significant(v)]),
           maxPoints,
         ),
-      })),
-    }));
-    const cellKey = JSON.stringify([runId, cellId]);
+      }));
+      const mode = lines.some((l) => l.points.length < MIN_LINE_POINTS) ? 'points' : 'line';
+      return { title: name, unit: units.get(name) ?? '', mode, lines };
+    });
     const cell = cells.get(cellKey) ?? {
       runId,
       cellId,
@@ -89,6 +98,7 @@ export function buildSeries(
         multiRun,
       ),
       repetitions: [],
+      constant: [],
     };
     cells.set(cellKey, cell);
     cell.repetitions.push({
@@ -98,8 +108,46 @@ export function buildSeries(
       charts,
     });
   }
+  // What was left out, with its value(s), so the page can say so in one line.
+  const constant = new Map<string, Map<string, Set<number>>>();
+  for (const [key, metrics] of byRep) {
+    const cellKey = cellKeyOf(key);
+    const values = constant.get(cellKey) ?? new Map<string, Set<number>>();
+    constant.set(cellKey, values);
+    for (const [name, lines] of metrics) {
+      if (varying.get(cellKey)?.has(name) || name.startsWith('collector.')) continue;
+      const seen = values.get(name) ?? new Set<number>();
+      values.set(name, seen);
+      for (const points of lines.values()) for (const [, v] of points) seen.add(significant(v));
+    }
+  }
+  for (const [cellKey, cell] of cells)
+    cell.constant = [...(constant.get(cellKey) ?? [])]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, vs]) => ({ name, unit: units.get(name) ?? '', values: [...vs].sort((a, b) => a - b) }));
   for (const c of cells.values()) c.repetitions.sort((a, b) => a.repetition - b.repetition);
   return [...cells.values()];
+}
+
+/**
+ * Per run and cell (the key is JSON of [runId, cellId]): the metrics that take more than one
+ * value, at the 4 digits drawn, in some line of some repetition.
+ */
+function varyingMetrics(
+  byRep: Map<string, Map<string, Map<string, [number, number][]>>>,
+): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [key, metrics] of byRep) {
+    const cellKey = cellKeyOf(key);
+    const names = out.get(cellKey) ?? new Set<string>();
+    out.set(cellKey, names);
+    for (const [name, lines] of metrics)
+      for (const points of lines.values()) {
+        const first = significant(points[0]?.[1] ?? NaN);
+        if (points.some(([, v]) => significant(v) !== first)) names.add(name);
+      }
+  }
+  return out;
 }
 
 /** Up to `max` metric names: taking turns from each preferred category, then the rest. */
@@ -132,6 +180,12 @@ function firstTimestamp(metrics: Map<string, Map<string, [number, number][]>>): 
   for (const lines of metrics.values())
     for (const points of lines.values()) for (const [t] of points) first = Math.min(first, t);
   return first;
+}
+
+/** A repetition's key → its run and cell's key. */
+function cellKeyOf(repetitionKey: string): string {
+  const [runId, cellId] = JSON.parse(repetitionKey) as [string, string, number];
+  return JSON.stringify([runId, cellId]);
 }
 
 function repKey(runId: string, cellId: string, repetition: number): string {
