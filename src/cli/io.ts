@@ -6,6 +6,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** True when progress bars may be drawn (a TTY, and not CI). */
   interactive: boolean;
+  /** Width tables are fitted to (report/fit.ts `terminalWidth`); `undefined`: no limit. */
+  columns?: number;
   logger: Logger;
   signal: AbortSignal;
 }

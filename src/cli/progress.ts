@@ -1,11 +1,12 @@
 /**
  * Progress of a run: a bar on an interactive terminal, plain lines (one per finished
- * repetition) in CI or when stderr is not a TTY.
+ * repetition, with the machine it ran on: `on lab/10.0.0.12 #2`) in CI or when stderr is
+ * not a TTY.
  */
 import cliProgress from 'cli-progress';
 import type { RunEvent } from '../schedule/index.js';
 import { formatDuration } from '../core/index.js';
-import { escapeControl, formatNumber, formatParams } from '../report/index.js';
+import { escapeControl, formatNumber, formatParams, machineLabel } from '../report/index.js';
 
 export interface Progress {
   onEvent(e: RunEvent): void;
@@ -20,9 +21,12 @@ export function createProgress(
   // reasons): control characters are escaped so one event stays one line.
   const write = (text: string) => opts.write(`${escapeControl(text.replace(/\n$/, ''))}\n`);
   let done = 0;
+  // Machine id → host name, from the machines' ready events; an id not seen is shown as is.
+  const hosts = new Map<string, string>();
   const line = (e: Extract<RunEvent, { type: 'repetition-finished' }>) => {
     const r = e.result;
-    const what = [e.cell.benchmark, formatParams(e.cell.params), `on ${e.cell.target.name} #${r.repetition}`]
+    const where = machineLabel(e.cell.target.name, hosts.get(r.machineId) ?? r.machineId);
+    const what = [e.cell.benchmark, formatParams(e.cell.params), `on ${where} #${r.repetition}`]
       .filter(Boolean)
       .join(' ');
     const detail =
@@ -37,6 +41,8 @@ export function createProgress(
 
   /** Events shown the same way on a terminal and in CI. */
   const common = (e: RunEvent) => {
+    if (e.type === 'machine-ready' || e.type === 'machine-joined')
+      hosts.set(e.machine.id, e.machine.hostname);
     if (e.type === 'image-build') write(`building ${e.image} from ${e.context} for target '${e.target}'\n`);
     if (e.type === 'repetitions-extended') {
       total++;

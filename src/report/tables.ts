@@ -1,47 +1,52 @@
-/** Terminal tables for plans, run summaries and result listings. */
-import Table from 'cli-table3';
-import type { MatrixCell, MetricSample, RepetitionResult, RunRecord } from '../core/index.js';
+/**
+ * Terminal tables for plans, run summaries and result listings, fitted to a width
+ * (`fit.ts`; `undefined`: every column as wide as its text).
+ */
+import type { MatrixCell, RepetitionResult, RunRecord } from '../core/index.js';
 import { formatDuration } from '../core/index.js';
+import { fitTable } from './fit.js';
 import { formatNumber, formatParams, type CellSummary } from './summary.js';
 import { escapeControl, escapeControlKeepLines } from './terminal-text.js';
 
-function table(head: string[]): Table.Table {
-  return new Table({ head, style: { head: [], border: [] }, wordWrap: true });
-}
-
 /** A plain table (no colours: output often goes to a pipe or a CI log). */
-export function dataTable(head: string[], rows: readonly (readonly string[])[]): string {
-  const t = table(head);
-  for (const r of rows) t.push([...r]);
-  return t.toString();
+export function dataTable(
+  head: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  width?: number,
+): string {
+  return fitTable(
+    head,
+    rows.map((r) => r.map(String)),
+    { width },
+  );
 }
 
-export function planTable(cells: readonly MatrixCell[]): string {
+export function planTable(cells: readonly MatrixCell[], width?: number): string {
   const access = cells.some((c) => formatRequires(c.requires) !== '');
-  const t = table([
+  const head = [
     '#',
     'cell',
     'target',
     'benchmark',
-    'params',
     'reps',
     'timeout',
     'image',
     ...(access ? ['requires'] : []),
-  ]);
-  for (const c of cells)
-    t.push([
+  ];
+  return dataTable(
+    head,
+    cells.map((c) => [
       c.index + 1,
       c.id,
       c.target.name,
-      c.benchmark,
-      formatParams(c.params),
+      benchmarkText(c.benchmark, c.params),
       c.repetitions,
       formatDuration(c.timeoutMs),
       escapeControl(c.image),
       ...(access ? [escapeControl(formatRequires(c.requires))] : []),
-    ]);
-  return t.toString();
+    ]),
+    width,
+  );
 }
 
 /** `1 GPU /T4/i, /dev/xdma0_user, PRIVILEGED`: what a cell's container gets from its machine. */
@@ -64,14 +69,13 @@ export function formatRequires(r: MatrixCell['requires']): string {
     .join(', ');
 }
 
-export function summaryTable(summaries: readonly CellSummary[]): string {
-  const t = table(['cell', 'target', 'benchmark', 'params', 'passed', 'median scores']);
-  for (const s of summaries)
-    t.push([
+export function summaryTable(summaries: readonly CellSummary[], width?: number): string {
+  return dataTable(
+    ['cell', 'target', 'benchmark', 'passed', 'median scores'],
+    summaries.map((s) => [
       s.cellId,
       s.target,
-      s.benchmark,
-      formatParams(s.params),
+      benchmarkText(s.benchmark, s.params),
       `${s.passed}/${s.total}`,
       s.scores
         .map(
@@ -85,63 +89,50 @@ export function summaryTable(summaries: readonly CellSummary[]): string {
         .join('\n') ||
         escapeControlKeepLines(s.failures[0]?.slice(0, 160) ?? '') ||
         '',
-    ]);
-  return t.toString();
+    ]),
+    width,
+  );
 }
 
-export function resultsTable(results: readonly RepetitionResult[]): string {
-  const t = table(['cell', 'rep', 'benchmark', 'params', 'status', 'scores / reason', 'duration']);
-  for (const r of results)
-    t.push([
+/**
+ * A run's repetitions, one row each, with the machine that ran it (`target/host`).
+ * `hosts`: machine id → host name, from the run's machine records; an id not in it is shown as is.
+ */
+export function resultsTable(
+  results: readonly RepetitionResult[],
+  width?: number,
+  hosts: ReadonlyMap<string, string> = new Map(),
+): string {
+  return dataTable(
+    ['cell', 'rep', 'machine', 'benchmark', 'status', 'scores / reason', 'duration'],
+    results.map((r) => [
       r.cellId,
       r.repetition,
-      r.benchmark,
-      formatParams(r.params),
+      machineLabel(r.target, hosts.get(r.machineId) ?? r.machineId),
+      benchmarkText(r.benchmark, r.params),
       `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}${r.control ? ' control' : ''}`,
       r.status === 'passed'
         ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
         : escapeControlKeepLines((r.failureReason ?? '').slice(0, 200)),
       formatDuration(r.durationMs),
-    ]);
-  return t.toString();
+    ]),
+    width,
+  );
+}
+
+/**
+ * `sysbench-cpu threads=1 time=3`: a benchmark with its params in one column (as progress
+ * lines say it), so the params wrap in the room of both rather than in a narrow column each.
+ */
+function benchmarkText(benchmark: string, params: Readonly<Record<string, unknown>>): string {
+  return [escapeControl(benchmark), formatParams(params)].filter(Boolean).join(' ');
+}
+
+/** `lab/10.0.0.12`: the target a machine served and its host (escaped: both come from users). */
+export function machineLabel(target: string, host: string): string {
+  return escapeControl(target === '' ? host : `${target}/${host}`);
 }
 
 export function runsLine(run: RunRecord): string {
   return `run ${run.id} (${run.name}): ${run.status}, ${run.passed} passed, ${run.failed} failed of ${run.repetitions} repetitions in ${run.cells} cells`;
-}
-
-/** One line per metric series of a run: where, what, how many samples, min / mean / max. */
-export function seriesTable(samples: readonly MetricSample[]): string {
-  const series = new Map<string, { s: MetricSample; n: number; min: number; max: number; sum: number }>();
-  for (const s of samples) {
-    const key = [s.cellId, s.repetition, s.scope, s.name, s.containerId ?? '', s.device ?? ''].join('|');
-    const e = series.get(key);
-    if (!e) series.set(key, { s, n: 1, min: s.value, max: s.value, sum: s.value });
-    else {
-      e.n++;
-      e.min = Math.min(e.min, s.value);
-      e.max = Math.max(e.max, s.value);
-      e.sum += s.value;
-    }
-  }
-  const t = table(['cell', 'rep', 'metric', 'device', 'unit', 'n', 'min', 'mean', 'max']);
-  const rows = [...series.values()].sort(
-    (a, b) =>
-      a.s.cellId.localeCompare(b.s.cellId) ||
-      a.s.repetition - b.s.repetition ||
-      a.s.name.localeCompare(b.s.name),
-  );
-  for (const { s, n, min, max, sum } of rows)
-    t.push([
-      s.cellId || '-',
-      s.repetition || '-',
-      s.name,
-      s.device ?? '',
-      s.unit,
-      n,
-      formatNumber(min),
-      formatNumber(sum / n),
-      formatNumber(max),
-    ]);
-  return t.toString();
 }

@@ -60,8 +60,17 @@ store:
     const stored = JSON.parse(results.stdout);
     expect(stored.run.id).toBe(out.run.id);
     expect(stored.results).toEqual(out.results);
-    const table = await cli(['results', '--run', out.run.id], { cwd: work });
+    const table = await cli(['results', '--run', out.run.id], { cwd: work, env: { COLUMNS: '' } });
     expect(table.stdout).toMatch(new RegExp(`run ${out.run.id} \\(e2e-ok\\): passed, 4 passed`));
+    // One row per repetition with the machine that ran it; fitted to the default width of logs.
+    expect(table.stdout.match(/│ here\/\S+ +│ sysbench-cpu /g)).toHaveLength(4);
+    for (const line of table.stdout.split('\n').slice(1)) expect([...line].length).toBeLessThanOrEqual(120);
+    const narrow = await cli(['results', '--cell', out.results[0].cellId, '--wide'], {
+      cwd: work,
+      env: { COLUMNS: '60' },
+    });
+    expect(narrow.stdout.match(/│ here\/\S+ +│ sysbench-cpu /g)).toHaveLength(2);
+    expect(narrow.stdout.split('\n').some((l) => [...l].length > 60)).toBe(true);
 
     expect(await waitForCount(es, RESULTS_INDEX, { term: { 'run.id': out.run.id } }, 4)).toBe(4);
     expect(await managedContainers(docker(), out.run.id)).toEqual([]);

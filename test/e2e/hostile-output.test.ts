@@ -66,7 +66,7 @@ describe('hostile container output', () => {
     );
     const run = startCli(['run', file, '--json', '--state', path.join(work, 'parsers-state')], work);
     const ended = await until(
-      async () => (/backtrack on here #1: failed/.test(run.out().stderr) ? Date.now() : undefined),
+      async () => (/backtrack on here\/\S+ #1: failed/.test(run.out().stderr) ? Date.now() : undefined),
       120_000,
       'the backtracking repetition to end',
     );

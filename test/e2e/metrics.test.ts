@@ -39,8 +39,41 @@ benchmarks: [{benchmark: sysbench-cpu, params: {time: 2}}]
     const cpu = samples.filter((s) => s.name === 'container.cpu.usage.cores').map((s) => s.value);
     expect(Math.max(...cpu)).toBeGreaterThan(0.7);
 
+    // Many samples: a table per machine and cell, headed by what ran there, a row per series.
     const table = await cli(['results', '--samples', '--state', work]);
-    expect(table.stdout).toMatch(/container\.cpu\.usage\.cores\s*│\s*│\s*cores/);
+    expect(table.stdout).toMatch(/^here\/\S+ · cell [0-9a-f]{12}: sysbench-cpu \S.*time=2/m);
+    expect(table.stdout).toMatch(/│ container\.cpu\.usage\.cores +│ +│ cores +│ \d+ +│/);
+    expect(table.stdout).toMatch(/samples, one row per series: --all lists every sample/);
+    // Chosen by scope and metric (a glob), in JSON and as a table of every sample.
+    const chosenCpu = await cli([
+      'results',
+      '--samples',
+      '--json',
+      '--scope',
+      'container',
+      '--metric',
+      'container.cpu.*',
+      '--state',
+      work,
+    ]);
+    const chosen = (JSON.parse(chosenCpu.stdout) as { samples: MetricSample[] }).samples;
+    expect(chosen.length).toBeGreaterThan(0);
+    expect(chosen.every((s) => s.scope === 'container' && s.name.startsWith('container.cpu.'))).toBe(true);
+    const one = await cli([
+      'results',
+      '--samples',
+      '--metric',
+      'container.cpu.usage.cores',
+      '--all',
+      '--state',
+      work,
+    ]);
+    expect(
+      one.stdout.match(/│ \+\d+\.\d{3}s │ here\/\S+ +│ [0-9a-f]{12} │ 1 +│ container\.cpu\.usage\.cores │/g),
+    ).toHaveLength(samples.filter((s) => s.name === 'container.cpu.usage.cores').length);
+    const bad = await cli(['results', '--samples', '--scope', 'disk', '--state', work]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--scope 'disk': expected one of container, host, gpu, app, collector/);
     // The agent container is gone.
     const left = await docker().listContainers({
       all: true,

@@ -4,11 +4,10 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import Table from 'cli-table3';
 import { BenchmarkFailedError, InputError, type BenchmarkDefinition } from '../../core/index.js';
 import { loadBenchmarkFolder, loadCatalog, loadMatrix, readUserFile } from '../../config/index.js';
 import { PARSE_DEADLINE_MS, parseScores, planRegex } from '../../engine/index.js';
-import { escapeControl, formatNumber } from '../../report/index.js';
+import { dataTable, escapeControl, formatNumber } from '../../report/index.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 
@@ -30,26 +29,23 @@ export async function benchmarkListCommand(
         2,
       )}\n`,
     );
-  const t = new Table({
-    head: ['benchmark', 'origin', 'image', 'params (default)', 'scores'],
-    style: { head: [], border: [] },
-  });
-  for (const { d, origin } of defs)
-    t.push([
-      `${d.name} v${d.version}`,
-      origin,
-      // Definitions are the user's: their text is escaped so one cell line stays one line.
-      escapeControl(d.build ? `build ${path.relative(process.cwd(), d.build) || '.'}` : d.image),
-      Object.entries(d.params)
-        .map(([k, p]) =>
-          escapeControl(`${k}: ${p.type}${p.default !== undefined ? ` (${String(p.default)})` : ''}`),
-        )
-        .join('\n'),
-      d.scores
-        .map((s) => escapeControl(`${s.name} ${s.unit} ${s.direction === 'higher' ? '↑' : '↓'}`))
-        .join('\n') || '(exit code)',
-    ]);
-  io.stdout(`${t.toString()}\n`);
+  const rows = defs.map(({ d, origin }) => [
+    `${d.name} v${d.version}`,
+    origin,
+    // Definitions are the user's: their text is escaped so one cell line stays one line.
+    escapeControl(d.build ? `build ${path.relative(process.cwd(), d.build) || '.'}` : d.image),
+    Object.entries(d.params)
+      .map(([k, p]) =>
+        escapeControl(`${k}: ${p.type}${p.default !== undefined ? ` (${String(p.default)})` : ''}`),
+      )
+      .join('\n'),
+    d.scores
+      .map((s) => escapeControl(`${s.name} ${s.unit} ${s.direction === 'higher' ? '↑' : '↓'}`))
+      .join('\n') || '(exit code)',
+  ]);
+  io.stdout(
+    `${dataTable(['benchmark', 'origin', 'image', 'params (default)', 'scores'], rows, io.columns)}\n`,
+  );
 }
 
 export async function benchmarkValidateCommand(

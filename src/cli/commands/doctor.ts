@@ -5,7 +5,6 @@
  * benchmarks ask for, clock skew (src/doctor). Exit 3 when a check fails.
  */
 import Docker from 'dockerode';
-import Table from 'cli-table3';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
 import {
   chooseTargets,
@@ -17,6 +16,7 @@ import {
   type DoctorTarget,
 } from '../../doctor/index.js';
 import { planMatrix } from '../../plan/index.js';
+import { dataTable } from '../../report/index.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 import { providerSet } from '../providers.js';
@@ -50,14 +50,12 @@ export async function doctorCommand(
   if (opts.json) io.stdout(`${JSON.stringify(reports, null, 2)}\n`);
   else
     for (const r of reports) {
-      const table = new Table({
-        head: ['check', 'status', 'detail'],
-        style: { head: [], border: [] },
-        wordWrap: true,
-        colWidths: [24, 8, 80],
-      });
-      for (const c of r.checks) table.push([c.check, c.status.toUpperCase(), c.detail]);
-      io.stdout(`target '${r.target}' — ${r.machine}\n${table.toString()}\n`);
+      const table = dataTable(
+        ['check', 'status', 'detail'],
+        r.checks.map((c) => [c.check, c.status.toUpperCase(), c.detail]),
+        io.columns,
+      );
+      io.stdout(`target '${r.target}' — ${r.machine}\n${table}\n`);
     }
   const failure = doctorFailure(reports);
   if (failure) throw failure;

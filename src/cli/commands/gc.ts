@@ -52,6 +52,7 @@ export async function gcCommand(opts: GcOptions, io: CliIo): Promise<void> {
       `${dataTable(
         ['provider', 'kind', 'id', 'session', 'action'],
         rows.map((r) => [r.provider, r.kind, r.id, r.session, r.action]),
+        io.columns,
       )}\n`,
     );
   const failure = gcFailure(report);

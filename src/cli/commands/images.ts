@@ -3,7 +3,6 @@
  * tagged `benchyard/<name>:<version>`) on this machine's Docker engine, addressed by content
  * digest, and pushed to a registry near the machines so they can pull by digest.
  */
-import Table from 'cli-table3';
 import Docker from 'dockerode';
 import path from 'node:path';
 import { InfrastructureError, InputError } from '../../core/index.js';
@@ -18,6 +17,7 @@ import {
   type CatalogImage,
 } from '../../images/index.js';
 import { statusOf } from '../../engine/index.js';
+import { dataTable } from '../../report/index.js';
 import type { CliIo } from '../io.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
@@ -122,19 +122,15 @@ export async function imagesLsCommand(opts: { json?: boolean; registry?: string 
   const rows: ImageRow[] = [];
   for (const image of await listCatalog(IMAGES_DIR)) rows.push(await row(docker, image, client, io));
   if (opts.json) return io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-  const table = new Table({
-    head: ['name', 'tag', 'image id', 'size', 'registry digest'],
-    style: { head: [], border: [] },
-  });
-  for (const r of rows) {
+  const cells = rows.map((r) => {
     const digest = r.registryDigest ?? r.repoDigests[0]?.split('@')[1];
-    table.push([
+    return [
       r.name,
       r.ref,
       r.id ? r.id.slice(7, 19) : r.skip ? 'built per machine' : 'not built',
       r.sizeBytes === undefined ? '' : `${(r.sizeBytes / 1e6).toFixed(0)} MB`,
       digest ?? (r.id ? 'not pushed' : ''),
-    ]);
-  }
-  io.stdout(`${table.toString()}\n`);
+    ];
+  });
+  io.stdout(`${dataTable(['name', 'tag', 'image id', 'size', 'registry digest'], cells, io.columns)}\n`);
 }

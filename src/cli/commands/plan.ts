@@ -28,7 +28,11 @@ import { describeTargets } from '../../run/index.js';
  */
 export const MAX_TABLE_ROWS = 1000;
 
-export async function planCommand(matrixFile: string, opts: { json?: boolean }, io: CliIo): Promise<void> {
+export async function planCommand(
+  matrixFile: string,
+  opts: { json?: boolean; wide?: boolean },
+  io: CliIo,
+): Promise<void> {
   // SIGINT/SIGTERM end `plan` at once (main.ts): it has nothing to clean up.
   const catalog = await loadCatalog([BUILTIN_BENCHMARKS]);
   const planned = planMatrix(await loadMatrix(matrixFile, catalog), catalog);
@@ -54,7 +58,7 @@ export async function planCommand(matrixFile: string, opts: { json?: boolean }, 
       )}\n`,
     );
   const shown = plan.cells.slice(0, MAX_TABLE_ROWS);
-  io.stdout(`${planTable(shown)}\n`);
+  io.stdout(`${planTable(shown, opts.wide ? undefined : io.columns)}\n`);
   if (shown.length < plan.cells.length)
     io.stdout(
       `… ${plan.cells.length - shown.length} more cells not shown (the first ${MAX_TABLE_ROWS} are); plan --json lists every cell\n`,

@@ -107,6 +107,7 @@ export async function poolListCommand(
           r.state === 'removed' && r.now ? 'removed (now)' : r.state,
           r.heldBy ? heldByText(r.heldBy) : r.unreachable ? `? (${r.unreachable})` : '',
         ]),
+        io.columns,
       )}\n`,
     );
   if (machines.length > 0)
@@ -122,6 +123,7 @@ export async function poolListCommand(
           heldByText(m.heldBy),
           m.expiresAt,
         ]),
+        io.columns,
       )}\n`,
     );
 }
