@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BenchyardError, ConfigError, errorMessage, formatDiagnostic, redact } from '../core/index.js';
 import { matrixJsonSchema } from '../config/index.js';
 import { escapeControl, escapeControlKeepLines } from '../report/terminal-text.js';
+import { terminalWidth } from '../report/fit.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { stderrLogger } from './logger.js';
@@ -51,10 +52,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
     interactive: Boolean(process.stderr.isTTY) && !ci,
+    columns: terminalWidth(process.stdout, process.env),
     logger: stderrLogger(verbose ? 'debug' : 'warn'),
     signal: controller.signal,
   });
 
+  const wideOption = () =>
+    new Option('--wide', "print tables at full width instead of fitting them to the terminal's");
   const stateOption = () =>
     new Option('--state <dir>', 'folder of the embedded store').default('.benchyard').env('BENCHYARD_STATE');
   const program = new Command('benchyard')
@@ -75,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('expand a matrix into cells and print them (no side effects)')
     .argument('<matrix>', 'matrix YAML file')
     .option('--json', 'print the plan as JSON')
+    .addOption(wideOption())
     .action(async (matrix: string, opts) =>
       (await import('./commands/plan.js')).planCommand(matrix, opts, io()),
     );
@@ -90,8 +95,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       "gate against a stored run: its id, 'latest-passing', or a tag (the latest passing run of the same matrix with it)",
     )
     .option('--tag <tag...>', 'label the run (e.g. nightly, release-1.2); --baseline <tag> finds it later')
+    .option(
+      '--baseline-runs <k>',
+      'with --baseline <tag | latest-passing>: pool the newest K passing runs it names as the baseline (default 1)',
+    )
+    .option(
+      '--gate <kind>',
+      "baseline (default): exit 1 on a significant regression against the baseline; changepoint: exit 1 on a change point among the newest runs of --baseline's history (a tag, default latest-passing), worse beyond --max-regression",
+    )
     .option('--max-regression <pct>', 'with --baseline: exit 1 on a significant regression beyond this', '5%')
     .option('--json', 'print the run summary and results as JSON')
+    .addOption(wideOption())
     .option(
       '--max-lifetime <duration>',
       'cloud machines terminate themselves this long after creation, even if this process dies',
@@ -196,14 +210,38 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--run <id>', 'run id')
     .option(
       '--samples',
-      "the run's metric series instead: n, min, mean, max per series (with --json: every sample)",
+      "the run's metric samples instead: each one when at most 100 are chosen, else n, min, median, max per series (per repetition too with --cell)",
     )
-    .option('--json', 'print as JSON')
+    .option('--cell <id...>', 'only these cells (an id or its beginning)')
+    .option('--machine <name...>', 'only these machines: a machine id, a host, or target/host as shown')
+    .option('--scope <scope...>', 'with --samples: container | host | gpu | app | collector')
+    .option('--metric <name...>', "with --samples: metric names, '*' matching anything (host.cpu.*)")
+    .option('--all', 'with --samples: list every sample, however many')
+    .option('--json', 'print as JSON (with --samples: every chosen sample)')
+    .addOption(wideOption())
     .action(async (opts) => (await import('./commands/results.js')).resultsCommand(opts, io()));
+  program
+    .command('history')
+    .description(
+      "change points in the history of each cell and score across the stored runs (E-divisive means over each run's median): when, which run, the means before and after",
+    )
+    .addOption(stateOption())
+    .option('--tag <tag>', 'only runs with this tag (e.g. nightly)')
+    .option('--matrix <name>', "only runs of this matrix (its 'name')")
+    .option(
+      '--cell <text...>',
+      'only cells whose id is this, or whose name (benchmark params @target) contains it',
+    )
+    .option('--score <name...>', 'only these scores')
+    .option('--last <n>', 'the newest N passing runs', '100')
+    .option('--all', 'every series, also those without a change point')
+    .option('--es <url>', 'read from this Elasticsearch instead of the embedded store')
+    .option('--json', 'print the series and their change points as JSON')
+    .action(async (opts) => (await import('./commands/history.js')).historyCommand(opts, io()));
   program
     .command('compare')
     .description(
-      'compare groups of stored results along one axis against a baseline (n, median, p95, CoV, Δ% with 95% CI, Mann-Whitney p with Holm correction, verdict, geomean)',
+      'compare groups of stored results along one axis against a baseline (n, median, p95, CoV, Hodges-Lehmann Δ% with its rank CI, Mann-Whitney p adjusted within each family, verdict, geomean with CI)',
     )
     .addOption(stateOption())
     .requiredOption(
@@ -220,6 +258,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         .choices(['table', 'csv', 'json', 'markdown'])
         .default('table'),
     )
+    .addOption(wideOption())
     .action(async (opts) => (await import('./commands/compare.js')).compareCommand(opts, io()));
   program
     .command('report')

@@ -14,6 +14,8 @@ import {
   type TargetSpec,
 } from '../core/index.js';
 import { isFolderRef, loadBenchmarkFolder, toDefinition } from './catalog.js';
+import { expectRules } from './expect-rules.js';
+import { expectationsOf, type Expectation } from './expect-schema.js';
 import { matrixRules } from './matrix-rules.js';
 import { matrixSizeProblems } from './matrix-size.js';
 import { matrixSchema } from './matrix-schema.js';
@@ -37,6 +39,8 @@ export interface MatrixEntry {
   targets: readonly string[];
   /** Replaces the benchmark's `requires`. */
   requires?: Requirements;
+  /** The score comparisons decide on; replaces the benchmark's `primary`. */
+  primary?: string;
 }
 
 export interface Matrix {
@@ -60,6 +64,8 @@ export interface Matrix {
   registry?: string;
   /** Endpoints told about container events (the matrix's `events.webhooks`). */
   webhooks: readonly WebhookConfig[];
+  /** Reference values of scores (`expect:` on entries and targets), entries' first. */
+  expectations: readonly Expectation[];
   /** How metrics are sent to Elasticsearch (when it is configured). */
   elasticsearch?: { flushIntervalMs?: number; maxMemoryBytes?: number; lookBack?: string };
 }
@@ -115,6 +121,7 @@ export function validateMatrix(
     ...matrixRules(source, raw, catalog, folders.defs),
     ...matrixSizeProblems(source, raw),
     ...folders.problems,
+    ...expectRules(source, raw, catalog, folders.defs),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(sortDiagnostics(problems));
   const doc = parsed.data;
@@ -146,7 +153,8 @@ export function validateMatrix(
       gpu: doc.metrics.gpu,
     },
     targets: doc.targets.map(
-      ({ name, provider, idleRelease, registry, hourlyPrice, shareEngine, ...options }) => ({
+      // `expect` is not the provider's, and not part of a cell's identity.
+      ({ name, provider, idleRelease, registry, hourlyPrice, shareEngine, expect: _expect, ...options }) => ({
         name,
         provider,
         options,
@@ -171,10 +179,15 @@ export function validateMatrix(
       ...(e.inputs !== undefined ? { inputs: path.resolve(dir, e.inputs) } : {}),
       targets: e.targets ?? allTargets,
       ...(e.requires ? { requires: e.requires } : {}),
+      ...(e.primary !== undefined ? { primary: e.primary } : {}),
     })),
     inline,
     elasticsearchUrl: doc.store?.elasticsearch?.url,
     webhooks: doc.events?.webhooks ?? [],
+    expectations: expectationsOf({
+      targets: doc.targets,
+      entries: doc.benchmarks.map((e) => ({ name: e.name ?? nameOf(e.benchmark), expect: e.expect })),
+    }),
     ...(doc.store?.elasticsearch
       ? {
           elasticsearch: {

@@ -3,8 +3,9 @@
  * benchmarks, declared params, ranges) live in `matrix-rules.ts`.
  */
 import { z } from 'zod';
-import { benchmarkSchema } from './benchmark-schema.js';
+import { benchmarkSchema, PRIMARY_SCORE } from './benchmark-schema.js';
 import { eventsConfig } from './events-schema.js';
+import { entryExpect, targetExpect } from './expect-schema.js';
 import { requiresSchema } from './requires-schema.js';
 import { byteSize, duration, NAME } from './common-schema.js';
 import { awsTarget } from './targets/aws.js';
@@ -64,6 +65,7 @@ const targetBase = {
     .describe(
       "USD per machine-hour recorded on this target's results: the amortized rate of bare-metal hosts or this machine; on cloud targets it replaces the price table's",
     ),
+  expect: targetExpect.optional(),
 };
 
 /**
@@ -129,11 +131,20 @@ const benchmarkEntry = z.strictObject({
     .describe('Folder mounted read-only at /in in the container (relative to the matrix)'),
   targets: z.array(NAME).min(1).optional().describe('Run only on these targets (default: all)'),
   requires: requiresSchema.optional().describe("Replaces the benchmark's requires for this entry"),
+  primary: PRIMARY_SCORE.optional(),
+  expect: entryExpect.optional(),
 });
 
 export const matrixSchema = z.strictObject({
   name: NAME,
-  repetitions: z.int().min(1).max(1000).default(3).describe('Repetitions per cell'),
+  repetitions: z
+    .int()
+    .min(1)
+    .max(1000)
+    .default(5)
+    .describe(
+      'Measured repetitions per cell. 5: the fewest with which a 10 % difference is called on a shared 2-core machine (npm run perf:verdicts); 3 never can be (the smallest Mann-Whitney p of 3 vs 3 is 0.1)',
+    ),
   warmup: z
     .int()
     .min(0)

@@ -15,7 +15,7 @@ import {
   type RunOrder,
   type Shard,
 } from '../core/index.js';
-import { MAX_CELLS, paramEnv, substitute, type Matrix } from '../config/index.js';
+import { MAX_CELLS, paramEnv, primaryFirst, substitute, type Matrix } from '../config/index.js';
 
 export interface Plan {
   matrixName: string;
@@ -91,7 +91,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
           control: entry.control ?? matrix.control,
           ...((entry.adaptive ?? matrix.adaptive) ? { adaptive: entry.adaptive ?? matrix.adaptive } : {}),
           timeoutMs: entry.timeoutMs ?? def.timeoutMs,
-          scores: def.scores,
+          scores: primaryFirst(def.scores, entry.primary),
           artifacts: def.artifacts,
           ...(def.container ? { container: def.container } : {}),
           ...(entry.inputs !== undefined ? { inputs: entry.inputs } : {}),

@@ -1,21 +1,22 @@
 /** Renders a Comparison as a terminal table, CSV, JSON or Markdown. */
-import Table from 'cli-table3';
 import type { Comparison } from '../analysis/index.js';
 import { compareCells as cells, compareFooter as footer, compareHead } from './compare-cells.js';
+import { fitTable, type FitOptions } from './fit.js';
 
 export type CompareFormat = 'table' | 'csv' | 'json' | 'markdown';
 export const COMPARE_FORMATS: readonly CompareFormat[] = ['table', 'csv', 'json', 'markdown'];
 
-export function renderComparison(c: Comparison, format: CompareFormat): string {
+/** `fit`: the width the table format is fitted to (`fit.ts`). */
+export function renderComparison(c: Comparison, format: CompareFormat, fit: FitOptions = {}): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(c, null, 2)}\n`;
     default:
-      return renderTable(c, format);
+      return renderTable(c, format, fit);
   }
 }
 
-function renderTable(c: Comparison, format: Exclude<CompareFormat, 'json'>): string {
+function renderTable(c: Comparison, format: Exclude<CompareFormat, 'json'>, fit: FitOptions): string {
   const HEAD = compareHead(c);
   switch (format) {
     case 'csv':
@@ -29,9 +30,7 @@ function renderTable(c: Comparison, format: Exclude<CompareFormat, 'json'>): str
         .map((l) => `- ${l}`)
         .join('\n')}\n`;
     case 'table': {
-      const t = new Table({ head: [...HEAD], style: { head: [], border: [] } });
-      for (const r of cells(c)) t.push(r);
-      return `${t.toString()}\n${footer(c).join('\n')}\n`;
+      return `${fitTable(HEAD, cells(c), fit)}\n${footer(c).join('\n')}\n`;
     }
   }
 }

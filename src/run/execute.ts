@@ -13,7 +13,7 @@ import type { Plan, SkippedCell } from '../plan/index.js';
 import { newRunId, Scheduler, type RunOutcome } from '../schedule/index.js';
 import { resolveBaseline } from './baseline.js';
 import { closing } from './closing.js';
-import { againstBaseline, type GateVerdict } from './gate.js';
+import { gateRun, HISTORY_RUNS, type GateKind, type GateOutcome } from './run-gate.js';
 import { place } from './placement.js';
 import type { RunDeps, RunProviders, RunStores, StoredRuns } from './ports.js';
 import { recordRunEntry } from './run-entry.js';
@@ -36,6 +36,10 @@ export interface RunRequest {
   tags: readonly string[];
   /** Gate against a stored run: its id, `latest-passing`, or a tag. */
   baseline?: string;
+  /** Pool the newest K passing runs `baseline` names (a tag or `latest-passing`). @default 1 */
+  baselineRuns?: number;
+  /** `changepoint`: change points over the history `baseline` names. @default 'baseline' */
+  gate?: GateKind;
   maxRegressionPct: number;
   /** Cloud machines switch themselves off this long after creation; the run's ledger entry expires then too. */
   maxLifetimeMs: number;
@@ -48,15 +52,13 @@ export interface RunRequest {
 export type RunAnnotation = Annotation & { runId: string; cellId: string; repetition: number };
 
 /** What a run that ended gives the CLI to say (a failed repetition is in `results`, not an error). */
-export interface RunReport extends RunOutcome {
+export interface RunReport extends RunOutcome, GateOutcome {
   /** The plan that ran: the shard's part, without the skipped cells. */
   plan: Plan;
   /** Cells whose target cannot have what they require, with why. */
   skipped: SkippedCell[];
   /** What the event reactors said about containers (deaths, OOM kills). */
   annotations: RunAnnotation[];
-  /** The comparison with `baseline`, where one was asked for. */
-  gate?: GateVerdict;
 }
 
 /**
@@ -67,11 +69,19 @@ export async function executeRun(request: RunRequest, deps: RunDeps): Promise<Ru
   const { logger } = deps;
   const { plan: planned, notices } = shardPart(request.plan, request.shard);
   for (const n of notices) deps.notice(n);
-  const baselineRun =
+  const history = request.gate === 'changepoint';
+  const baseline =
     request.baseline === undefined
       ? undefined
       : await reading(deps.history.state(), (runs) =>
-          resolveBaseline(runs, request.baseline!, planned.matrixName, request.state),
+          resolveBaseline(runs, {
+            ref: request.baseline!,
+            runs: history ? HISTORY_RUNS : request.baselineRuns,
+            history,
+            matrixName: planned.matrixName,
+            state: request.state,
+            tags: request.tags,
+          }),
         );
   if (request.runId !== undefined)
     await checkRunId(placesOf(request, deps), request.runId, request.shard, planned.matrixName);
@@ -83,7 +93,7 @@ export async function executeRun(request: RunRequest, deps: RunDeps): Promise<Ru
   await using _providers = closing(() => wired.close(), logged);
   const runId = request.runId ?? newRunId(deps.clock.now());
   let started = false;
-  let ran: Omit<RunReport, 'gate'>;
+  let ran: Omit<RunReport, keyof GateOutcome>;
   try {
     ran = await placeAndRun(planned, runId, request, deps, stores, wired, () => (started = true));
   } catch (err) {
@@ -96,11 +106,11 @@ export async function executeRun(request: RunRequest, deps: RunDeps): Promise<Ru
   if (lost) throw lost;
   // A secondary store that failed on the way fails the run here (exit 3), its results complete.
   await storesOpen.close();
-  if (baselineRun === undefined) return ran;
-  const before = await reading(deps.history.state(), async (runs) =>
-    runs ? runs.listResults({ runId: baselineRun }) : [],
+  if (baseline === undefined) return ran;
+  const gated = await reading(deps.history.state(), (runs) =>
+    gateRun(baseline, runs, request.gate ?? 'baseline', ran, request.maxRegressionPct),
   );
-  return { ...ran, gate: againstBaseline(baselineRun, before, ran.results, request.maxRegressionPct) };
+  return { ...ran, ...gated };
 }
 
 /** Placement, then the run on the machines, with the event hub following them. */
@@ -112,7 +122,7 @@ async function placeAndRun(
   stores: RunStores,
   wired: RunProviders,
   onStarted: () => void,
-): Promise<Omit<RunReport, 'gate'>> {
+): Promise<Omit<RunReport, keyof GateOutcome>> {
   const { logger } = deps;
   const { plan, skipped } = await place(planned, wired.providers, logger, deps.signal);
   // Every container event of the session is recorded; reactors classify deaths and OOM

@@ -41,12 +41,23 @@ benchmarks:
     expect(speed.groups[1]).toMatchObject({ group: '2', n: 5, verdict: 'better' });
     expect(speed.groups[1].diffPct).toBeGreaterThan(95);
     expect(speed.groups[1].pAdjusted).toBeLessThan(0.05);
+    // The verdict is the interval's: every level-2 repetition faster, so the CI excludes 0
+    // and p is the smallest 5 vs 5 allows, exactly 2/252 (also when awk's rand(), seeded
+    // by the second, repeats a value within a group).
+    expect(speed.groups[1].ci.low).toBeGreaterThan(0);
+    expect(speed.groups[1]).toMatchObject({ method: 'exact', p: 2 / 252 });
+    expect(speed).toMatchObject({ role: 'primary', alpha: 0.05, confidence: 0.95 });
+    expect(c.rows.find((r: { score: string }) => r.score === 'lat')).toMatchObject({ role: 'secondary' });
     expect(c.rows.find((r: { score: string }) => r.score === 'lat').groups[1].verdict).toBe('better');
+    expect(c.families).toEqual([
+      expect.objectContaining({ benchmark: 'toy', primary: 'speed', secondary: ['lat'], alphaPrimary: 0.05 }),
+    ]);
     expect(c.geomean[0].ratio).toBeGreaterThan(1.9);
+    expect(c.geomean[0].ci.low).toBeLessThanOrEqual(c.geomean[0].ratio);
 
     const csv = await cli(['compare', '--by', 'param:level', '--format', 'csv'], { cwd: work });
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('cell,score,group,n,median,p95,CoV %,Δ % vs baseline,95% CI,p (Holm),verdict');
+    expect(lines[0]).toBe('cell,score,group,n,median,p95,CoV %,Δ % vs baseline,CI,p (adj.),verdict');
     expect(lines).toHaveLength(5);
     expect(lines.filter((l) => l.endsWith(',better'))).toHaveLength(2);
 
@@ -58,7 +69,8 @@ benchmarks:
     expect(md.stdout).toMatch(/- geomean 1 vs 2: ×0\.\d+/);
 
     const table = await cli(['compare', '--by', 'param:level'], { cwd: work });
-    expect(table.stdout).toMatch(/geomean 2 vs 1: ×/);
+    expect(table.stdout).toMatch(/geomean 2 vs 1: ×\d\.\d+ \[\d\.\d+, \d\.\d+\] over 2 scores/);
+    expect(table.stdout).toMatch(/family toy: speed \(primary\) at α 0\.05 \(95% CI\); lat at α 0\.05 each/);
   });
 
   it('compare --junit --max-regression: a significant regression beyond the threshold is a failing testcase and exit 1', async () => {
@@ -119,8 +131,9 @@ benchmarks:
     );
     expect(second.code).toBe(1);
     const suite = parseJunit(junit).testsuites.testsuite;
-    // Two cells and one gated score: the failing cell and the regression are failures.
-    expect(suite).toMatchObject({ '@_name': 'gate', '@_tests': '3', '@_failures': '2' });
+    // Two cells, one gated score and the gate's own testcase (its summary): the failing cell,
+    // the regression and the gate are failures.
+    expect(suite).toMatchObject({ '@_name': 'gate', '@_tests': '4', '@_failures': '3' });
     const regression = suite.testcase.find(
       (t: { '@_classname': string }) => t['@_classname'] === 'gate.regression.toy',
     );
@@ -144,13 +157,13 @@ benchmarks:
     expect(third.stderr).toMatch(/gate: \S+ against \S+, max regression 10%/);
     expect(third.stderr).toMatch(/regression: toy @here speed .*: \d+\.\d+% worse \(> 10%\)/);
 
-    const missing = await cli(['run', 'gate.yaml', '--state', state, '--baseline', 'no-such-run'], {
-      cwd: work,
-    });
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(
-      /--baseline 'no-such-run': no run with that id, and no passing run of 'gate' tagged 'no-such-run'/,
+    // A run id that is not stored is exit 2 (a tag no run carries yet is a note: nightly.test.ts).
+    const missing = await cli(
+      ['run', 'gate.yaml', '--state', state, '--baseline', '20990101-000000-abcdef'],
+      { cwd: work },
     );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--baseline '20990101-000000-abcdef': no run with that id in /);
     const badTag = await cli(['run', 'gate.yaml', '--state', state, '--tag', 'not a tag'], { cwd: work });
     expect(badTag.code).toBe(2);
     expect(badTag.stderr).toMatch(/--tag 'not a tag'/);
@@ -207,6 +220,8 @@ benchmarks:
         .stdout,
     );
     expect(c.rows[0].groups.map((g: { n: number }) => g.n)).toEqual([3, 3]);
+    // 3 vs 3 cannot reach p < 0.05 whatever the values: the row says how many would.
+    expect(c.rows[0].groups[1]).toMatchObject({ verdict: 'too few repetitions', needsRepetitions: 4 });
   });
 
   it('control repetitions run with every collector off and show what sampling costs', async () => {

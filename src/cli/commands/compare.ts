@@ -15,6 +15,8 @@ export interface CompareCliOptions {
   junit?: string;
   maxRegression?: string;
   es?: string;
+  /** The table at full width, whatever the terminal's. */
+  wide?: boolean;
 }
 
 export async function compareCommand(opts: CompareCliOptions, io: CliIo): Promise<void> {
@@ -25,7 +27,11 @@ export async function compareCommand(opts: CompareCliOptions, io: CliIo): Promis
   try {
     const selection = await selectRuns(reader, opts.run, opts.es ?? opts.state);
     const comparison = compareSelection(selection, by, opts.baseline, io.stderr);
-    io.stdout(renderComparison(comparison, opts.format as CompareFormat));
+    io.stdout(
+      renderComparison(comparison, opts.format as CompareFormat, {
+        width: opts.wide ? undefined : io.columns,
+      }),
+    );
     const maxPct = opts.maxRegression !== undefined ? parsePercent(opts.maxRegression) : undefined;
     if (opts.junit)
       await writeFile(opts.junit, compareJunit(comparison, maxPct ?? 0, new Date().toISOString()));

@@ -4,8 +4,18 @@ import { InputError, parseDuration } from '../../core/index.js';
 import { loadCatalog, loadMatrix } from '../../config/index.js';
 import { planMatrix } from '../../plan/index.js';
 import { runJunit, summarize, summaryTable, runsLine } from '../../report/index.js';
-import { executeRun, repetitionsFailure, type RunReport } from '../../run/index.js';
-import { parsePercent, sayGate } from '../gate.js';
+import {
+  checkExpectations,
+  describeCheck,
+  executeRun,
+  expectationsFailure,
+  HISTORY_RUNS,
+  repetitionsFailure,
+  type ExpectationCheck,
+  type RunReport,
+} from '../../run/index.js';
+import type { JunitCase } from '../../report/index.js';
+import { parseBaselineRuns, parseGateKind, parsePercent, runGate } from '../gate.js';
 import type { CliIo } from '../io.js';
 import { BUILTIN_BENCHMARKS } from '../paths.js';
 import { parseRunAs } from '../run-id.js';
@@ -17,6 +27,10 @@ export interface RunOptions {
   json?: boolean;
   junit?: string;
   baseline?: string;
+  /** Pool the newest K passing runs the baseline names (a tag or latest-passing). */
+  baselineRuns?: string;
+  /** `baseline` (default): against the baseline; `changepoint`: change points over its history. */
+  gate?: string;
   maxRegression: string;
   maxLifetime: string;
   prices?: string[];
@@ -28,6 +42,8 @@ export interface RunOptions {
   tag?: string[];
   /** false (`--no-wait`): a machine another controller holds fails the run (exit 3) instead of waiting. */
   wait?: boolean;
+  /** The summary table at full width, whatever the terminal's. */
+  wide?: boolean;
 }
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -38,6 +54,16 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
   const catalog = await loadCatalog([BUILTIN_BENCHMARKS]);
   const matrix = await loadMatrix(matrixFile, catalog);
   const maxRegressionPct = parsePercent(opts.maxRegression);
+  const gate = parseGateKind(opts.gate);
+  const baselineRuns = parseBaselineRuns(opts.baselineRuns);
+  if (opts.baselineRuns !== undefined && (!opts.baseline || gate === 'changepoint'))
+    throw new InputError(
+      gate === 'changepoint'
+        ? `--baseline-runs pools a baseline; --gate changepoint reads the history instead (its newest ${HISTORY_RUNS} runs)`
+        : '--baseline-runs pools the runs --baseline names: give --baseline too',
+    );
+  // The changepoint gate's history: the baseline's tag, else every passing run of the matrix.
+  const baseline = opts.baseline ?? (gate === 'changepoint' ? 'latest-passing' : undefined);
   const maxLifetimeMs = parseLifetime(opts.maxLifetime);
   const esUrl = opts.es ?? matrix.elasticsearchUrl;
   const report = await executeRun(
@@ -47,7 +73,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
       ...(esUrl ? { esUrl } : {}),
       ...runAs,
       tags,
-      ...(opts.baseline ? { baseline: opts.baseline } : {}),
+      ...(baseline ? { baseline, baselineRuns, gate } : {}),
       maxRegressionPct,
       maxLifetimeMs,
       wait: opts.wait !== false,
@@ -59,15 +85,20 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
     ),
   );
   say(report, opts, io);
-  if (opts.junit) await writeFile(opts.junit, junit(report));
-  const failed = repetitionsFailure(report);
+  const checks = checkExpectations(report.plan.cells, report.results, matrix.expectations);
+  const gated = baseline ? runGate(report, gate, maxRegressionPct) : undefined;
+  if (opts.junit) await writeFile(opts.junit, junit(report, checks, gated?.cases ?? []));
+  for (const c of checks.filter((x) => !x.ok))
+    io.stderr(`expect: ${cellName(report, c.cellId)} ${describeCheck(c)}\n`);
+  for (const line of gated?.lines ?? []) io.stderr(`${line}\n`);
+  // Everything is said first; then the first failure ends the run: repetitions, expectations, the gate.
+  const failed = repetitionsFailure(report) ?? expectationsFailure(checks) ?? gated?.failure;
   if (failed) throw failed;
-  if (report.gate) {
-    io.stderr(
-      `gate: ${report.run.id} against ${report.gate.comparison.baseline}, max regression ${maxRegressionPct}%\n`,
-    );
-    sayGate(report.gate, io.stderr);
-  }
+}
+
+function cellName(r: RunReport, cellId: string): string {
+  const cell = r.plan.cells.find((c) => c.id === cellId);
+  return cell ? `${cell.entry} on ${cell.target.name} [${cell.id}]` : cellId;
 }
 
 function say(r: RunReport, opts: RunOptions, io: CliIo): void {
@@ -91,17 +122,21 @@ function say(r: RunReport, opts: RunOptions, io: CliIo): void {
         2,
       )}\n`,
     );
-  io.stdout(`${summaryTable(summaries)}\n${runsLine(r.run)}\n`);
+  io.stdout(`${summaryTable(summaries, opts.wide ? undefined : io.columns)}\n${runsLine(r.run)}\n`);
   io.stdout(`results: benchyard results --run ${r.run.id} --state ${opts.state}\n`);
 }
 
-function junit(r: RunReport): string {
+function junit(r: RunReport, checks: readonly ExpectationCheck[], cases: readonly JunitCase[]): string {
+  const expectations = new Map<string, { ok: boolean; line: string }[]>();
+  for (const c of checks)
+    expectations.set(c.cellId, [...(expectations.get(c.cellId) ?? []), { ok: c.ok, line: describeCheck(c) }]);
   return runJunit(
     r.run,
     [...r.plan.cells, ...r.skipped.map((s) => s.cell)],
     r.results,
     r.gate && { comparison: r.gate.comparison, maxRegressionPct: r.gate.maxRegressionPct },
     new Map(r.skipped.map((s) => [s.cell.id, `skipped: target '${s.cell.target.name}' ${s.reason}`])),
+    { expectations, cases },
   );
 }
 
