@@ -254,7 +254,8 @@ describe('plan shows what the containers get and stays quick at the size limit',
     expect(table.stdout).toMatch(
       /^… 9000 more cells not shown \(the first 1000 are\); plan --json lists every cell$/m,
     );
-    expect(table.stdout).toMatch(/^limit: 10000 cells, 30000 repetitions/m);
+    // 5 repetitions per cell by default.
+    expect(table.stdout).toMatch(/^limit: 10000 cells, 50000 repetitions/m);
     const json = await runProcess(['plan', '--json', matrix]);
     expect(JSON.parse(json.stdout).cells).toHaveLength(10_000);
     for (const r of [table, json]) {

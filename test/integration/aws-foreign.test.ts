@@ -41,7 +41,14 @@ const REGION_RECASED = 'eu-west-3';
 const DEAD_PID = 2_147_483_646;
 const PAST = '2000-01-01T00:00:00.000Z';
 const FUTURE = '2999-01-01T00:00:00.000Z';
-const ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION };
+// A wide terminal: gc's table wraps long reasons at the terminal's width, and these tests
+// look for whole sentences.
+const ENV = {
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_REGION: REGION,
+  COLUMNS: '1000',
+};
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const hex = () => randomBytes(6).toString('hex');
 
