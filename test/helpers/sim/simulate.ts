@@ -37,10 +37,14 @@ export function fakeMatrix(o: {
   entry?: string;
 }): string {
   const ns = Array.from({ length: o.cells }, (_, i) => i + 1).join(', ');
+  // Blocked unless a test asks for another order: most scheduler tests follow one cell's
+  // repetitions back to back.
+  const extra = o.extra ?? '';
   return `name: sim
 repetitions: ${o.repetitions ?? 1}
 concurrency: ${o.concurrency ?? 1}
-${o.extra ?? ''}
+${/^order:/m.test(extra) ? '' : 'order: blocked'}
+${extra}
 targets:
 ${o.targets}
 benchmarks:
