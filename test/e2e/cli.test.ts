@@ -59,7 +59,12 @@ store:
     expect(results.code).toBe(0);
     const stored = JSON.parse(results.stdout);
     expect(stored.run.id).toBe(out.run.id);
-    expect(stored.results).toEqual(out.results);
+    // Stored in cell order; the run's own list is in the order they ran (interleaved).
+    const byCellRep = (
+      a: { cellId: string; repetition: number },
+      b: { cellId: string; repetition: number },
+    ) => a.cellId.localeCompare(b.cellId) || a.repetition - b.repetition;
+    expect([...stored.results].sort(byCellRep)).toEqual([...out.results].sort(byCellRep));
     const table = await cli(['results', '--run', out.run.id], { cwd: work, env: { COLUMNS: '' } });
     expect(table.stdout).toMatch(new RegExp(`run ${out.run.id} \\(e2e-ok\\): passed, 4 passed`));
     // One row per repetition with the machine that ran it; fitted to the default width of logs.
