@@ -70,7 +70,11 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
         a.cellId.localeCompare(b.cellId) ||
         a.repetition - b.repetition,
     );
-  const groups = [...new Set(passed.map(groupFor))];
+  // Groups in their natural order (threads 1, 2, 10; run ids by time), not in the order the
+  // repetitions happened to start: interleaved runs start them in a random order.
+  const groups = [...new Set(passed.map(groupFor))].sort((a, b) =>
+    a.localeCompare(b, 'en', { numeric: true }),
+  );
   const baseline = opts.baseline ?? groups[0] ?? '';
   if (opts.baseline !== undefined && !groups.includes(opts.baseline))
     throw new RangeError(

@@ -322,7 +322,7 @@ describe('compare', () => {
 
   it('refuses an unknown baseline', () => {
     expect(() => compare(results, { by: 'target', baseline: 'nope' })).toThrow(
-      /baseline 'nope' is not among the groups \(old, new\)/,
+      /baseline 'nope' is not among the groups \(new, old\)/,
     );
   });
 });
