@@ -76,15 +76,15 @@ export function changepointGate(
     summary: { series: 0, checked: 0, unchecked: [] },
   };
   const unchecked = new Map<string, number>();
-  const skip = (reason: string, n = 1) => unchecked.set(reason, (unchecked.get(reason) ?? 0) + n);
+  const countUnchecked = (reason: string, n = 1) => unchecked.set(reason, (unchecked.get(reason) ?? 0) + n);
   // Cells this run has without a passed, measured repetition: no point to judge.
   const measured = new Set(mine.map((s) => s.cell));
   const unmeasured = new Set(results.map(historyCell).filter((c) => !measured.has(c)));
-  if (unmeasured.size > 0) skip('no passed result in this run', unmeasured.size);
+  if (unmeasured.size > 0) countUnchecked('no passed result in this run', unmeasured.size);
   const needed = 2 * E_DIVISIVE_DEFAULTS.minSize;
   for (const s of mine) {
     if (s.points.length < needed) {
-      skip(`fewer than ${needed} runs measured it`);
+      countUnchecked(`fewer than ${needed} runs measured it`);
       continue;
     }
     verdict.summary.checked++;

@@ -79,7 +79,7 @@ function summarizeGate(c: Comparison, found: readonly Regression[]): GateSummary
   };
   const regressed = new Set(found.map((r) => r.group));
   const unchecked = new Map<string, { comparisons: number; cells: Set<string> }>();
-  const skip = (reason: string, cell: string) => {
+  const countUnchecked = (reason: string, cell: string) => {
     const u = unchecked.get(reason) ?? { comparisons: 0, cells: new Set<string>() };
     unchecked.set(reason, u);
     u.comparisons++;
@@ -90,14 +90,14 @@ function summarizeGate(c: Comparison, found: readonly Regression[]): GateSummary
     for (const g of row.groups) {
       if (g.group === c.baseline) continue;
       s.comparisons++;
-      if (!base || base.n === 0) skip('no baseline cell', row.cell);
-      else if (g.n === 0) skip(`no passed result in ${g.group}`, row.cell);
+      if (!base || base.n === 0) countUnchecked('no baseline cell', row.cell);
+      else if (g.n === 0) countUnchecked(`no passed result in ${g.group}`, row.cell);
       else if (regressed.has(g)) s.checked++;
       else {
         const tally = TALLIES[g.verdict ?? ''];
         // A verdict the statistics could not give (too few repetitions, no test): its own reason.
         if (tally === undefined)
-          skip(
+          countUnchecked(
             g.needsRepetitions !== undefined
               ? `${g.verdict ?? 'no verdict'} (a verdict needs ${g.needsRepetitions} per group)`
               : (g.verdict ?? 'not tested'),
