@@ -19,6 +19,7 @@ import {
   systemClock,
   type Clock,
   type Logger,
+  type ConnectOptions,
   type MachineConnector,
   type SshEndpoint,
   type SshSession,
@@ -34,7 +35,7 @@ const RETRY_MS = 2_000;
 export class Ssh2Connector implements MachineConnector {
   constructor(private readonly deps: { clock?: Clock; logger: Logger }) {}
 
-  async connect(endpoint: SshEndpoint, signal: AbortSignal): Promise<SshSession> {
+  async connect(endpoint: SshEndpoint, signal: AbortSignal, opts: ConnectOptions = {}): Promise<SshSession> {
     const clock = this.deps.clock ?? systemClock;
     const deadline = clock.now() + (endpoint.readyTimeoutMs ?? 300_000);
     const where = `${endpoint.user}@${endpoint.host}:${endpoint.port}`;
@@ -46,7 +47,7 @@ export class Ssh2Connector implements MachineConnector {
         const conn = await open(config, signal);
         const session = new Ssh2Session(conn, endpoint);
         try {
-          await waitForDocker(session, deadline, clock, signal);
+          if (opts.docker !== false) await waitForDocker(session, deadline, clock, signal);
           this.deps.logger.debug(`ssh: connected to ${where}`, { attempt });
           return session;
         } catch (err) {
@@ -63,7 +64,7 @@ export class Ssh2Connector implements MachineConnector {
       }
     }
     throw new InfrastructureError(
-      `cannot reach the Docker engine of ${where} over SSH: ${(lastError as Error)?.message ?? 'timed out'}`,
+      `cannot reach ${opts.docker === false ? '' : 'the Docker engine of '}${where} over SSH: ${(lastError as Error)?.message ?? 'timed out'}`,
       { host: endpoint.host, dockerSocket: endpoint.dockerSocket },
       { cause: lastError },
     );

@@ -3,7 +3,15 @@ import type { MachineRecord, RepetitionResult } from '../core/index.js';
 
 /** What to group by: a result field, the machine's hardware, or `param:<name>`. */
 export type Axis =
-  'target' | 'provider' | 'instance-type' | 'gpu-model' | 'fingerprint' | 'run' | 'image' | `param:${string}`;
+  | 'target'
+  | 'provider'
+  | 'instance-type'
+  | 'gpu-model'
+  | 'fingerprint'
+  | 'node'
+  | 'run'
+  | 'image'
+  | `param:${string}`;
 
 export const AXES: readonly Axis[] = [
   'target',
@@ -11,6 +19,7 @@ export const AXES: readonly Axis[] = [
   'instance-type',
   'gpu-model',
   'fingerprint',
+  'node',
   'run',
   'image',
 ];
@@ -69,6 +78,11 @@ export function groupOf(
       return r.runId;
     case 'image':
       return r.imageDigest;
+    case 'node':
+      // The host a scheduler ran it on (a Slurm node), else the machine's host name.
+      return (
+        machines.get(machineKey(r))?.placement?.node ?? machines.get(machineKey(r))?.hostname ?? r.machineId
+      );
   }
   return '(unknown)';
 }

@@ -246,7 +246,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(stateOption())
     .requiredOption(
       '--by <axis>',
-      'target | provider | instance-type | gpu-model | fingerprint | run | image | param:<name>',
+      'target | provider | instance-type | gpu-model | fingerprint | node | run | image | param:<name>',
     )
     .option('--baseline <group>', 'the group the others are compared with (default: the first seen)')
     .option('--run <id...>', 'runs to include (default: the latest)')
@@ -269,7 +269,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .requiredOption('--html <file>', 'the HTML file to write')
     .option(
       '--by <axis>',
-      'also compare along: target | provider | instance-type | gpu-model | fingerprint | run | image | param:<name>',
+      'also compare along: target | provider | instance-type | gpu-model | fingerprint | node | run | image | param:<name>',
     )
     .option(
       '--baseline <group>',

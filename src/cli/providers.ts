@@ -21,6 +21,7 @@ import { SqliteLedger } from '../ledger/index.js';
 import { SqlitePoolStore } from '../pool/index.js';
 import { AwsProvider } from '../../providers/aws/index.js';
 import { LocalProvider } from '../../providers/local/index.js';
+import { SlurmProvider } from '../../providers/slurm/index.js';
 import { SoftlayerProvider } from '../../providers/softlayer/index.js';
 import { Ssh2Connector, SshHostsProvider } from '../../providers/ssh/index.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -96,6 +97,7 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     ['ssh', new SshHostsProvider(ctx)],
     ['aws', new AwsProvider(ctx, pollOverride())],
     ['softlayer', new SoftlayerProvider(ctx)],
+    ['slurm', new SlurmProvider(ctx)],
   ]);
   return {
     session,

@@ -11,6 +11,7 @@ import { byteSize, duration, NAME } from './common-schema.js';
 import { awsTarget } from './targets/aws.js';
 import { sshHostsTarget } from './targets/ssh-hosts.js';
 import { softlayerTarget } from './targets/softlayer.js';
+import { slurmTarget } from './targets/slurm.js';
 
 /** `adaptive: true` or its settings: extend a cell's repetitions until its results are steady. */
 const adaptive = z
@@ -34,7 +35,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a parameter value must be a string, number or boolean (or a list of them)',
 });
 
-export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer'] as const;
+export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer', 'slurm'] as const;
 
 /** A registry address as Docker writes it in an image reference: HOST:PORT, no scheme. */
 const REGISTRY = z
@@ -90,6 +91,7 @@ const target = z.discriminatedUnion(
     sshHostsTarget.extend({ ...targetBase, provider: z.literal('ssh') }),
     awsTarget.extend({ ...targetBase, provider: z.literal('aws') }),
     softlayerTarget.extend({ ...targetBase, provider: z.literal('softlayer') }),
+    slurmTarget.extend({ ...targetBase, provider: z.literal('slurm') }),
   ],
   {
     error: (iss) =>

@@ -54,6 +54,10 @@ export interface ContainerSpec {
   gpus?: readonly MachineGpu[];
   /** Block devices to account I/O on under cgroup v1 (see `Machine.ioAccountingDevices`). */
   ioAccountingDevices?: readonly string[];
+  /** The only CPUs it may run on (`0-3,8`): what a scheduler allocated to the machine. */
+  cpuset?: string;
+  /** Its memory limit in bytes: what a scheduler allocated to the machine. */
+  memoryBytes?: number;
   /**
    * A pids limit and no-new-privileges.
    * @default DEFAULT_CONTAINER_POLICY

@@ -197,6 +197,8 @@ export interface MachineRecord {
   collectedAt: string;
   /** The whole `Fingerprint` (src/fingerprint), as JSON. */
   hardware: unknown;
+  /** Where a scheduler placed it (`Machine.placement`: Slurm's cluster, partition, node, job, GRES, CPUs). */
+  placement?: Readonly<Record<string, string>>;
 }
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'cancelled' | 'error';

@@ -36,6 +36,11 @@ export interface Machine {
   /** What the provider knows of its hardware without the fingerprint probe. */
   readonly hardware?: HardwareFacts;
   /**
+   * Where in a scheduler the machine is, recorded with its results (Slurm: cluster,
+   * partition, node, job, the GRES and CPU ids it was given).
+   */
+  readonly placement?: Readonly<Record<string, string>>;
+  /**
    * Block devices (e.g. `/dev/vda`) whose I/O containers' cgroups must account. cgroup v1
    * counts per-cgroup block I/O only for devices with a blk-throttle rule, so containers
    * get a rule far above any real rate (1 PB/s) on these; empty on cgroup v2.
@@ -126,6 +131,18 @@ export interface Provider {
    * closes such an entry. `false` when something of it exists or it cannot be told.
    */
   absent?(ref: ResourceRef, signal: AbortSignal): Promise<boolean>;
+  /**
+   * `doctor`'s checks of a target whose machines are not acquired to be checked (a cloud's,
+   * a cluster's): what its API, scheduler and nodes say, without creating anything.
+   */
+  preflight?(target: TargetSpec, signal: AbortSignal): Promise<PreflightCheck[]>;
+}
+
+/** One answer of `Provider.preflight`. */
+export interface PreflightCheck {
+  check: string;
+  status: 'ok' | 'warn' | 'fail' | 'skip';
+  detail: string;
 }
 
 /** Write side of result storage. */

@@ -36,8 +36,17 @@ export interface SshSession extends AsyncDisposable {
 }
 
 export interface MachineConnector {
-  /** Connects and waits until the Docker engine behind the endpoint answers. */
-  connect(endpoint: SshEndpoint, signal: AbortSignal): Promise<SshSession>;
+  /** Connects and (unless `docker: false`) waits until the Docker engine behind the endpoint answers. */
+  connect(endpoint: SshEndpoint, signal: AbortSignal, opts?: ConnectOptions): Promise<SshSession>;
+}
+
+export interface ConnectOptions {
+  /**
+   * false: a shell is all that is needed (a Slurm login node has no Docker engine); the
+   * session's `docker` is then not to be used.
+   * @default true
+   */
+  docker?: boolean;
 }
 
 /** The `ssh:` block of a target (matrix), as validated by `src/config/targets/ssh.ts`. */

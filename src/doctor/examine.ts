@@ -109,11 +109,14 @@ async function judgeType(
 ): Promise<DoctorReport> {
   const machine = `${spec.provider} (not provisioned)`;
   try {
+    const preflight = (await provider.preflight?.(spec, signal)) ?? [];
+    if (preflight.some((c) => c.status === 'fail')) return { target: spec.name, machine, checks: preflight };
     const facts = await provider.describe?.(spec, signal);
     return {
       target: spec.name,
       machine,
       checks: [
+        ...preflight,
         {
           check: 'machine',
           status: 'skip',

@@ -83,6 +83,9 @@ export class DockerEngine implements Engine {
           Binds: Object.entries(spec.readOnlyMounts ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
           ...ioAccounting(spec.ioAccountingDevices ?? []),
           ...deviceAccess(spec.access, spec.gpus),
+          ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),
+          // No swap beyond the limit: an allocation's memory is all the container gets.
+          ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
         },
       });
       return new DockerContainer(this.docker, container, spec);

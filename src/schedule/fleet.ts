@@ -255,8 +255,12 @@ export class Fleet {
       const reason = errorMessage(revoked.reason ?? 'its lease was lost');
       const stop = new CancelledError(`machine ${p.machine.id} is no longer ours: ${reason}`);
       // Its repetitions stop and record how they ended before it goes back.
-      if (p.lose(reason, { now: false, stop }))
+      if (p.lose(reason, { now: false, stop })) {
         this.deps.onEvent?.({ type: 'machine-lost', target: p.target, machine: p.machine, reason });
+        this.deps.logger.warn(
+          `machine ${p.machine.id} of target '${p.target}' is lost: ${reason}; what ran there runs again on another machine`,
+        );
+      }
     };
     if (revoked.aborted) onRevoked();
     else revoked.addEventListener('abort', onRevoked, { once: true });

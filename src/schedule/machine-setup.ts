@@ -161,5 +161,6 @@ export function machineRecord(
     fingerprint: hw.hash,
     collectedAt: hw.collectedAt,
     hardware: hw.fp,
+    ...(machine.placement ? { placement: machine.placement } : {}),
   };
 }

@@ -56,6 +56,11 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'run tags and samples by time', up: unlessColumn('runs', 'tags', ddl.SCHEMA_V10) },
   { version: 11, name: 'the ledger', up: exec(ddl.LEDGER_V11) },
   { version: 12, name: 'machine pools', up: exec(ddl.POOLS_V12) },
+  {
+    version: 13,
+    name: "where a scheduler placed a run's machines",
+    up: unlessColumn('machines', 'placement', ddl.SCHEMA_V13),
+  },
 ];
 
 /** The schema version of a file this benchyard makes. */

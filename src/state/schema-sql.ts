@@ -243,3 +243,6 @@ CREATE TABLE IF NOT EXISTS pool_members (
   PRIMARY KEY (pool, host, port)
 );
 `;
+
+/** v13: where a scheduler placed a machine (Slurm: cluster, partition, node, job, GRES, CPUs), JSON. */
+export const SCHEMA_V13 = `ALTER TABLE machines ADD COLUMN placement TEXT;`;

@@ -123,6 +123,7 @@ export function machineDoc(m: MachineRecord): Record<string, unknown> {
     ...(m.region ? { cloud: { region: m.region, ...(m.zone ? { availability_zone: m.zone } : {}) } } : {}),
     host: { name: m.hostname, fingerprint: m.fingerprint },
     hardware: m.hardware,
+    ...(m.placement ? { placement: m.placement } : {}),
   };
 }
 
@@ -159,6 +160,7 @@ export function machineFromDoc(d: Doc): MachineRecord {
     fingerprint: d.host.fingerprint,
     collectedAt: d['@timestamp'],
     hardware: d.hardware,
+    placement: d.placement,
   });
 }
 

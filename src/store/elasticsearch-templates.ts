@@ -146,6 +146,16 @@ export function templates(window: TimeWindow) {
       cloud: { properties: { region: keyword, availability_zone: keyword } },
       host: { properties: { name: keyword, fingerprint: keyword } },
       hardware: HARDWARE,
+      placement: {
+        properties: {
+          cluster: keyword,
+          partition: keyword,
+          node: keyword,
+          job: keyword,
+          gres: keyword,
+          cpus: keyword,
+        },
+      },
     }),
     'benchyard-events': template(`${EVENTS_INDEX}*`, {
       '@timestamp': { type: 'date_nanos' },

@@ -245,12 +245,13 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   private insertMachine(m: MachineRecord): void {
     this.statement(
       `INSERT OR REPLACE INTO machines VALUES (@runId, @machineId, @target, @provider, @instanceType, @region,
-          @zone, @hostname, @fingerprint, @collectedAt, @hardware)`,
+          @zone, @hostname, @fingerprint, @collectedAt, @hardware, @placement)`,
     ).run({
       ...m,
       region: m.region ?? null,
       zone: m.zone ?? null,
       hardware: JSON.stringify(m.hardware),
+      placement: m.placement ? JSON.stringify(m.placement) : null,
     });
   }
 
@@ -456,6 +457,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       fingerprint: m.fingerprint,
       collectedAt: m.collected_at,
       hardware: JSON.parse(m.hardware) as unknown,
+      ...(m.placement ? { placement: JSON.parse(m.placement) as Record<string, string> } : {}),
     }));
   }
 
@@ -500,6 +502,7 @@ type MachineRow = {
   fingerprint: string;
   collected_at: string;
   hardware: string;
+  placement: string | null;
 };
 type EventRow = {
   machine_id: string;

@@ -8,7 +8,17 @@ import { errorBox, getJson, type View } from './app-common.js';
 import { compareTable } from './charts.js';
 import { el, formatTime } from './dom.js';
 
-const AXES = ['target', 'provider', 'instance-type', 'gpu-model', 'fingerprint', 'run', 'image', 'param:'];
+const AXES = [
+  'target',
+  'provider',
+  'instance-type',
+  'gpu-model',
+  'fingerprint',
+  'node',
+  'run',
+  'image',
+  'param:',
+];
 
 export function compareView(query: URLSearchParams): View {
   const root = el('section', { className: 'compare-view' }, el('h1', { text: 'Compare' }));

@@ -1,0 +1,1 @@
+export { SlurmProvider } from './slurm-provider.js';

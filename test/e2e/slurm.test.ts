@@ -1,0 +1,251 @@
+/**
+ * Slurm through the CLI, as a user runs it, against the real cluster of `scripts/services
+ * up slurm`: one matrix over `local`, `ssh` and `slurm` targets where the Slurm node's
+ * container gets exactly the fake GPU and CPUs its job was given and `compare --by node`
+ * tells the nodes apart; a job cancelled from outside mid-repetition (the repetition runs
+ * again on a new allocation); and `gc` after the controller was killed (its jobs cancelled,
+ * its containers removed, another user's job left alone).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { cli, startCli, until } from '../helpers/cli.js';
+import { hostEngine, requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
+import { jobState, liveJobs, requireSlurm, slurm, submitForeign, type DevSlurm } from '../helpers/slurm.js';
+
+let cluster: DevSlurm;
+let hosts: readonly DevSshHost[];
+const work = mkdtempSync(path.join(os.tmpdir(), 'by-e2e-slurm-'));
+
+beforeAll(async () => {
+  cluster = await requireSlurm();
+  hosts = await requireSshHosts();
+});
+
+function slurmTarget(extra = ''): string {
+  return `  - name: hpc
+    provider: slurm
+    login: { host: ${cluster.login} }
+    partition: ${cluster.partition}
+    gres: gpu:fake:1
+    gpuDevices: gres
+    timeLimit: 15m
+    pollInterval: 250ms
+    ssh: { user: ${cluster.user}, keyFile: ${cluster.keyFile}, knownHosts: ${cluster.knownHosts}, dockerSocket: '/run/benchyard-hosts/{node}/docker.sock', connectTimeout: 20s }
+${extra}`;
+}
+
+/** Prints the fake GPU device it sees, how many, and the CPUs it may run on, as scores. */
+const whereBenchmark = (name: string) => `
+    benchmark:
+      name: ${name}
+      image: benchyard/bench-tools:1
+      command: [sh, -c, 'd=$(ls /dev/fakegpu* 2>/dev/null); echo "gpus: $(echo $d | wc -w)"; echo "gpu: \${d#/dev/fakegpu}"; c=$(cat /sys/fs/cgroup/cpuset/cpuset.cpus); echo "cpu_first: \${c%%[-,]*}"; echo "cpu_last: \${c##*[-,]}"']
+      network: none
+      scores:
+        - { name: gpus, unit: count, direction: higher, from: stdout, regex: 'gpus: ([0-9]+)' }
+        - { name: gpu, unit: index, direction: higher, from: stdout, regex: 'gpu: ([0-9]+)' }
+        - { name: cpu_first, unit: index, direction: higher, from: stdout, regex: 'cpu_first: ([0-9]+)' }
+        - { name: cpu_last, unit: index, direction: higher, from: stdout, regex: 'cpu_last: ([0-9]+)' }`;
+
+interface RunJson {
+  run: { id: string; status: string };
+  results: {
+    target: string;
+    benchmark: string;
+    machineId: string;
+    status: string;
+    scores: { name: string; value: number }[];
+  }[];
+  skipped: { entry: string; target: string; reason: string }[];
+}
+
+describe('slurm targets through the CLI', () => {
+  it(
+    'local, ssh and slurm targets in one matrix: the Slurm container gets exactly its GPU and CPUs; what no node has is skipped; compare --by node',
+    { timeout: 300_000 },
+    async () => {
+      const dir = mkdtempSync(path.join(work, 'mixed-'));
+      const file = path.join(dir, 'matrix.yaml');
+      const h2 = hosts[1]!;
+      writeFileSync(
+        file,
+        `name: slurm-mixed
+repetitions: 4
+order: blocked
+targets:
+  - name: here
+    provider: local
+  - name: lab
+    provider: ssh
+    hosts: [{ host: ${h2.address}, dockerSocket: ${h2.dockerSocket} }]
+    ssh: { user: ${h2.user}, keyFile: ${h2.keyFile}, knownHosts: ${h2.knownHostsFile}, connectTimeout: 20s }
+${slurmTarget('    nodes: 2')}
+benchmarks:
+  - name: cpu
+    benchmark:
+      name: cpu
+      image: benchyard/bench-tools:1
+      command: [sh, -c, 'echo "seconds: 0.5"']
+      network: none
+      scores: [{ name: seconds, unit: s, direction: lower, from: stdout, regex: 'seconds: ([0-9.]+)' }]
+  - name: where
+    targets: [hpc]
+    requires: { gpu: 1 }${whereBenchmark('where')}
+  - name: four-gpus
+    targets: [hpc]
+    requires: { gpu: 4 }${whereBenchmark('where4')}
+`,
+      );
+      const state = path.join(dir, 'state');
+      const res = await cli(['run', file, '--json', '--state', state], { cwd: dir });
+      expect(res.code, res.stderr).toBe(0);
+      const out = JSON.parse(res.stdout) as RunJson;
+      expect(out.run.status).toBe('passed');
+      expect(out.skipped).toEqual([
+        expect.objectContaining({ entry: 'four-gpus', target: 'hpc', reason: 'needs 4 GPUs; has 1× fake' }),
+      ]);
+      expect(new Set(out.results.map((r) => r.target))).toEqual(new Set(['here', 'lab', 'hpc']));
+
+      const store = new SqliteStore(state);
+      const machines = new Map(
+        (await store.listMachines({ runId: out.run.id })).map((m) => [m.machineId, m]),
+      );
+      await store.close();
+      const where = out.results.filter((r) => r.benchmark === 'where');
+      expect(where).toHaveLength(4);
+      for (const r of where) {
+        const p = machines.get(r.machineId)!.placement!;
+        const score = (n: string) => r.scores.find((s) => s.name === n)!.value;
+        // gres.conf: h1 has /dev/fakegpu0-1, h2 /dev/fakegpu2-3; Slurm's index is the order on the node.
+        const idx = Number(/IDX:(\d+)/.exec(p.gres!)![1]);
+        expect(score('gpus')).toBe(1);
+        expect(score('gpu')).toBe((p.node === 'h2' ? 2 : 0) + idx);
+        const cpus = p.cpus!.split(/[-,]/).map(Number);
+        expect([score('cpu_first'), score('cpu_last')]).toEqual([cpus[0], cpus.at(-1)]);
+      }
+      const nodes = new Set(
+        out.results.filter((r) => r.target === 'hpc').map((r) => machines.get(r.machineId)?.placement?.node),
+      );
+      expect(nodes).toEqual(new Set(['h1', 'h2']));
+
+      const cmp = await cli(['compare', '--run', out.run.id, '--by', 'node', '--state', state], { cwd: dir });
+      expect(cmp.code, cmp.stderr).toBeLessThan(2);
+      expect(cmp.stdout).toMatch(/\bh1\b/);
+      expect(cmp.stdout).toMatch(/\bh2\b/);
+      expect(await liveJobs((j) => j.name.startsWith('benchyard-'))).toEqual([]);
+    },
+  );
+
+  it(
+    'a holder job cancelled from outside mid-repetition: the machine is lost and the repetition runs again on a new allocation',
+    { timeout: 300_000 },
+    async () => {
+      const dir = mkdtempSync(path.join(work, 'lost-'));
+      const file = path.join(dir, 'matrix.yaml');
+      const marker = randomBytes(4).toString('hex');
+      writeFileSync(
+        file,
+        `name: slurm-lost
+repetitions: 1
+targets:
+${slurmTarget('    nodes: { min: 1, max: 2 }')}
+benchmarks:
+  - name: slow
+    benchmark:
+      name: slow
+      image: benchyard/bench-tools:1
+      command: [sh, -c, 'echo started-${marker}; sleep 8; echo "seconds: 8"']
+      network: none
+      scores: [{ name: seconds, unit: s, direction: lower, from: stdout, regex: 'seconds: ([0-9.]+)' }]
+`,
+      );
+      const session = `s-e2e-lost-${marker}`;
+      const run = startCli(['run', file, '--json', '--state', path.join(dir, 'state')], dir, {
+        BENCHYARD_SESSION: session,
+      });
+      const first = await until(
+        async () => (await liveJobs((j) => j.name === `benchyard-${session}` && j.state === 'RUNNING'))[0],
+        120_000,
+        'the holder job to run',
+      );
+      await until(
+        async () => ((await benchmarkContainers(session)).length ? true : undefined),
+        120_000,
+        'the repetition to start',
+      );
+      await slurm(['scancel', first.id]);
+      const code = await run.exited;
+      const { stdout, stderr } = run.out();
+      expect(code, stderr).toBe(0);
+      const out = JSON.parse(stdout) as RunJson;
+      expect(out.results).toHaveLength(1);
+      expect(out.results[0]).toMatchObject({ status: 'passed' });
+      expect(out.results[0]!.machineId).not.toBe(`slurm:${cluster.cluster}:${first.id}`);
+      expect(stderr, stderr).toMatch(new RegExp(`Slurm job ${first.id} (ended: CANCELLED|is gone)`));
+      expect(await jobState(first.id)).toBe('CANCELLED');
+      expect(await benchmarkContainers(session)).toEqual([]);
+    },
+  );
+
+  it(
+    "gc after the controller was killed: cancels its jobs, removes its containers, leaves another user's job alone",
+    { timeout: 300_000 },
+    async () => {
+      const dir = mkdtempSync(path.join(work, 'gc-'));
+      const file = path.join(dir, 'matrix.yaml');
+      const state = path.join(dir, 'state');
+      writeFileSync(
+        file,
+        `name: slurm-gc
+repetitions: 1
+targets:
+${slurmTarget()}
+benchmarks:
+  - name: long
+    benchmark: { name: long, image: benchyard/bench-tools:1, command: [sleep, '600'], network: none }
+`,
+      );
+      const foreign = await submitForeign(cluster.partition);
+      try {
+        const session = `s-e2e-gc-${randomBytes(4).toString('hex')}`;
+        const run = startCli(['run', file, '--state', state], dir, { BENCHYARD_SESSION: session });
+        await until(
+          async () => ((await benchmarkContainers(session)).length ? true : undefined),
+          120_000,
+          'the repetition to start',
+        );
+        const [job] = await liveJobs((j) => j.name === `benchyard-${session}`);
+        run.child.kill('SIGKILL');
+        await run.exited;
+        expect(await jobState(job!.id)).toBe('RUNNING');
+
+        const gc = await cli(['gc', '--state', state], { cwd: dir });
+        expect(gc.code, gc.stderr + gc.stdout).toBe(0);
+        expect(await jobState(job!.id)).toBe('CANCELLED');
+        expect(await benchmarkContainers(session)).toEqual([]);
+        expect(await jobState(foreign)).toMatch(/RUNNING|PENDING/);
+      } finally {
+        await slurm(['scancel', foreign]);
+      }
+    },
+  );
+});
+
+/** Benchmark containers of a session on either node's engine. */
+async function benchmarkContainers(session: string): Promise<string[]> {
+  const all = await Promise.all(
+    hosts.map(async (h) =>
+      (
+        await hostEngine(h).listContainers({
+          all: true,
+          filters: { label: [`io.benchyard.session=${session}`, 'io.benchyard.cell'] },
+        })
+      ).map((c) => c.Id),
+    ),
+  );
+  return all.flat();
+}

@@ -1,0 +1,125 @@
+/**
+ * The test Slurm cluster `scripts/services up slurm` starts: slurmctld on this machine and
+ * a slurmd in each test host's namespace (nodes h1, h2 with two fake GPUs each as GRES),
+ * h1's sshd as the login node. Its coordinates come from `scripts/services env slurm`, as a
+ * user would get them. This machine is a Slurm client too: tests submit "foreign" jobs and
+ * cancel or shorten benchyard's from here, as another user or an administrator would.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { ROOT } from './catalog.js';
+
+const run = promisify(execFile);
+
+export interface DevSlurm {
+  login: string;
+  user: string;
+  keyFile: string;
+  knownHosts: string;
+  partition: string;
+  cluster: string;
+}
+
+/** Fails with the command that fixes it unless the test cluster is up. */
+export async function requireSlurm(): Promise<DevSlurm> {
+  let out: string;
+  try {
+    out = (await run(path.join(ROOT, 'scripts/services'), ['env', 'slurm'], { timeout: 30_000 })).stdout;
+  } catch (err) {
+    throw new Error(
+      `the test Slurm cluster is not up (${(err as { stderr?: string }).stderr?.trim() || String(err)}); run \`scripts/services up slurm\` (as root)`,
+    );
+  }
+  const env = new Map(
+    [...out.matchAll(/^export ([A-Z_]+)=(?:'([^']*)'|"([^"]*)"|(\S*))$/gm)].map((m) => [
+      m[1]!,
+      m[2] ?? m[3] ?? m[4] ?? '',
+    ]),
+  );
+  const need = (k: string) => {
+    const v = env.get(k);
+    if (!v) throw new Error(`scripts/services env slurm printed no ${k}`);
+    return v;
+  };
+  return {
+    login: need('BENCHYARD_SLURM_LOGIN'),
+    user: need('BENCHYARD_SLURM_USER'),
+    keyFile: need('BENCHYARD_SLURM_KEY'),
+    knownHosts: need('BENCHYARD_SLURM_KNOWN_HOSTS'),
+    partition: need('BENCHYARD_SLURM_PARTITION'),
+    cluster: env.get('BENCHYARD_SLURM_CLUSTER') ?? 'benchyard',
+  };
+}
+
+/** A Slurm command on this machine; its stdout. */
+export async function slurm(argv: string[]): Promise<string> {
+  return (await run(argv[0]!, argv.slice(1), { timeout: 30_000 })).stdout;
+}
+
+/** squeue's state word of a job (`''` when Slurm no longer knows it). */
+export async function jobState(id: string): Promise<string> {
+  try {
+    return (await slurm(['squeue', '-h', '-t', 'all', '-j', id, '-o', '%T'])).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Every job Slurm keeps, as `id name state nodes comment`. */
+export async function allJobs(): Promise<
+  { id: string; name: string; state: string; node: string; comment: string }[]
+> {
+  const out = await slurm(['squeue', '-h', '-t', 'all', '-o', '%i|%j|%T|%N|%k']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id, name, state, node, ...comment] = l.split('|');
+      return { id: id!, name: name!, state: state!, node: node!, comment: comment.join('|') };
+    });
+}
+
+/** Jobs that still hold something (not ended). */
+export async function liveJobs(
+  filter: (j: { name: string; state: string; comment: string }) => boolean = () => true,
+) {
+  return (await allJobs()).filter(
+    (j) => ['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED'].includes(j.state) && filter(j),
+  );
+}
+
+/**
+ * A job of someone else in the same partition (user `nobody`, a benchyard-looking name and
+ * comment, so that only a real ownership check spares it); its id.
+ */
+export async function submitForeign(partition: string, opts: { name?: string; comment?: string } = {}) {
+  const out = await slurm([
+    'runuser',
+    '-u',
+    'nobody',
+    '--',
+    'sbatch',
+    '--parsable',
+    `--partition=${partition}`,
+    `--job-name=${opts.name ?? 'benchyard-s-foreign'}`,
+    `--comment=${opts.comment ?? 'benchyard:key=not-yours;session=s-foreign;owner=nobody@elsewhere;expires=2000-01-01T00:00:00.000Z'}`,
+    '--output=/dev/null',
+    '--chdir=/tmp',
+    '--time=10',
+    '--mem=100M',
+    '--wrap=sleep 600',
+  ]);
+  return out.trim().split(';')[0]!;
+}
+
+/** The `ssh:` block of a slurm target for the test cluster (each node's engine on its own socket). */
+export function testSsh(c: DevSlurm) {
+  return {
+    user: c.user,
+    keyFile: c.keyFile,
+    knownHosts: c.knownHosts,
+    dockerSocket: '/run/benchyard-hosts/{node}/docker.sock',
+    connectTimeout: '20s',
+  };
+}
