@@ -14,7 +14,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
 import { cli, startCli, until } from '../helpers/cli.js';
 import { hostEngine, requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
-import { jobState, liveJobs, requireSlurm, slurm, submitForeign, type DevSlurm } from '../helpers/slurm.js';
+import {
+  allJobs,
+  jobState,
+  liveJobs,
+  requireSlurm,
+  slurm,
+  submitForeign,
+  type DevSlurm,
+} from '../helpers/slurm.js';
 
 let cluster: DevSlurm;
 let hosts: readonly DevSshHost[];
@@ -141,6 +149,44 @@ benchmarks:
   );
 
   it(
+    'doctor checks a slurm target without submitting anything, and says what Slurm refuses',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(path.join(work, 'doctor-'));
+      const before = (await allJobs()).length;
+      const check = async (extra: string) => {
+        const file = path.join(dir, 'matrix.yaml');
+        writeFileSync(
+          file,
+          `name: slurm-doctor\ntargets:\n${slurmTarget(extra)}benchmarks:\n  - name: where\n    requires: { gpu: 1 }${whereBenchmark('where')}\n`,
+        );
+        const res = await cli(['doctor', file, '--json'], { cwd: dir });
+        const [report] = JSON.parse(res.stdout) as {
+          checks: { check: string; status: string; detail: string }[];
+        }[];
+        return { code: res.code, checks: new Map(report!.checks.map((c) => [c.check, c])) };
+      };
+      const ok = await check('');
+      expect(ok.code).toBe(0);
+      expect(ok.checks.get('slurm login')?.status).toBe('ok');
+      expect(ok.checks.get(`partition ${cluster.partition}`)?.detail).toMatch(/h1 .*gpu:fake:2.*; h2 /);
+      expect(ok.checks.get('slurm request')?.detail).toMatch(/to start at .* on nodes h[12]/);
+      expect(ok.checks.get('docker on h1')?.status).toBe('ok');
+      expect(ok.checks.get('requires of where')?.status).toBe('ok');
+
+      const bad = await check('    exclude: h1,h2\n');
+      expect(bad.code).toBe(3);
+      expect(bad.checks.get(`partition ${cluster.partition}`)?.status).toBe('fail');
+    expect(bad.checks.get('slurm request')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/Requested node configuration is not available/),
+    });
+      // --test-only queues nothing.
+      expect((await allJobs()).length).toBe(before);
+    },
+  );
+
+  it(
     'a holder job cancelled from outside mid-repetition: the machine is lost and the repetition runs again on a new allocation',
     { timeout: 300_000 },
     async () => {
@@ -209,7 +255,7 @@ benchmarks:
     benchmark: { name: long, image: benchyard/bench-tools:1, command: [sleep, '600'], network: none }
 `,
       );
-      const foreign = await submitForeign(cluster.partition);
+      const foreign = await submitForeign(cluster);
       try {
         const session = `s-e2e-gc-${randomBytes(4).toString('hex')}`;
         const run = startCli(['run', file, '--state', state], dir, { BENCHYARD_SESSION: session });

@@ -19,6 +19,8 @@ export interface DevSlurm {
   knownHosts: string;
   partition: string;
   cluster: string;
+  /** Another Unix user, for "someone else's job". */
+  foreignUser: string;
 }
 
 /** Fails with the command that fixes it unless the test cluster is up. */
@@ -49,6 +51,7 @@ export async function requireSlurm(): Promise<DevSlurm> {
     knownHosts: need('BENCHYARD_SLURM_KNOWN_HOSTS'),
     partition: need('BENCHYARD_SLURM_PARTITION'),
     cluster: env.get('BENCHYARD_SLURM_CLUSTER') ?? 'benchyard',
+    foreignUser: env.get('BENCHYARD_SLURM_FOREIGN_USER') ?? 'nobody',
   };
 }
 
@@ -90,18 +93,18 @@ export async function liveJobs(
 }
 
 /**
- * A job of someone else in the same partition (user `nobody`, a benchyard-looking name and
- * comment, so that only a real ownership check spares it); its id.
+ * A job of someone else in the same partition (another Unix user, a benchyard-looking name
+ * and comment, so that only a real ownership check spares it); its id.
  */
-export async function submitForeign(partition: string, opts: { name?: string; comment?: string } = {}) {
+export async function submitForeign(c: DevSlurm, opts: { name?: string; comment?: string } = {}) {
   const out = await slurm([
     'runuser',
     '-u',
-    'nobody',
+    c.foreignUser,
     '--',
     'sbatch',
     '--parsable',
-    `--partition=${partition}`,
+    `--partition=${c.partition}`,
     `--job-name=${opts.name ?? 'benchyard-s-foreign'}`,
     `--comment=${opts.comment ?? 'benchyard:key=not-yours;session=s-foreign;owner=nobody@elsewhere;expires=2000-01-01T00:00:00.000Z'}`,
     '--output=/dev/null',

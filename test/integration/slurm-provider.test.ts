@@ -171,13 +171,44 @@ describe('slurm provider', () => {
   );
 
   it(
+    "a job Slurm ends at its time limit makes its machine lost: TIMEOUT, Slurm's word",
+    { timeout: 120_000 },
+    async () => {
+      const c = controller('s-slurm-timeout');
+      const machine = await acquire(c);
+      const job = machine.placement!.job!;
+      // What `--time` does when it runs out, now (root may move a job's end; Slurm checks
+      // limits every 30 s, so this takes up to that long).
+      await until(
+        () =>
+          slurm(['scontrol', 'update', `JobId=${job}`, 'EndTime=now']).then(
+            () => true,
+            () => undefined,
+          ),
+        10_000,
+        'scontrol to accept the new end time',
+        500,
+      );
+      await until(
+        async () => (machine.revoked!.aborted ? true : undefined),
+        60_000,
+        'the machine to be lost',
+      );
+      expect(String((machine.revoked!.reason as Error).message)).toMatch(`Slurm job ${job} ended: TIMEOUT`);
+      await release(c, machine);
+      expect(await jobState(job)).toBe('TIMEOUT');
+      expect(c.ledger.open({ session: 's-slurm-timeout' })).toEqual([]);
+    },
+  );
+
+  it(
     "gc cancels a dead controller's job and never one that is not its own",
     { timeout: 120_000 },
     async () => {
       const dead = controller('s-slurm-dead');
       const machine = await acquire(dead);
       held.pop(); // the controller "dies": nothing releases it
-      foreign.push(await submitForeign(cluster.partition));
+      foreign.push(await submitForeign(cluster));
       // A gc of the same ledger (same state folder) finds the entry and the job.
       const entry = dead.ledger.open({ session: 's-slurm-dead' })[0]!;
       const refs = await dead.provider.discover({

@@ -17,7 +17,7 @@ describe('examples/', () => {
 
   it('has one per provider', () => {
     expect(examples).toEqual(
-      expect.arrayContaining(['local.yaml', 'ssh-pool.yaml', 'aws.yaml', 'softlayer.yaml']),
+      expect.arrayContaining(['local.yaml', 'ssh-pool.yaml', 'aws.yaml', 'softlayer.yaml', 'slurm.yaml']),
     );
   });
 });

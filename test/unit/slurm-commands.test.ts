@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   expandBracket,
@@ -22,6 +24,9 @@ import {
 } from '../../providers/slurm/commands.js';
 import { decodeComment, encodeComment, holderName, provesOwnership } from '../../providers/slurm/identity.js';
 import { shellWord } from '../../providers/slurm/shell.js';
+import { ROOT } from '../helpers/catalog.js';
+
+const FIXTURES = path.join(ROOT, 'test/fixtures/slurm');
 
 // `scontrol show job -d -o 24` of a running --exclusive job asking gpu:fake:1 on node h2.
 const RUNNING =
@@ -41,6 +46,31 @@ describe('scontrol show job -d -o', () => {
       name: 'fixture',
       user: 'root',
     });
+  });
+
+  it('recorded lines of every state: pending (no node yet), a second GPU job on a node, ended ones', () => {
+    const fixture = (f: string) => parseJobDetails(readFileSync(path.join(FIXTURES, f), 'utf8'))!;
+    expect(fixture('job-pending.txt')).toMatchObject({ state: 'PENDING', reason: 'Resources', gres: [] });
+    expect(fixture('job-pending.txt').node).toBeUndefined();
+    expect(fixture('job-running-gres.txt')).toMatchObject({
+      state: 'RUNNING',
+      node: 'h2',
+      cpuIds: '1',
+      gres: [{ name: 'gpu', type: 'fake', count: 1, indices: [1] }],
+    });
+    expect(fixture('job-running-exclusive.txt')).toMatchObject({ node: 'h1', cpuIds: '0-1', memoryMb: 2048 });
+    expect(fixture('job-timeout.txt')).toMatchObject({ state: 'TIMEOUT', reason: 'TimeLimit', gres: [] });
+    expect(fixture('job-cancelled.txt')).toMatchObject({ state: 'CANCELLED', gres: [] });
+    expect(fixture('job-cancelled.txt').comment).toBe('benchyard fixture');
+  });
+
+  it('the recorded sinfo -N answer of both nodes allocated', () => {
+    // Recorded with %P (partition) where benchyard asks for %o (address): same shape.
+    const nodes = parseSinfoNodes(readFileSync(path.join(FIXTURES, 'sinfo-nodes.txt'), 'utf8'));
+    expect(nodes.map((n) => [n.name, n.state, n.cpus, n.gres.map((g) => g.count)])).toEqual([
+      ['h1', 'allocated', 2, [2]],
+      ['h2', 'allocated', 2, [2]],
+    ]);
   });
 
   it('keeps values with spaces whole and every value of a key seen twice', () => {
