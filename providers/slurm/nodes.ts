@@ -24,11 +24,18 @@ export function nodeFits(n: NodeInfo, o: Pick<SlurmTargetOptions, 'exclude' | 'c
 
 /**
  * One allocation's GPUs: what the target's `gres` asks for, where some node has that many;
- * without `gres` none (a holder job asks Slurm for no GPU, and gets none).
+ * without `gres`, what the largest node has of each type (a holder job then asks for as many
+ * GPUs as the most demanding cell: `TargetSpec.gpusPerMachine`).
  */
 export function describeNodes(nodes: readonly NodeInfo[], o: Pick<SlurmTargetOptions, 'gres'>): TargetFacts {
   const asked = parseConfiguredGres(o.gres ?? '').filter((g) => g.name === 'gpu');
-  if (asked.length === 0) return { gpus: [] };
+  if (asked.length === 0) {
+    const most = new Map<string, number>();
+    for (const n of nodes)
+      for (const g of n.gres.filter((x) => x.name === 'gpu'))
+        most.set(g.type ?? 'gpu', Math.max(most.get(g.type ?? 'gpu') ?? 0, g.count));
+    return { gpus: [...most].map(([model, count]) => ({ model, count })) };
+  }
   const gpus: AcceleratorInfo[] = [];
   for (const want of asked) {
     const fits = nodes.some((n) =>

@@ -106,7 +106,7 @@ export class SlurmProvider implements Provider {
         // The job cannot outlive its time limit: nothing of it exists after that.
         new Date(this.ctx.clock.now() + options.timeLimit),
       );
-      jobId = await this.submit(login, entry, options);
+      jobId = await this.submit(login, entry, target, options);
       const started = this.ctx.clock.now();
       // Slurm's queue is the arbiter: a queued job keeps its place (`wait: false` is for
       // machines other controllers hold outright).
@@ -128,7 +128,12 @@ export class SlurmProvider implements Provider {
     }
   }
 
-  private async submit(login: Login, entry: TrackedEntry, options: SlurmTargetOptions): Promise<string> {
+  private async submit(
+    login: Login,
+    entry: TrackedEntry,
+    target: TargetSpec,
+    options: SlurmTargetOptions,
+  ): Promise<string> {
     const outcome = await entry.create(
       () =>
         login.cluster.submit({
@@ -145,7 +150,7 @@ export class SlurmProvider implements Provider {
           reservation: options.reservation,
           constraint: options.constraint,
           exclude: options.exclude,
-          gres: options.gres,
+          gres: gresOf(target, options),
           exclusive: options.exclusive,
           cpus: options.cpus,
           memory: options.memory,
@@ -468,4 +473,9 @@ async function gresFiles(node: SshSession, name: string, signal: AbortSignal): P
       `gpuDevices: gres: 'slurmd -G' on node ${name} lists no GPU device file (exit ${out.code}): ${out.stdout.trim().slice(0, 300)}`,
     );
   return files;
+}
+
+/** The target's GRES, or as many GPUs as its most demanding cell asks for. */
+function gresOf(target: TargetSpec, options: SlurmTargetOptions): string | undefined {
+  return options.gres ?? (target.gpusPerMachine ? `gpu:${target.gpusPerMachine}` : undefined);
 }

@@ -25,6 +25,12 @@ export interface TargetSpec {
    * rate); where set it replaces the provider's price.
    */
   hourlyPriceUsd?: number;
+  /**
+   * The most GPUs one of the target's cells asks for (`requires: gpu`), set by placement:
+   * a provider that asks a scheduler for each machine's resources (Slurm's `--gres`) asks
+   * for that many where the target names none.
+   */
+  gpusPerMachine?: number;
 }
 
 /** One point of the matrix: a benchmark with concrete params on one target. */

@@ -133,8 +133,13 @@ function* product(
  * The target options that say what a cell measures. How many machines run the target's
  * cells (`count`) does not: the same cell on 2 or 8 instances is the same cell.
  */
+/**
+ * A target's options without those that say how many machines, or how long and how often
+ * they are looked at (`count`; a slurm target's `nodes`, `timeLimit`, `pollInterval`):
+ * changing them changes no result.
+ */
 function identityOptions(options: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const { count: _count, ...rest } = options;
+  const { count: _count, nodes: _nodes, timeLimit: _timeLimit, pollInterval: _poll, ...rest } = options;
   return rest;
 }
 

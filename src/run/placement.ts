@@ -42,7 +42,9 @@ export async function place(
   logger: Logger,
   signal: AbortSignal,
 ): Promise<{ plan: Plan; skipped: SkippedCell[] }> {
-  const placed = placeByRequirements(plan, await describeTargets(plan, providers, logger, signal));
+  const placed = withGpusPerMachine(
+    placeByRequirements(plan, await describeTargets(plan, providers, logger, signal)),
+  );
   for (const s of placed.skipped)
     logger.warn(`skipping ${s.cell.entry} [${s.cell.id}] on target '${s.cell.target.name}': ${s.reason}`);
   if (placed.plan.cells.length === 0 && placed.skipped.length > 0)
@@ -55,4 +57,22 @@ export async function place(
 
 function hasRequirements(r: Plan['cells'][number]['requires']): boolean {
   return Boolean(r.gpu || r.fpga || r.devices.length);
+}
+
+/** Each target, on its cells, with the most GPUs one of them asks for (`TargetSpec.gpusPerMachine`). */
+function withGpusPerMachine<T extends { plan: Plan }>(placed: T): T {
+  const most = new Map<string, number>();
+  for (const c of placed.plan.cells) {
+    const n = typeof c.requires.gpu?.count === 'number' ? c.requires.gpu.count : 0;
+    most.set(c.target.name, Math.max(most.get(c.target.name) ?? 0, n));
+  }
+  const targets = new Map<string, Plan['cells'][number]['target']>();
+  const cells = placed.plan.cells.map((c) => {
+    const n = most.get(c.target.name) ?? 0;
+    if (n === 0) return c;
+    let t = targets.get(c.target.name);
+    if (!t) targets.set(c.target.name, (t = { ...c.target, gpusPerMachine: n }));
+    return { ...c, target: t };
+  });
+  return { ...placed, plan: { ...placed.plan, cells } };
 }

@@ -33,13 +33,13 @@ beforeAll(async () => {
   hosts = await requireSshHosts();
 });
 
-function slurmTarget(extra = ''): string {
+/** The target for the test cluster; `gres: null` asks for as many GPUs as the cells need. */
+function slurmTarget(extra = '', gres: string | null = 'gpu:fake:1'): string {
   return `  - name: hpc
     provider: slurm
     login: { host: ${cluster.login} }
     partition: ${cluster.partition}
-    gres: gpu:fake:1
-    gpuDevices: gres
+${gres ? `    gres: ${gres}\n` : ''}    gpuDevices: gres
     timeLimit: 15m
     pollInterval: 250ms
     ssh: { user: ${cluster.user}, keyFile: ${cluster.keyFile}, knownHosts: ${cluster.knownHosts}, dockerSocket: '/run/benchyard-hosts/{node}/docker.sock', connectTimeout: 20s }
@@ -91,7 +91,7 @@ targets:
     provider: ssh
     hosts: [{ host: ${h2.address}, dockerSocket: ${h2.dockerSocket} }]
     ssh: { user: ${h2.user}, keyFile: ${h2.keyFile}, knownHosts: ${h2.knownHostsFile}, connectTimeout: 20s }
-${slurmTarget('    nodes: 2')}
+${slurmTarget('    nodes: 2', null)}
 benchmarks:
   - name: cpu
     benchmark:
@@ -114,7 +114,7 @@ benchmarks:
       const out = JSON.parse(res.stdout) as RunJson;
       expect(out.run.status).toBe('passed');
       expect(out.skipped).toEqual([
-        expect.objectContaining({ entry: 'four-gpus', target: 'hpc', reason: 'needs 4 GPUs; has 1× fake' }),
+        expect.objectContaining({ entry: 'four-gpus', target: 'hpc', reason: 'needs 4 GPUs; has 2× fake' }),
       ]);
       expect(new Set(out.results.map((r) => r.target))).toEqual(new Set(['here', 'lab', 'hpc']));
 

@@ -93,7 +93,10 @@ describe('placement on a slurm target', () => {
       'needs 4 GPUs; has 2× a100',
     ]);
     expect(describeNodes([node('n1')], { gres: 'gpu:a100:8' }).gpus).toEqual([]);
-    expect(describeNodes([node('n1')], {}).gpus).toEqual([]);
+    // Without gres, a holder asks for what the cells need: up to what the largest node has.
+    expect(
+      describeNodes([node('n1'), node('n2', { gres: [{ name: 'gpu', type: 'a100', count: 8 }] })], {}).gpus,
+    ).toEqual([{ model: 'a100', count: 8 }]);
   });
 
   it('nodes that are down, excluded or lack the features are not counted', () => {
