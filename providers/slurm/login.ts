@@ -23,7 +23,8 @@ export interface Login {
   /** The Unix user Slurm commands run as: every holder job of benchyard's is this user's. */
   readonly user: string;
   users: number;
-  session?: SshSession;
+  /** Closes its connection (none for a local login). */
+  close?: () => Promise<void>;
 }
 
 export class Logins {
@@ -51,7 +52,7 @@ export class Logins {
   async letGo(login: Login): Promise<void> {
     if (--login.users > 0) return;
     this.open.delete(login.key);
-    await login.session?.close();
+    await login.close?.();
   }
 
   private async takeAt(
@@ -71,14 +72,22 @@ export class Logins {
             user: os.userInfo().username,
             users: 0,
           };
-        const session = await this.ctx.connector.connect(endpoint, signal, { docker: false });
+        const connect = async (within: AbortSignal) =>
+          watchClosed(await this.ctx.connector.connect(endpoint, within, { docker: false }));
+        let current = await connect(signal);
+        let reconnecting: Promise<SshSession> | undefined;
+        const live = async (): Promise<SshSession> => {
+          if (!isClosed(current)) return current;
+          reconnecting ??= connect(AbortSignal.timeout(60_000)).finally(() => (reconnecting = undefined));
+          return (current = await reconnecting);
+        };
         return {
           key,
-          cluster: new SlurmCluster(sshShell(session)),
+          cluster: new SlurmCluster(sshShell(key, live)),
           details,
           user: endpoint.user,
           users: 0,
-          session,
+          close: () => current.close(),
         };
       })();
       this.open.set(key, opening);
@@ -136,4 +145,17 @@ export function endpointFromDetails(d: Readonly<Record<string, unknown>>): SshEn
     dockerSocket: String(d.dockerSocket ?? '/var/run/docker.sock'),
     readyTimeoutMs: 30_000,
   };
+}
+
+/** Whether the connection is gone: `closed` has settled (checked without waiting). */
+function isClosed(session: SshSession): boolean {
+  return closedSessions.has(session);
+}
+
+const closedSessions = new WeakSet<SshSession>();
+
+/** Remembers a session once its connection ends (see `isClosed`). */
+function watchClosed(session: SshSession): SshSession {
+  void session.closed.then(() => closedSessions.add(session));
+  return session;
 }

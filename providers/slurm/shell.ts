@@ -14,11 +14,22 @@ export function shellWord(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-export function sshShell(session: SshSession): SlurmShell {
-  const where = `${session.endpoint.user}@${session.endpoint.host}:${session.endpoint.port}`;
+/**
+ * Commands over SSH. `session()` answers the live connection: a login connection that
+ * dropped during a long run is opened again for the next command (the holder jobs do not
+ * depend on it: they are Slurm's).
+ */
+export function sshShell(where: string, session: () => Promise<SshSession>): SlurmShell {
   const send = async (command: string, signal?: AbortSignal) => {
+    let s: SshSession;
     try {
-      return await session.exec(command, signal);
+      s = await session();
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new CommandNotSent(`${where}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      return await s.exec(command, signal);
     } catch (err) {
       // exec rejects before the command starts (no channel, connection gone) or on abort;
       // a connection lost while it runs resolves with code -1 instead: that one may have run.

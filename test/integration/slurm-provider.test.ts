@@ -4,7 +4,7 @@
  * requested GRES, exclusive nodes between controllers with different state folders, jobs
  * Slurm ends making their machines lost, and gc that cancels only benchyard's own jobs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import {
 } from '../../src/core/index.js';
 import { SqliteLedger } from '../../src/ledger/index.js';
 import { until } from '../helpers/cli.js';
+import { DEV_STATE_DIR } from '../helpers/remote-hosts.js';
 import {
   jobState,
   liveJobs,
@@ -198,6 +199,27 @@ describe('slurm provider', () => {
       await release(c, machine);
       expect(await jobState(job)).toBe('TIMEOUT');
       expect(c.ledger.open({ session: 's-slurm-timeout' })).toEqual([]);
+    },
+  );
+
+  it(
+    'the login connection dropping mid-run is opened again: a job ended from outside is still noticed, and release still cancels',
+    { timeout: 120_000 },
+    async () => {
+      const c = controller('s-slurm-relogin');
+      // On h2, so that dropping h1's SSH sessions (the login's) leaves the node's alone.
+      const machine = await acquire(c, target({ exclude: 'h1' }));
+      expect(machine.hostname).toBe('h2');
+      const sshd = readFileSync(path.join(DEV_STATE_DIR, 'hosts', 'h1', 'sshd.pid'), 'utf8').trim();
+      await slurm(['pkill', '-P', sshd]);
+      await slurm(['scancel', machine.placement!.job!]);
+      await until(
+        async () => (machine.revoked!.aborted ? true : undefined),
+        60_000,
+        'the machine to be lost',
+      );
+      await release(c, machine);
+      expect(c.ledger.open({ session: 's-slurm-relogin' })).toEqual([]);
     },
   );
 
