@@ -177,10 +177,10 @@ benchmarks:
       const bad = await check('    exclude: h1,h2\n');
       expect(bad.code).toBe(3);
       expect(bad.checks.get(`partition ${cluster.partition}`)?.status).toBe('fail');
-    expect(bad.checks.get('slurm request')).toMatchObject({
-      status: 'fail',
-      detail: expect.stringMatching(/Requested node configuration is not available/),
-    });
+      expect(bad.checks.get('slurm request')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/Requested node configuration is not available/),
+      });
       // --test-only queues nothing.
       expect((await allJobs()).length).toBe(before);
     },
