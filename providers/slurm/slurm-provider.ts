@@ -49,6 +49,9 @@ interface Held {
   releasing: boolean;
 }
 
+/** How often a queued holder's position is asked (one more `squeue` of the partition). */
+const AHEAD_EVERY_MS = 10_000;
+
 /** How long a cancelled holder may take to reach its end state before release gives up waiting. */
 const CANCEL_CONFIRM_MS = 120_000;
 
@@ -58,6 +61,7 @@ export class SlurmProvider implements Provider {
   private readonly logins: Logins;
   private readonly held = new Map<string, Held>();
   private readonly watches = new Map<string, JobWatch>();
+  private readonly clusterNames = new Map<string, string>();
 
   constructor(private readonly ctx: ProviderContext) {
     this.logins = new Logins(ctx);
@@ -92,7 +96,7 @@ export class SlurmProvider implements Provider {
     let jobId: string | undefined;
     let entry: TrackedEntry | undefined;
     try {
-      const cluster = options.cluster ?? (await login.cluster.name(signal)) ?? 'slurm';
+      const cluster = options.cluster ?? (await this.clusterName(login, signal));
       entry = recordIntent(
         this.ctx.ledger,
         {
@@ -126,6 +130,13 @@ export class SlurmProvider implements Provider {
     } finally {
       entry?.[Symbol.dispose]();
     }
+  }
+
+  /** Slurm's ClusterName, asked once per login. */
+  private async clusterName(login: Login, signal: AbortSignal): Promise<string> {
+    let name = this.clusterNames.get(login.key);
+    if (!name) this.clusterNames.set(login.key, (name = (await login.cluster.name(signal)) ?? 'slurm'));
+    return name;
   }
 
   private async submit(
@@ -186,6 +197,8 @@ export class SlurmProvider implements Provider {
     signal: AbortSignal,
   ): Promise<void> {
     let told = '';
+    let ahead: number | undefined;
+    let askedAt = -Infinity;
     for (let look = 0; ; look++) {
       signal.throwIfAborted();
       const job = (await login.cluster.jobs({ ids: [jobId] }, signal))[0];
@@ -196,8 +209,12 @@ export class SlurmProvider implements Provider {
           `Slurm job ${jobId} ended before it ran: ${job.state} (${job.reason})`,
           'CAPACITY',
         );
-      if (job.state === 'PENDING') {
-        const ahead = await login.cluster.ahead(jobId, options.partition, signal);
+      // `None`: the scheduler has not looked at it yet (within a few seconds of the submit).
+      if (job.state === 'PENDING' && job.reason !== 'None') {
+        if (this.ctx.clock.now() - askedAt >= AHEAD_EVERY_MS) {
+          ahead = await login.cluster.ahead(jobId, options.partition, signal);
+          askedAt = this.ctx.clock.now();
+        }
         const line = `slurm: job ${jobId} waits in partition '${options.partition}': ${job.reason}${ahead !== undefined ? `, ${ahead} job${ahead === 1 ? '' : 's'} ahead` : ''}`;
         if (line !== told) (this.ctx.progress ?? this.ctx.logger.info)(line);
         told = line;

@@ -8,6 +8,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
+import { slurmTarget } from '../../src/config/targets/slurm.js';
+import type { TargetSpec } from '../../src/core/index.js';
 import { ROOT } from './catalog.js';
 
 const run = promisify(execFile);
@@ -124,5 +126,27 @@ export function testSsh(c: DevSlurm) {
     knownHosts: c.knownHosts,
     dockerSocket: '/run/benchyard-hosts/{node}/docker.sock',
     connectTimeout: '20s',
+  };
+}
+
+/**
+ * A slurm target on the test cluster: one fake GPU per allocation passed as its gres.conf
+ * device file, up to two allocations, polled every 250 ms; `options` replace any of it.
+ */
+export function testTarget(c: DevSlurm, options: Record<string, unknown> = {}): TargetSpec {
+  return {
+    name: 'hpc',
+    provider: 'slurm',
+    options: slurmTarget.parse({
+      login: { host: c.login },
+      partition: c.partition,
+      gres: 'gpu:fake:1',
+      gpuDevices: 'gres',
+      nodes: { min: 1, max: 2 },
+      timeLimit: '10m',
+      pollInterval: '250ms',
+      ssh: testSsh(c),
+      ...options,
+    }),
   };
 }

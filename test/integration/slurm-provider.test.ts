@@ -10,7 +10,6 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SlurmProvider } from '../../providers/slurm/index.js';
 import { Ssh2Connector } from '../../providers/ssh/index.js';
-import { slurmTarget } from '../../src/config/targets/slurm.js';
 import {
   OwnershipError,
   silentLogger,
@@ -28,7 +27,7 @@ import {
   requireSlurm,
   slurm,
   submitForeign,
-  testSsh,
+  testTarget,
   type DevSlurm,
 } from '../helpers/slurm.js';
 
@@ -65,21 +64,7 @@ function controller(session: string, progress: string[] = []) {
 }
 
 function target(options: Record<string, unknown> = {}): TargetSpec {
-  return {
-    name: 'hpc',
-    provider: 'slurm',
-    options: slurmTarget.parse({
-      login: { host: cluster.login },
-      partition: cluster.partition,
-      gres: 'gpu:fake:1',
-      gpuDevices: 'gres',
-      nodes: { min: 1, max: 2 },
-      timeLimit: '10m',
-      pollInterval: '250ms',
-      ssh: testSsh(cluster),
-      ...options,
-    }),
-  };
+  return testTarget(cluster, options);
 }
 
 async function acquire(
