@@ -124,6 +124,27 @@ export interface MetricsSummary {
   cpuCoresMean?: number;
   cpuCoresMax?: number;
   memoryBytesMax?: number;
+  /** Energy the machine drew while the repetition ran; absent where no source was readable. */
+  energy?: EnergySummary;
+  /** Why there is no energy, or none of a kind (`no RAPL domain readable: permission denied`). */
+  energyMissing?: string;
+}
+
+/**
+ * Energy a repetition's machine drew while the repetition ran, in joules: measured, never
+ * estimated. Machine-wide: repetitions that run at once on one machine each see all of it.
+ */
+export interface EnergySummary {
+  /** The sum of the sources. */
+  joules: number;
+  /** GPUs: power samples integrated over the repetition (or the driver's energy counter). */
+  gpuJoules?: number;
+  /** CPU packages (RAPL `package-N`, AMD's too). */
+  cpuJoules?: number;
+  /** Memory (RAPL `dram`). */
+  dramJoules?: number;
+  /** Joules by source, e.g. `gpu:GPU-1a2b…`, `rapl:package-0`, `rapl:dram-0`. */
+  sources: Readonly<Record<string, number>>;
 }
 
 /** One repetition of one cell: everything needed to compare without joins. */
@@ -168,6 +189,11 @@ export interface RepetitionResult {
   durationMs: number;
   metrics: MetricsSummary;
   artifacts: readonly StoredArtifact[];
+  /**
+   * Why its hardware was not healthy while it ran (`GPU 0 power-capped 38 % of the time`,
+   * `2 new XID 79 errors`): kept and shown, left out of statistics unless asked for.
+   */
+  suspect?: readonly string[];
 }
 
 /** A file copied out of a container and kept beside the results. */
@@ -205,7 +231,26 @@ export interface MachineRecord {
   hardware: unknown;
   /** Where a scheduler placed it (`Machine.placement`: Slurm's cluster, partition, node, job, GRES, CPUs). */
   placement?: Readonly<Record<string, string>>;
+  /**
+   * How long it took to become usable: ms from the request to each step reached (`created`,
+   * `running`, `ssh`, `docker`, `images`, `agent`, `firstRepetition`; `requested` is 0).
+   */
+  provision?: Readonly<Partial<Record<ProvisionStep, number>>>;
 }
+
+/** The steps of a machine's provisioning timeline (`MachineRecord.provision`), in order. */
+export const PROVISION_STEPS = [
+  'requested',
+  'created',
+  'running',
+  'ssh',
+  'docker',
+  'images',
+  'agent',
+  'firstRepetition',
+] as const;
+
+export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 
 export type RunStatus = 'running' | 'passed' | 'failed' | 'cancelled' | 'error';
 

@@ -61,6 +61,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "where a scheduler placed a run's machines",
     up: unlessColumn('machines', 'placement', ddl.SCHEMA_V13),
   },
+  {
+    version: 14,
+    name: 'suspect repetitions and how long machines took to provision',
+    up: unlessColumn('results', 'suspect', ddl.SCHEMA_V14),
+  },
 ];
 
 /** The schema version of a file this benchyard makes. */

@@ -246,3 +246,12 @@ CREATE TABLE IF NOT EXISTS pool_members (
 
 /** v13: where a scheduler placed a machine (Slurm: cluster, partition, node, job, GRES, CPUs), JSON. */
 export const SCHEMA_V13 = `ALTER TABLE machines ADD COLUMN placement TEXT;`;
+
+/**
+ * v14: why a repetition's hardware was not healthy (JSON list of reasons, NULL: healthy or
+ * not judged), and a machine's provisioning timeline (JSON: step → ms since the request).
+ */
+export const SCHEMA_V14 = `
+ALTER TABLE results ADD COLUMN suspect TEXT;
+ALTER TABLE machines ADD COLUMN provision TEXT;
+`;

@@ -108,7 +108,20 @@ export function resultDoc(r: RepetitionResult): Record<string, unknown> {
       cpu_cores_mean: r.metrics.cpuCoresMean,
       cpu_cores_max: r.metrics.cpuCoresMax,
       memory_bytes_max: r.metrics.memoryBytesMax,
+      ...(r.metrics.energy
+        ? {
+            energy: {
+              joules: r.metrics.energy.joules,
+              gpu_joules: r.metrics.energy.gpuJoules,
+              cpu_joules: r.metrics.energy.cpuJoules,
+              dram_joules: r.metrics.energy.dramJoules,
+              sources: r.metrics.energy.sources,
+            },
+          }
+        : {}),
+      ...(r.metrics.energyMissing ? { energy_missing: r.metrics.energyMissing } : {}),
     },
+    ...(r.suspect?.length ? { suspect: r.suspect } : {}),
   };
 }
 
@@ -124,6 +137,7 @@ export function machineDoc(m: MachineRecord): Record<string, unknown> {
     host: { name: m.hostname, fingerprint: m.fingerprint },
     hardware: m.hardware,
     ...(m.placement ? { placement: m.placement } : {}),
+    ...(m.provision ? { provision: m.provision } : {}),
   };
 }
 
@@ -161,6 +175,7 @@ export function machineFromDoc(d: Doc): MachineRecord {
     collectedAt: d['@timestamp'],
     hardware: d.hardware,
     placement: d.placement,
+    provision: d.provision,
   });
 }
 
@@ -219,7 +234,18 @@ export function resultFromDoc(d: Doc): RepetitionResult {
       cpuCoresMean: d.metrics?.cpu_cores_mean,
       cpuCoresMax: d.metrics?.cpu_cores_max,
       memoryBytesMax: d.metrics?.memory_bytes_max,
+      energy: d.metrics?.energy
+        ? defined({
+            joules: d.metrics.energy.joules,
+            gpuJoules: d.metrics.energy.gpu_joules,
+            cpuJoules: d.metrics.energy.cpu_joules,
+            dramJoules: d.metrics.energy.dram_joules,
+            sources: d.metrics.energy.sources ?? {},
+          })
+        : undefined,
+      energyMissing: d.metrics?.energy_missing,
     }),
     artifacts: d.artifacts ?? [],
+    suspect: Array.isArray(d.suspect) && d.suspect.length ? d.suspect : undefined,
   }) as RepetitionResult;
 }

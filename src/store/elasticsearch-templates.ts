@@ -2,6 +2,8 @@
  * Index templates benchyard installs. Every field is mapped explicitly (`dynamic: strict`),
  * so nothing relies on dynamic mapping and a malformed document fails loudly.
  */
+import { PROVISION_STEPS } from '../core/index.js';
+
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
 
@@ -9,6 +11,7 @@ export const RESULTS_INDEX = 'benchyard-results';
 export const RUNS_INDEX = 'benchyard-runs';
 export const EVENTS_INDEX = 'benchyard-events';
 export const MACHINES_INDEX = 'benchyard-machines';
+
 export const CONTAINER_METRICS_STREAM = 'metrics-benchyard.container-default';
 
 /** The data stream of each sample scope (in-container `app` lines go with the container's). */
@@ -120,8 +123,20 @@ export function templates(window: TimeWindow) {
           cpu_cores_mean: { type: 'double' },
           cpu_cores_max: { type: 'double' },
           memory_bytes_max: { type: 'long' },
+          energy: {
+            properties: {
+              joules: { type: 'double' },
+              gpu_joules: { type: 'double' },
+              cpu_joules: { type: 'double' },
+              dram_joules: { type: 'double' },
+              // By source (`gpu:<uuid>`, `rapl:package-0`): kept, not indexed.
+              sources: { type: 'object', enabled: false },
+            },
+          },
+          energy_missing: { type: 'keyword', ignore_above: 1024 },
         },
       },
+      suspect: { type: 'keyword', ignore_above: 1024 },
     }),
     'benchyard-runs': template(`${RUNS_INDEX}*`, {
       '@timestamp': date,
@@ -155,6 +170,10 @@ export function templates(window: TimeWindow) {
           gres: keyword,
           cpus: keyword,
         },
+      },
+      // ms from the request to each step the machine reached on its way to its first repetition.
+      provision: {
+        properties: Object.fromEntries(PROVISION_STEPS.map((s) => [s, { type: 'long' }])),
       },
     }),
     'benchyard-events': template(`${EVENTS_INDEX}*`, {

@@ -218,12 +218,13 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       `INSERT OR REPLACE INTO results VALUES (@runId, @cellId, @repetition, @benchmark, @benchmarkVersion, @params,
           @target, @provider, @machineId, @instanceType, @region, @hourlyPriceUsd, @image, @imageDigest, @containerId,
           @status, @failureClass, @failureReason, @exitCode, @scores, @startedAt, @finishedAt, @durationMs, @metrics,
-          @artifacts, @warmup, @zone, @fingerprint, @control)`,
+          @artifacts, @warmup, @zone, @fingerprint, @control, @suspect)`,
     ).run({
       ...r,
       region: r.region ?? null,
       zone: r.zone ?? null,
       fingerprint: r.fingerprint ?? null,
+      suspect: r.suspect?.length ? JSON.stringify(r.suspect) : null,
       hourlyPriceUsd: r.hourlyPriceUsd ?? null,
       containerId: r.containerId ?? null,
       failureClass: r.failureClass ?? null,
@@ -245,13 +246,14 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
   private insertMachine(m: MachineRecord): void {
     this.statement(
       `INSERT OR REPLACE INTO machines VALUES (@runId, @machineId, @target, @provider, @instanceType, @region,
-          @zone, @hostname, @fingerprint, @collectedAt, @hardware, @placement)`,
+          @zone, @hostname, @fingerprint, @collectedAt, @hardware, @placement, @provision)`,
     ).run({
       ...m,
       region: m.region ?? null,
       zone: m.zone ?? null,
       hardware: JSON.stringify(m.hardware),
       placement: m.placement ? JSON.stringify(m.placement) : null,
+      provision: m.provision ? JSON.stringify(m.provision) : null,
     });
   }
 
@@ -458,6 +460,7 @@ export class SqliteStore implements ResultStore, ResultReader, MetricSink {
       collectedAt: m.collected_at,
       hardware: JSON.parse(m.hardware) as unknown,
       ...(m.placement ? { placement: JSON.parse(m.placement) as Record<string, string> } : {}),
+      ...(m.provision ? { provision: JSON.parse(m.provision) as MachineRecord['provision'] } : {}),
     }));
   }
 
@@ -503,6 +506,7 @@ type MachineRow = {
   collected_at: string;
   hardware: string;
   placement: string | null;
+  provision: string | null;
 };
 type EventRow = {
   machine_id: string;
@@ -624,5 +628,6 @@ function toResult(r: ResultRow): RepetitionResult {
     artifacts: JSON.parse(String(r.artifacts)),
     warmup: r.warmup === 1,
     ...(r.control === 1 ? { control: true } : {}),
+    ...(typeof r.suspect === 'string' ? { suspect: JSON.parse(r.suspect) as string[] } : {}),
   };
 }

@@ -164,14 +164,15 @@ describe('a file made by an earlier benchyard', () => {
     },
   );
 
-  it('made by the last release (store v10, ledger, pools): it gains only v13, where machines were placed', () => {
+  it('made by the last release (store v10, ledger, pools): it gains only the columns of v13 and v14', () => {
     const db = releaseFile(10, { ledger: true, pools: true });
     const before = schemaOf(db);
     migrate(db);
     expect(schemaOf(db)).toEqual(schemaOf(fresh()));
     const changed = schemaOf(db).filter((t, i) => t !== before[i]);
-    expect(changed).toHaveLength(1);
-    expect(changed[0]).toMatch(/CREATE TABLE machines[\s\S]*placement TEXT/);
+    expect(changed).toHaveLength(2);
+    expect(changed[0]).toMatch(/CREATE TABLE machines[\s\S]*placement TEXT, provision TEXT,/);
+    expect(changed[1]).toMatch(/CREATE TABLE results[\s\S]*suspect TEXT/);
   });
 
   it('keeps what v4 moved: v3 samples land in the new table with no container or device', () => {
