@@ -138,6 +138,12 @@ benchmarks:
     expect(json.required).toEqual(expect.arrayContaining(['name', 'targets', 'benchmarks']));
     // One shape per provider, told apart by `provider`, so editors complete each one's options.
     const shapes = json.properties.targets.items.oneOf as { properties: { provider: { const: string } } }[];
-    expect(shapes.map((t) => t.properties.provider.const)).toEqual(['local', 'ssh', 'aws', 'softlayer']);
+    expect(shapes.map((t) => t.properties.provider.const)).toEqual([
+      'local',
+      'ssh',
+      'aws',
+      'softlayer',
+      'slurm',
+    ]);
   });
 });
