@@ -27,6 +27,7 @@ import {
   type Machine,
   type Provider,
   type ProviderContext,
+  type ProvisionStep,
   type ResourceRef,
   machineCountOf,
   recordIntent,
@@ -143,8 +144,11 @@ export class AwsProvider implements Provider {
       expiresAt,
     );
     const failure = (err: unknown) => runFailure(ec2, err, { region, zone, instanceType: o.instanceType });
+    // The timeline of this zone's attempt: an earlier zone's refusal is not this instance's.
+    const provision: Partial<Record<ProvisionStep, number>> = {};
     const out = await entry.create(
       async () => {
+        provision.requested = clock.now();
         // Not aborted mid-call: an answer we never read could hide a running instance.
         const answer = await ec2.client.send(
           new RunInstancesCommand(
@@ -153,6 +157,7 @@ export class AwsProvider implements Provider {
         );
         const id = answer.Instances?.[0]?.InstanceId;
         if (!id) throw new Error('RunInstances answered without an instance');
+        provision.created = clock.now();
         return id;
       },
       {
@@ -171,6 +176,7 @@ export class AwsProvider implements Provider {
     const held: Held = { key: entry.key, session: ledger.session, instanceId, region, ...endpointOf(o) };
     try {
       const instance = await this.waitFor(ec2, instanceId, 'running', signal);
+      provision.running = clock.now();
       const placedZone = instance.Placement?.AvailabilityZone ?? zone;
       if (placedZone) entry.note({ zone: placedZone });
       const publicIp = instance.PublicIpAddress;
@@ -187,7 +193,9 @@ export class AwsProvider implements Provider {
       const session = await this.ctx.connector.connect(
         sshEndpoint(address, o.ssh, { user: 'ubuntu', agentSocket: this.ctx.sshAgentSocket }),
         signal,
+        { onSsh: () => (provision.ssh ??= clock.now()) },
       );
+      provision.docker = clock.now();
       const price = this.ctx.price?.({ provider: this.name, instanceType: o.instanceType, region, spot });
       const machine: Machine = {
         id: `aws:${instanceId}`,
@@ -202,6 +210,7 @@ export class AwsProvider implements Provider {
         ssh: session,
         localCgroups: false,
         ...(facts ? { hardware: hardwareFactsOf(facts) } : {}),
+        provision,
       };
       this.held.set(machine.id, held);
       return machine;

@@ -84,6 +84,8 @@ export class LocalProvider implements Provider {
   }
 
   private async acquireAs(id: string, target: TargetSpec, signal: AbortSignal, opts: AcquireOptions) {
+    const clock = this.options.clock ?? systemClock;
+    const requested = clock.now();
     const socketPath = socketFor(target, this.options);
     const docker = new Docker({ socketPath });
     try {
@@ -96,6 +98,7 @@ export class LocalProvider implements Provider {
         { cause: err },
       );
     }
+    const provision = { requested, docker: clock.now() };
     const lease = await this.lease(docker, id, target, signal, opts);
     this.hardware ??= hardwareFacts();
     this.ioDevices ??= ioAccountingDevices(docker);
@@ -109,6 +112,7 @@ export class LocalProvider implements Provider {
         localCgroups: true,
         hardware: await this.hardware,
         ioAccountingDevices: await this.ioDevices,
+        provision,
         ...(lease ? { engineId: lease.engineId, revoked: lease.lost } : {}),
       };
     } catch (err) {

@@ -22,6 +22,7 @@ import {
   type PreflightCheck,
   type Provider,
   type ProviderContext,
+  type ProvisionStep,
   type ResourceRef,
   type SshSession,
   type TargetFacts,
@@ -110,12 +111,14 @@ export class SlurmProvider implements Provider {
         // The job cannot outlive its time limit: nothing of it exists after that.
         new Date(this.ctx.clock.now() + options.timeLimit),
       );
+      const provision: Partial<Record<ProvisionStep, number>> = { requested: this.ctx.clock.now() };
       jobId = await this.submit(login, entry, target, options);
-      const started = this.ctx.clock.now();
+      const started = (provision.created = this.ctx.clock.now());
       // Slurm's queue is the arbiter: a queued job keeps its place (`wait: false` is for
       // machines other controllers hold outright).
       await this.waitRunning(login, jobId, options, signal);
-      const machine = await this.takeNode(login, entry, jobId, cluster, target, options, signal);
+      provision.running = this.ctx.clock.now();
+      const machine = await this.takeNode(login, entry, jobId, cluster, target, options, signal, provision);
       this.ctx.logger.info(
         `slurm: job ${jobId} runs on ${machine.hostname} (${((this.ctx.clock.now() - started) / 1000).toFixed(1)} s after submit)`,
       );
@@ -232,6 +235,7 @@ export class SlurmProvider implements Provider {
     target: TargetSpec,
     options: SlurmTargetOptions,
     signal: AbortSignal,
+    provision: Partial<Record<ProvisionStep, number>>,
   ): Promise<Machine> {
     const job = await login.cluster.job(jobId, signal);
     if (!job?.node) throw new ProvisionError(`Slurm job ${jobId} runs, but on no node Slurm names`, 'INFRA');
@@ -241,7 +245,10 @@ export class SlurmProvider implements Provider {
     entry.note({
       details: { node: job.node, nodeAddress: address, nodeDockerSocket: endpoint.dockerSocket },
     });
-    const node = await this.ctx.connector.connect(endpoint, signal);
+    const node = await this.ctx.connector.connect(endpoint, signal, {
+      onSsh: () => (provision.ssh ??= this.ctx.clock.now()),
+    });
+    provision.docker = this.ctx.clock.now();
     try {
       const inside = await node.exec(`sh -c ${shellWord(insideProbe(jobId))}`, signal);
       const alloc = {
@@ -281,6 +288,7 @@ export class SlurmProvider implements Provider {
           ...(alloc.gres.length ? { gres: describeGres(alloc.gres) } : {}),
           ...(alloc.cpus ? { cpus: alloc.cpus } : {}),
         },
+        provision,
       };
     } catch (err) {
       this.held.delete(`slurm:${cluster}:${jobId}`);

@@ -19,6 +19,7 @@ import {
   type Machine,
   type Provider,
   type ProviderContext,
+  type ProvisionStep,
   type ResourceRef,
   machineCountOf,
   recordIntent,
@@ -115,6 +116,7 @@ export class SoftlayerProvider implements Provider {
     const hostname = hostnameFor(entry.key);
     const t = timings(options);
     const orderedAt = clock.now();
+    const provision: Partial<Record<ProvisionStep, number>> = { requested: orderedAt };
     const deadline = orderedAt + t.deadlineMs;
     // Bare metal not listed by its provisioning deadline never will be (teardown.ts, absent.ts).
     const listedBy = kind.name === 'hardware' ? { listedBy: deadline } : {};
@@ -168,6 +170,7 @@ export class SoftlayerProvider implements Provider {
       if (out.outcome === 'unknown') await this.cleanUp(client, tracked, out.error);
       throw signal.aborted ? signal.reason : failure;
     }
+    provision.created = clock.now();
 
     try {
       const poll = { intervalMs: t.pollIntervalMs, deadline, clock, signal };
@@ -196,6 +199,7 @@ export class SoftlayerProvider implements Provider {
         return undefined;
       }, poll);
       if (!ready) throw notReady(`was not ready (last: ${last})`, t.deadlineMs, where);
+      provision.running = clock.now();
 
       const publicIp = ready.publicIp;
       const privateIp = ready.privateIp;
@@ -205,7 +209,9 @@ export class SoftlayerProvider implements Provider {
       const session = await this.ctx.connector.connect(
         sshEndpoint(host, options.ssh, { user: 'root', agentSocket: this.ctx.sshAgentSocket }),
         signal,
+        { onSsh: () => (provision.ssh ??= clock.now()) },
       );
+      provision.docker = clock.now();
       const machine: Machine = {
         id: `softlayer:${id}`,
         provider: this.name,
@@ -221,6 +227,7 @@ export class SoftlayerProvider implements Provider {
         engine: new DockerEngine(session.docker, hostname),
         ssh: session,
         localCgroups: false,
+        provision,
       };
       this.machines.set(machine.id, tracked);
       return machine;

@@ -46,6 +46,7 @@ export class Ssh2Connector implements MachineConnector {
       try {
         const conn = await open(config, signal);
         const session = new Ssh2Session(conn, endpoint);
+        opts.onSsh?.();
         try {
           if (opts.docker !== false) await waitForDocker(session, deadline, clock, signal);
           this.deps.logger.debug(`ssh: connected to ${where}`, { attempt });

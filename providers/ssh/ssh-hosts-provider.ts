@@ -31,6 +31,7 @@ import {
   type PoolMember,
   type Provider,
   type ProviderContext,
+  type ProvisionStep,
   type ResourceRef,
   type SshEndpoint,
   type SshLoginOptions,
@@ -69,7 +70,9 @@ export class SshHostsProvider implements Provider {
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal, opts: AcquireOptions = {}): Promise<Machine> {
-    return waitForMachine(() => this.tryAcquire(target, signal), {
+    // Nothing is created: the request is the acquire, and waiting for a busy host is part of it.
+    const requested = this.ctx.clock.now();
+    return waitForMachine(() => this.tryAcquire(target, requested, signal), {
       wait: opts.wait ?? true,
       pollMs: this.ctx.leasePollMs ?? 2_000,
       clock: this.ctx.clock,
@@ -80,7 +83,7 @@ export class SshHostsProvider implements Provider {
   }
 
   /** One pass over the target's hosts: the first free one, else who holds them. */
-  private async tryAcquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
+  private async tryAcquire(target: TargetSpec, requested: number, signal: AbortSignal): Promise<Machine> {
     const options = target.options as SshHostsTargetOptions;
     const candidates: { entry: SshHostEntry; member?: PoolMember }[] = options.hosts
       ? options.hosts.map((entry) => ({ entry }))
@@ -94,7 +97,7 @@ export class SshHostsProvider implements Provider {
       if (this.trying.has(hostId) || [...this.held.values()].some((h) => h.hostId === hostId)) continue;
       this.trying.add(hostId);
       try {
-        return await this.take(target, endpoint, hostId, member, signal);
+        return await this.take(target, endpoint, hostId, member, { requested }, signal);
       } catch (err) {
         if (err instanceof MachineBusyError) busy.push(...err.busy);
         else if (err instanceof InputError || signal.aborted) throw err;
@@ -124,9 +127,13 @@ export class SshHostsProvider implements Provider {
     endpoint: SshEndpoint,
     hostId: string,
     member: PoolMember | undefined,
+    provision: Partial<Record<ProvisionStep, number>>,
     signal: AbortSignal,
   ): Promise<Machine> {
-    const session = await this.ctx.connector.connect(endpoint, signal);
+    const session = await this.ctx.connector.connect(endpoint, signal, {
+      onSsh: () => (provision.ssh ??= this.ctx.clock.now()),
+    });
+    provision.docker = this.ctx.clock.now();
     const id = `ssh:${hostId}`;
     let lease: MachineLease;
     try {
@@ -171,6 +178,7 @@ export class SshHostsProvider implements Provider {
       localCgroups: false,
       engineId: lease.engineId,
       revoked: lease.lost,
+      provision,
     };
   }
 

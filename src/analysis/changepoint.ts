@@ -18,6 +18,7 @@
  */
 import { median } from 'simple-statistics';
 import type { Direction, RepetitionResult, RunRecord } from '../core/index.js';
+import { countsInStatistics } from './suspect.js';
 
 export interface EDivisiveOptions {
   /** Fewest observations on either side of a change point (`ecp`'s `min.size`; at least 2). @default 2 */
@@ -255,7 +256,8 @@ export function historyOf(
   >();
   for (const r of results) {
     const at = position.get(r.runId);
-    if (at === undefined || r.status !== 'passed' || r.warmup || r.control) continue;
+    // Suspect repetitions (unhealthy hardware) would show the machine's fault as a change.
+    if (at === undefined || !countsInStatistics(r)) continue;
     const cell = historyCell(r);
     for (const s of r.scores) {
       const key = JSON.stringify([cell, s.name]);

@@ -12,7 +12,9 @@ import type { Direction, MachineRecord, RepetitionResult } from '../core/index.j
 import type { CompareRow, Comparison, ComparisonMethod, Family, GroupStats } from './comparison.js';
 import { summarize } from './describe.js';
 import { geomeanWithCi, GEOMEAN_RESAMPLES } from './geomean.js';
+import { compareEnergy } from './energy.js';
 import { cellOf, groupOf, HARDWARE_AXES, machineKey, type Axis } from './groups.js';
+import { countsInStatistics, suspectNote } from './suspect.js';
 import { judge } from './verdict.js';
 
 export type * from './comparison.js';
@@ -32,6 +34,8 @@ export interface CompareOptions {
   primary?: string | Readonly<Record<string, string>>;
   /** The runs' machines (their hardware): needed for `gpu-model`. */
   machines?: readonly MachineRecord[];
+  /** Count repetitions marked suspect (unhealthy hardware) too. @default false */
+  includeSuspect?: boolean;
 }
 
 export const METHOD: ComparisonMethod = {
@@ -63,7 +67,7 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
   const groupFor = (r: RepetitionResult) => groupOf(r, opts.by, machines);
   // A fixed order (not the store's), so SQLite and Elasticsearch give the same report.
   const passed = results
-    .filter((r) => r.status === 'passed' && !r.warmup && !r.control)
+    .filter((r) => countsInStatistics(r, opts.includeSuspect))
     .sort(
       (a, b) =>
         a.startedAt.localeCompare(b.startedAt) ||
@@ -198,17 +202,31 @@ export function compare(results: readonly RepetitionResult[], opts: CompareOptio
     };
   });
 
+  const energy = compareEnergy(passed, {
+    baseline,
+    groups: ordered,
+    rows,
+    alpha,
+    groupOf: groupFor,
+    cellOf: (r) => cellOf(r, opts.by),
+    adjust: (j, k) => adjusted(j, k, alpha),
+  });
   return {
     axis: opts.by,
     baseline,
     groups: ordered,
     rows,
     geomean,
+    ...(energy ? { energy } : {}),
     prices: ordered.map((group) => {
       const usd = groupPrice(group);
       return usd === undefined ? { group } : { group, hourlyPriceUsd: usd };
     }),
-    warnings: [...differences(sameness, hardware, opts.by), ...tooFew(rows)],
+    warnings: [
+      ...differences(sameness, hardware, opts.by),
+      ...tooFew(rows),
+      ...[suspectNote(results, opts.includeSuspect)].filter((w) => w !== undefined),
+    ],
     alpha,
     families,
     method: METHOD,

@@ -1,6 +1,7 @@
 /** What `compare()` returns: the shapes the table, JSON, Markdown, HTML, JUnit and gate read. */
 import type { Direction } from '../core/index.js';
 import type { Interval } from './bootstrap.js';
+import type { EnergyComparison } from './energy.js';
 import type { Axis } from './groups.js';
 import type { SampleSummary } from './describe.js';
 import type { TestMethod } from './mann-whitney.js';
@@ -98,6 +99,8 @@ export interface Comparison {
   groups: string[];
   rows: CompareRow[];
   geomean: GeomeanEntry[];
+  /** Joules per repetition and score per joule, where some repetition recorded energy or why not. */
+  energy?: EnergyComparison;
   /** Median hourly price (USD) per group, where its results recorded one. */
   prices: { group: string; hourlyPriceUsd?: number }[];
   warnings: string[];

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { AXES, compare, parseAxis, type Axis, type Comparison } from '../analysis/index.js';
+import { AXES, compare, parseAxis, withProvision, type Axis, type Comparison } from '../analysis/index.js';
 import {
   InputError,
   type MachineRecord,
@@ -59,16 +59,25 @@ export async function selectRuns(
 /**
  * The comparison of the selection along `by`; a baseline that is not a group is an
  * InputError. `note` hears when there is only one group (nothing to compare against).
+ * `provision`: the machines' provisioning times join it as `provision.*` scores.
+ * `includeSuspect`: repetitions on unhealthy hardware count too.
  */
 export function compareSelection(
   s: Selection,
   by: Axis,
   baseline: string | undefined,
   note?: (text: string) => void,
+  opts: { provision?: boolean; includeSuspect?: boolean } = {},
 ): Comparison {
   let comparison: Comparison;
   try {
-    comparison = compare(s.results, { by, machines: s.machines, ...(baseline ? { baseline } : {}) });
+    comparison = compare(s.results, {
+      by,
+      machines: s.machines,
+      ...(baseline ? { baseline } : {}),
+      ...(opts.includeSuspect ? { includeSuspect: true } : {}),
+    });
+    if (opts.provision) comparison = withProvision(comparison, s.machines);
   } catch (err) {
     if (err instanceof RangeError) throw new InputError(err.message);
     throw err;

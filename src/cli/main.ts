@@ -104,6 +104,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       "baseline (default): exit 1 on a significant regression against the baseline; changepoint: exit 1 on a change point among the newest runs of --baseline's history (a tag, default latest-passing), worse beyond --max-regression",
     )
     .option('--max-regression <pct>', 'with --baseline: exit 1 on a significant regression beyond this', '5%')
+    .option(
+      '--include-suspect',
+      "with --baseline: count repetitions marked suspect (their hardware throttled or reported faults) in the gate's statistics",
+    )
     .option('--json', 'print the run summary and results as JSON')
     .addOption(wideOption())
     .option(
@@ -217,6 +221,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--scope <scope...>', 'with --samples: container | host | gpu | app | collector')
     .option('--metric <name...>', "with --samples: metric names, '*' matching anything (host.cpu.*)")
     .option('--all', 'with --samples: list every sample, however many')
+    .option(
+      '--provision',
+      "each machine's provisioning timeline instead: seconds from the request to created, running, ssh, docker, images, agent, first repetition",
+    )
     .option('--json', 'print as JSON (with --samples: every chosen sample)')
     .addOption(wideOption())
     .action(async (opts) => (await import('./commands/results.js')).resultsCommand(opts, io()));
@@ -253,6 +261,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--es <url>', 'read results from this Elasticsearch instead of the embedded store')
     .option('--junit <file>', 'write JUnit XML: one testcase per compared score')
     .option('--max-regression <pct>', 'exit 1 on a significant regression beyond this, e.g. 5%')
+    .option(
+      '--include-suspect',
+      'count repetitions marked suspect (their hardware throttled or reported faults while they ran) in the statistics; by default they are shown but left out',
+    )
+    .option(
+      '--provision',
+      "also compare the machines' provisioning times: provision.created … provision.firstRepetition, seconds from the request, lower is better",
+    )
     .addOption(
       new Option('--format <format>', 'output format')
         .choices(['table', 'csv', 'json', 'markdown'])
@@ -277,6 +293,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .option('--run <id...>', 'runs to include (default: the latest)')
     .option('--es <url>', 'read results from this Elasticsearch instead of the embedded store')
+    .option(
+      '--include-suspect',
+      'count repetitions marked suspect (their hardware throttled or reported faults while they ran) in the statistics; by default they are shown but left out',
+    )
     .action(async (opts) => (await import('./commands/report.js')).reportCommand(opts, io()));
   const benchmark = program.command('benchmark').description('user and built-in benchmark definitions');
   benchmark

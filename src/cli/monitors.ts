@@ -8,7 +8,7 @@ import type { Logger, Machine, MetricSink, MetricsPolicy } from '../core/index.j
 import { AgentMonitor } from '../agent/agent-monitor.js';
 import { NvidiaSmiSource } from '../metrics/gpu/index.js';
 import { HostCollector } from '../metrics/host-collector.js';
-import { MachineMonitor, type Monitor } from '../metrics/index.js';
+import { machineHealth, MachineMonitor, type Monitor } from '../metrics/index.js';
 import { ownerLabels } from '../core/index.js';
 import { dockerOf } from '../engine/index.js';
 import { AGENT_FILES } from './paths.js';
@@ -40,6 +40,8 @@ export function machineMonitor(
     quiet: policy.quiet,
     collectors: policy.host ? [new HostCollector({ logger })] : [],
     sources: policy.gpu ? [new NvidiaSmiSource({ intervalMs, logger })] : [],
+    // Before and after each repetition: GPU counters, CPU thermal throttling, XID errors.
+    health: machineHealth({ host: machine.hostname, gpu: policy.gpu, logger }),
     logger,
   });
 }

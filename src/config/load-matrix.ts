@@ -1,6 +1,6 @@
 /** matrix.yaml → validated `Matrix`, reporting every problem in one pass. */
 import path from 'node:path';
-import type { MetricsPolicy, Requirements } from '../core/index.js';
+import type { HealthPolicy, MetricsPolicy, Requirements } from '../core/index.js';
 import type { WebhookConfig } from '../events/index.js';
 import {
   ConfigError,
@@ -16,6 +16,7 @@ import {
 import { isFolderRef, loadBenchmarkFolder, toDefinition } from './catalog.js';
 import { expectRules } from './expect-rules.js';
 import { expectationsOf, type Expectation } from './expect-schema.js';
+import { healthPolicy } from './health-schema.js';
 import { matrixRules } from './matrix-rules.js';
 import { matrixSizeProblems } from './matrix-size.js';
 import { matrixSchema } from './matrix-schema.js';
@@ -55,6 +56,8 @@ export interface Matrix {
   order: RunOrder;
   metricsIntervalMs: number;
   metrics: MetricsPolicy;
+  /** When a repetition counts as run on unhealthy hardware (the `health:` block). */
+  health: HealthPolicy;
   targets: readonly TargetSpec[];
   entries: readonly MatrixEntry[];
   /** Benchmarks defined inline in the matrix. */
@@ -152,6 +155,7 @@ export function validateMatrix(
       host: doc.metrics.host,
       gpu: doc.metrics.gpu,
     },
+    health: healthPolicy(doc.health),
     targets: doc.targets.map(
       // `expect` is not the provider's, and not part of a cell's identity.
       ({ name, provider, idleRelease, registry, hourlyPrice, shareEngine, expect: _expect, ...options }) => ({

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { benchmarkSchema, PRIMARY_SCORE } from './benchmark-schema.js';
 import { eventsConfig } from './events-schema.js';
+import { healthConfig } from './health-schema.js';
 import { entryExpect, targetExpect } from './expect-schema.js';
 import { requiresSchema } from './requires-schema.js';
 import { byteSize, duration, NAME } from './common-schema.js';
@@ -199,6 +200,7 @@ export const matrixSchema = z.strictObject({
     })
     .default({ interval: 1000, quiet: false, collector: 'auto', host: true, gpu: true }),
   events: eventsConfig.optional().describe('What happens with the Docker events of the containers: webhooks'),
+  health: healthConfig.optional(),
   targets: z.array(target).min(1, 'at least one target is required'),
   benchmarks: z.array(benchmarkEntry).min(1, 'at least one benchmark is required'),
   images: z

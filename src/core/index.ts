@@ -17,3 +17,4 @@ export * from './pools.js';
 export * from './provider-kit.js';
 export * from './lease.js';
 export * from './state-fault.js';
+export * from './health-policy.js';

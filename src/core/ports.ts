@@ -8,6 +8,7 @@ import type { ResourceRef } from './ledger.js';
 import type { SshSession } from './ssh.js';
 import type {
   MachineRecord,
+  ProvisionStep,
   StoredCell,
   MatrixCell,
   MetricSample,
@@ -58,6 +59,15 @@ export interface Machine {
    * lost or taken over): what runs there must stop and take no more work.
    */
   readonly revoked?: AbortSignal;
+  /**
+   * When the provider reached each step of making the machine usable, in epoch ms of its
+   * injected clock (`ctx.clock.now()`): `requested` (the create call sent, or the acquire
+   * begun where nothing is created), `created` (the provider answered with an id), `running`
+   * (it says the machine runs), `ssh` (the SSH handshake succeeded), `docker` (the engine
+   * answered). Steps a provider does not go through are left out; the fleet adds `images`,
+   * `agent` and `firstRepetition` and stores ms since `requested` (`MachineRecord.provision`).
+   */
+  readonly provision?: Readonly<Partial<Record<ProvisionStep, number>>>;
 }
 
 /** How `acquire` treats a machine that exists already and that another controller holds. */

@@ -47,6 +47,11 @@ export interface ConnectOptions {
    * @default true
    */
   docker?: boolean;
+  /**
+   * Told each time the SSH handshake succeeds, before the Docker engine is waited for: a
+   * provider's provisioning timeline tells "SSH answers" from "Docker answers" with it.
+   */
+  onSsh?: () => void;
 }
 
 /** The `ssh:` block of a target (matrix), as validated by `src/config/targets/ssh.ts`. */

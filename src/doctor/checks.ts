@@ -5,7 +5,9 @@
  */
 import type { Requirements, TargetFacts } from '../core/index.js';
 import { gpusByModel } from '../metrics/gpu/index.js';
+import { gpuProblemsNow } from '../metrics/index.js';
 import { unmetRequirements } from '../plan/index.js';
+import type { XidEvent } from '../metrics/index.js';
 import type { MachineProbe } from './probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -76,6 +78,7 @@ export function machineChecks(probe: MachineProbe, needed: readonly Needed[]): C
     checks.push({ check: 'nvidia-smi', status: wantsGpu ? 'fail' : 'warn', detail: probe.nvidia.error });
   else if (wantsGpu)
     checks.push({ check: 'nvidia-smi', status: 'fail', detail: 'not run: the engine has no NVIDIA runtime' });
+  checks.push(...healthChecks(probe));
   const devices = Object.entries(probe.devices);
   if (devices.length)
     checks.push({
@@ -112,6 +115,54 @@ export function factsOf(probe: MachineProbe): TargetFacts {
     ...(inv ? { gpus: gpusByModel(inv) } : {}),
     nvidiaRuntime: probe.runtimes.includes('nvidia'),
     hasDevice: (p) => probe.devices[p] ?? true,
+  };
+}
+
+/**
+ * The GPUs' health now and XID errors in the kernel log: advice (a run on such a machine
+ * marks its repetitions suspect), never a failure.
+ */
+export function healthChecks(probe: MachineProbe): Check[] {
+  const checks: Check[] = [];
+  if (probe.gpuHealth) {
+    const problems = gpuProblemsNow(probe.gpuHealth);
+    checks.push(
+      problems.length > 0
+        ? {
+            check: 'GPU health',
+            status: 'warn',
+            detail: `${problems.join('; ')}; repetitions here may be suspect`,
+          }
+        : {
+            check: 'GPU health',
+            status: 'ok',
+            detail: `${probe.gpuHealth.length} GPU(s): no retirement or remapping pending, no slowdown active, no uncorrectable ECC error`,
+          },
+    );
+  }
+  const log = probe.kernelLog;
+  if (log && 'unreadable' in log)
+    checks.push({
+      check: 'XID errors',
+      status: 'skip',
+      detail: `XID errors not readable (${log.unreadable})`,
+    });
+  else if (log) checks.push(xidCheck(log.xids));
+  return checks;
+}
+
+function xidCheck(xids: readonly XidEvent[]): Check {
+  if (xids.length === 0) return { check: 'XID errors', status: 'ok', detail: 'none in the kernel log' };
+  const counts = new Map<string, number>();
+  for (const x of xids) {
+    const what = `XID ${x.code} on ${x.pciBusId}`;
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  const last = xids.at(-1)!;
+  return {
+    check: 'XID errors',
+    status: 'warn',
+    detail: `${[...counts].map(([what, n]) => `${n}× ${what}`).join(', ')} in the kernel log (latest: ${last.code}, ${last.detail || 'no detail'})`,
   };
 }
 

@@ -4,12 +4,21 @@
  * driver, data root and runtimes; the clock; and, from one short container with the data
  * root and /dev mounted read-only, the free inodes and which device nodes exist. Where a
  * GPU is asked for and the engine has the NVIDIA runtime, `nvidia-smi -q -x` in a container
- * with one GPU request says whether the driver works and which version it is.
+ * with one GPU request says whether the driver works and which version it is, and how
+ * healthy its GPUs are; the probe container then also looks for XID errors in the kernel
+ * log (`dmesg`, where the engine lets a container read it: Docker's default seccomp
+ * profile does not, which is said, not hidden).
  */
 import type Docker from 'dockerode';
 import { errorMessage, silentLogger, type Logger } from '../core/index.js';
 import { DockerEngine, dockerMessage, runContainer, type RunOptions, type RunSpec } from '../engine/index.js';
-import { parseGpuInventoryXml, type GpuInventory } from '../metrics/gpu/index.js';
+import {
+  parseGpuHealthXml,
+  parseGpuInventoryXml,
+  type GpuHealth,
+  type GpuInventory,
+} from '../metrics/gpu/index.js';
+import { parseXidLine, type XidEvent } from '../metrics/index.js';
 
 export interface MachineProbe {
   docker: { version: string; apiVersion: string; os: string; kernel: string } | { error: string };
@@ -26,6 +35,10 @@ export interface MachineProbe {
    * fine but could not be read (GPUs unknown, not none).
    */
   nvidia?: { inventory: GpuInventory } | { error: string } | { unreadable: string };
+  /** The GPUs' health counters and slowdowns now, from the same output. */
+  gpuHealth?: GpuHealth[];
+  /** XID errors in the kernel log (where GPUs are asked for), or why it could not be read. */
+  kernelLog?: { xids: XidEvent[] } | { unreadable: string };
   /** What went wrong reading the filesystem facts (the probe container). */
   probeError?: string;
 }
@@ -81,6 +94,7 @@ export async function probeMachine(docker: Docker, opts: ProbeOptions): Promise<
       ...opts.devices.map(
         (d) => `if [ -e '/host${d}' ]; then echo "device ${d} yes"; else echo "device ${d} no"; fi`,
       ),
+      ...(opts.gpu ? [KERNEL_LOG_SCRIPT] : []),
     ].join('\n');
     const out = await runner.run(
       {
@@ -102,6 +116,7 @@ export async function probeMachine(docker: Docker, opts: ProbeOptions): Promise<
     if (df && df.length >= 4 && /^\d+$/.test(df[1]!))
       probe.inodes = { total: Number(df[1]), free: Number(df[3]) };
     for (const m of out.stdout.matchAll(/^device (\S+) (yes|no)$/gm)) probe.devices[m[1]!] = m[2] === 'yes';
+    if (opts.gpu) probe.kernelLog = kernelLogOf(out.stdout);
     if (out.exitCode !== 0)
       probe.probeError = `probe exited ${out.exitCode}: ${out.stderr.trim().slice(0, 300)}`;
   } catch (err) {
@@ -125,11 +140,41 @@ export async function probeMachine(docker: Docker, opts: ProbeOptions): Promise<
         out.exitCode === 0
           ? readInventory(out.stdout)
           : { error: `nvidia-smi exited ${out.exitCode}: ${(out.stdout + out.stderr).trim().slice(0, 300)}` };
+      if ('inventory' in probe.nvidia) probe.gpuHealth = readHealth(out.stdout);
     } catch (err) {
       probe.nvidia = { error: errorMessage(err) };
     }
   }
   return probe;
+}
+
+/**
+ * The kernel log's XID lines (the last 50), or why it cannot be read; dmesg's first line
+ * says why (e.g. `dmesg: read kernel buffer failed: Operation not permitted`).
+ */
+const KERNEL_LOG_SCRIPT = [
+  'if log=$(dmesg 2>&1); then',
+  `  printf '%s\\n' "$log" | grep 'NVRM: Xid' | tail -n 50 | sed 's/^/xid /'`,
+  "  echo 'kernel-log readable'",
+  'else',
+  `  echo "kernel-log unreadable: $(printf '%s\\n' "$log" | head -n 1)"`,
+  'fi',
+].join('\n');
+
+export function kernelLogOf(stdout: string): MachineProbe['kernelLog'] {
+  const unreadable = /^kernel-log unreadable: ?(.*)$/m.exec(stdout);
+  if (unreadable) return { unreadable: unreadable[1]?.trim() || 'dmesg failed' };
+  if (!/^kernel-log readable$/m.test(stdout)) return { unreadable: 'the probe did not get to read it' };
+  const xids = [...stdout.matchAll(/^xid (.*)$/gm)].flatMap((m) => parseXidLine(m[1]!) ?? []);
+  return { xids };
+}
+
+function readHealth(xml: string): GpuHealth[] | undefined {
+  try {
+    return parseGpuHealthXml(xml);
+  } catch {
+    return undefined;
+  }
 }
 
 function readInventory(xml: string): NonNullable<MachineProbe['nvidia']> {

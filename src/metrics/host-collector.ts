@@ -45,11 +45,21 @@
  * is listed (`sda1` of `sda`, `nvme0n1p1` of `nvme0n1`); md* arrays are kept. Interfaces:
  * all, `lo` included. Rates: from the previous call's counters and the time between the
  * two `at`s; none on the first call or for a counter that went backwards.
+ *
+ * Energy: where the machine has RAPL (rapl.ts), each tick gives `host.power.watts` per
+ * domain (device `rapl:package-0`, `rapl:dram-0`, `rapl:core-0`, `rapl:psys`, …): the mean
+ * power since the previous tick, from the wrap-corrected counters, none on the first. Power
+ * rather than the counters themselves: comparable with `gpu.power.draw.watts`, and free of
+ * the counters' arbitrary origin. `readEnergy` (the monitor calls it when a repetition
+ * starts and ends) gives the cumulative joules of the domains that can be summed.
  */
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import si from 'systeminformation';
 import { silentLogger, type Logger } from '../core/index.js';
+import type { EnergyCounters, EnergyReading } from './energy.js';
+import { KernelFile, readSmall as small } from './kernel-file.js';
+import { RaplMeter, SUMMED_RAPL_KINDS, type SysfsPort } from './rapl.js';
 import { Rates } from './rates.js';
 import type { Collector, Reading } from './reading.js';
 
@@ -57,6 +67,8 @@ export interface HostCollectorOptions {
   /** Where the machine's /proc and /sys are: '/' (default) or e.g. '/host' in the agent container. */
   fsRoot?: string;
   logger?: Logger;
+  /** How RAPL's sysfs files are read (tests). @default the file system */
+  raplFs?: SysfsPort;
 }
 
 /** Temperatures change slowly: read them at most this often. */
@@ -64,11 +76,12 @@ const TEMPERATURE_PERIOD_MS = 1000;
 const SECTOR_BYTES = 512;
 const SKIPPED_DISK = /^(loop|ram|zram|dm-)\d/;
 
-export class HostCollector implements Collector {
+export class HostCollector implements Collector, EnergyCounters {
   readonly name = 'host';
   private readonly fsRoot: string;
   private readonly logger: Logger;
   private readonly rates = new Rates();
+  private readonly rapl: RaplMeter;
   private readonly files = new Map<string, KernelFile>();
   private readonly failed = new Set<string>();
   private sensors: Promise<Sensor[]> | undefined;
@@ -79,6 +92,11 @@ export class HostCollector implements Collector {
   constructor(options: HostCollectorOptions = {}) {
     this.fsRoot = path.resolve(options.fsRoot ?? '/');
     this.logger = options.logger ?? silentLogger;
+    this.rapl = new RaplMeter({
+      fsRoot: this.fsRoot,
+      logger: this.logger,
+      ...(options.raplFs ? { fs: options.raplFs } : {}),
+    });
   }
 
   collect(at: number): Promise<readonly Reading[]> {
@@ -87,8 +105,31 @@ export class HostCollector implements Collector {
     return run;
   }
 
+  /**
+   * The RAPL package and DRAM counters now, in joules since first read. Not queued behind a
+   * tick: the RAPL meter orders its own reads.
+   */
+  async readEnergy(at: number): Promise<EnergyReading> {
+    const r = await this.rapl.read(at);
+    const sources: EnergyReading['sources'] = new Map(
+      r.domains
+        .filter((d) => SUMMED_RAPL_KINDS.has(d.domain.kind))
+        .map((d) => [
+          `rapl:${d.domain.label}`,
+          { kind: d.domain.kind === 'dram' ? 'dram' : 'cpu', joules: d.joules },
+        ]),
+    );
+    const others = r.domains.length > 0 && sources.size === 0;
+    const missing = [
+      r.missing,
+      others && `no RAPL package or DRAM domain (only ${r.domains.map((d) => d.domain.label).join(', ')})`,
+    ].filter(Boolean);
+    return { at, sources, ...(missing.length ? { missing: missing.join('; ') } : {}) };
+  }
+
   async close(): Promise<void> {
     await this.previous;
+    await this.rapl.close();
     const sensors = (await this.sensors) ?? [];
     await Promise.all([...this.files.values(), ...sensors.map((s) => s.file)].map((f) => f.close()));
     this.files.clear();
@@ -103,7 +144,7 @@ export class HostCollector implements Collector {
     };
     const readTemps = at - this.temperaturesAt >= TEMPERATURE_PERIOD_MS;
     if (readTemps) this.temperaturesAt = at;
-    const [stat, loadavg, memory, diskstats, netDev, temps] = await Promise.all([
+    const [stat, loadavg, memory, diskstats, netDev, temps, rapl] = await Promise.all([
       this.text('proc/stat'),
       this.text('proc/loadavg'),
       this.memory().catch((err: unknown) => {
@@ -113,6 +154,10 @@ export class HostCollector implements Collector {
       this.text('proc/diskstats'),
       this.text('proc/net/dev'),
       readTemps ? this.temperatures() : Promise.resolve([]),
+      this.rapl.read(at).catch((err: unknown) => {
+        this.logger.debug(`host collector: RAPL: ${String(err)}`);
+        return { domains: [] };
+      }),
     ]);
 
     if (stat !== undefined) {
@@ -140,6 +185,10 @@ export class HostCollector implements Collector {
       add('host.network.tx.bytes_per_sec', 'bytes/s', this.rates.perSecond(`tx:${iface}`, n.tx, at), iface);
     }
     for (const t of temps) add('host.temperature.celsius', 'C', t.celsius, t.device);
+    for (const { domain, joules } of rapl.domains) {
+      const device = `rapl:${domain.label}`;
+      add('host.power.watts', 'W', this.rates.perSecond(device, joules, at), device);
+    }
     return out;
   }
 
@@ -184,41 +233,6 @@ export class HostCollector implements Collector {
       }
     }
     return out;
-  }
-}
-
-/**
- * A /proc or /sys file kept open and re-read from offset 0 on each call: one pread instead
- * of open, fstat, read and close. The file must be rewritten in place (as the kernel does,
- * and `writeFile` does), not replaced by a rename.
- */
-class KernelFile {
-  private handle: Promise<FileHandle> | undefined;
-  private buffer = Buffer.allocUnsafe(4096);
-
-  constructor(readonly path: string) {}
-
-  async read(): Promise<string> {
-    this.handle ??= open(this.path, 'r');
-    try {
-      const h = await this.handle;
-      for (;;) {
-        const { bytesRead } = await h.read(this.buffer, 0, this.buffer.length, 0);
-        // procfs and sysfs fill the buffer when there is more: a short read is the whole file.
-        if (bytesRead < this.buffer.length) return this.buffer.toString('utf8', 0, bytesRead);
-        this.buffer = Buffer.allocUnsafe(this.buffer.length * 2);
-      }
-    } catch (err) {
-      await this.close();
-      throw err;
-    }
-  }
-
-  async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    const h = await handle?.catch(() => undefined);
-    await h?.close().catch(() => undefined);
   }
 }
 
@@ -270,18 +284,6 @@ async function list(dir: string): Promise<string[]> {
     return await readdir(dir);
   } catch {
     return [];
-  }
-}
-
-/** A one-line sysfs attribute, trimmed; '' where absent. */
-async function small(file: string): Promise<string> {
-  const f = new KernelFile(file);
-  try {
-    return (await f.read()).trim();
-  } catch {
-    return '';
-  } finally {
-    await f.close();
   }
 }
 

@@ -7,3 +7,7 @@ export * from './reading.js';
 export * from './sampler-clock.js';
 export * from './stamp.js';
 export * from './gpu/index.js';
+export * from './health.js';
+export * from './health-watch.js';
+export * from './kernel-log.js';
+export * from './cpu-throttle.js';

@@ -10,6 +10,11 @@
  *
  * The same class runs in the controller (local machine) and in the agent container on a
  * remote machine; only the sink differs.
+ *
+ * Each repetition's summary carries the energy the machine drew while it ran (energy.ts):
+ * the counters of collectors that keep them (RAPL, through the host collector) read when
+ * the watch starts and when it finishes, and every GPU's power samples integrated over the
+ * same span. Machine-wide: repetitions running at once on one machine each see all of it.
  */
 import {
   silentLogger,
@@ -23,6 +28,8 @@ import {
 import { quantile } from 'simple-statistics';
 import { parseAppLine } from './app-lines.js';
 import { ContainerCollector } from './container-collector.js';
+import { isEnergyCounters, RepetitionEnergy, type EnergyCounters, type PowerPoint } from './energy.js';
+import type { HealthProbe, MachineHealth } from './health-watch.js';
 import type { Collector, PushSource, Reading } from './reading.js';
 import { SamplerClock } from './sampler-clock.js';
 import { Stamper, type SampleContext } from './stamp.js';
@@ -55,6 +62,8 @@ export interface MonitorOptions {
   selfIntervalMs?: number;
   clock?: Clock;
   logger?: Logger;
+  /** The machine's hardware health around each repetition; it sees every reading. */
+  health?: MachineHealth;
 }
 
 /** One container of one repetition being watched. */
@@ -78,6 +87,8 @@ export interface Monitor {
    * watched (its samples must not stop) or where the monitor cannot pause.
    */
   quiesce?(): Promise<(() => void) | undefined>;
+  /** Snapshots before and after a repetition and the samples between; absent: not judged. */
+  readonly health?: HealthProbe;
   stop(): Promise<void>;
 }
 
@@ -85,7 +96,10 @@ interface Watch {
   ctx: SampleContext;
   collector: ContainerCollector;
   summary: { samples: number; cpuSum: number; cpuCount: number; cpuMax: number; memMax: number };
+  energy: RepetitionEnergy;
 }
+
+const GPU_POWER = 'gpu.power.draw.watts';
 
 export class MachineMonitor implements Monitor {
   private readonly clock: Clock;
@@ -102,6 +116,11 @@ export class MachineMonitor implements Monitor {
   private resumeSampling: (() => void) | undefined;
   private cpuMark = process.cpuUsage();
   private timeMark: number;
+  private readonly energyCounters: readonly EnergyCounters[];
+  private readonly gpuSource: boolean;
+  /** Every GPU that gave a reading this run, and each one's latest power sample. */
+  private readonly gpus = new Set<string>();
+  private readonly lastPower = new Map<string, PowerPoint>();
 
   constructor(private readonly opts: MonitorOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -110,6 +129,8 @@ export class MachineMonitor implements Monitor {
     this.sampler = new SamplerClock(opts.intervalMs, (r) => this.ingest(r), this.clock, this.logger);
     for (const c of opts.collectors ?? []) this.sampler.add(c);
     this.timeMark = this.clock.now();
+    this.energyCounters = (opts.collectors ?? []).filter(isEnergyCounters);
+    this.gpuSource = (opts.sources ?? []).some((s) => s.name.startsWith('gpu:'));
   }
 
   /** Starts sampling for run `runId`; machine-wide readings before the first repetition count as between repetitions. */
@@ -127,6 +148,13 @@ export class MachineMonitor implements Monitor {
       ctx,
       collector,
       summary: { samples: 0, cpuSum: 0, cpuCount: 0, cpuMax: 0, memMax: 0 },
+      // A gap longer than a few intervals is a stream that stopped, not a slow sample.
+      energy: new RepetitionEnergy(
+        this.clock.now(),
+        this.energyCounters,
+        this.lastPower,
+        Math.max(3 * this.opts.intervalMs, this.opts.intervalMs + 2000),
+      ),
     };
     if (this.resumeSampling) {
       // Another cell's container on this machine: its samples matter more than a quiet control.
@@ -148,6 +176,7 @@ export class MachineMonitor implements Monitor {
         if (readings.length > 0) this.ingest(readings);
       },
       finish: async () => {
+        const energy = w.energy.finish(this.clock.now(), [...this.gpus], this.gpuSource);
         this.sampler.remove(collector);
         await collector.close();
         this.watches.delete(container.id);
@@ -158,6 +187,7 @@ export class MachineMonitor implements Monitor {
           samples: s.samples,
           ...(s.cpuCount > 0 ? { cpuCoresMean: s.cpuSum / s.cpuCount, cpuCoresMax: s.cpuMax } : {}),
           ...(s.samples > 0 ? { memoryBytesMax: s.memMax } : {}),
+          ...(await energy),
         };
       },
     };
@@ -175,13 +205,19 @@ export class MachineMonitor implements Monitor {
     };
     this.resumeSampling = resume;
     await Promise.all(sources.map((s) => s.pause!()));
+    this.lastPower.clear(); // a sample from before the pause must not stand for the time after it
     return resume;
+  }
+
+  get health(): HealthProbe | undefined {
+    return this.opts.health;
   }
 
   /** Stops every collector and source and hands over what is held. */
   async stop(): Promise<void> {
     this.stopping.abort();
     await Promise.all([this.sampler.stop(), ...(this.opts.sources ?? []).map((s) => s.stop())]);
+    this.opts.health?.close();
     await this.selfLoop;
     this.emitSelf();
     this.release();
@@ -189,9 +225,11 @@ export class MachineMonitor implements Monitor {
 
   private ingest(readings: readonly Reading[]): void {
     if (this.runId === undefined) return;
+    this.opts.health?.observe(readings);
     const machineCtx = this.machineContext();
     const out: MetricSample[] = [];
     for (const r of readings) {
+      if (r.scope === 'gpu' && r.device) this.gpuReading(r.device, r);
       const w = r.containerId !== undefined ? this.watches.get(r.containerId) : undefined;
       if (r.containerId !== undefined && !w) continue; // a container no longer watched
       if (w) this.summarize(w, r);
@@ -213,6 +251,14 @@ export class MachineMonitor implements Monitor {
   private machineContext(): SampleContext {
     if (this.watches.size === 1) return [...this.watches.values()][0]!.ctx;
     return { runId: this.runId!, cellId: '', repetition: 0 };
+  }
+
+  private gpuReading(device: string, r: Reading): void {
+    this.gpus.add(device);
+    if (r.name !== GPU_POWER) return;
+    const p = { t: r.timestamp, watts: r.value };
+    for (const w of this.watches.values()) w.energy.power(device, p);
+    this.lastPower.set(device, p);
   }
 
   private summarize(w: Watch, r: Reading): void {

@@ -8,6 +8,7 @@ import {
   InputError,
   plannedRepetitions,
   type BenchmarkCatalog,
+  type HealthPolicy,
   type MatrixCell,
   type MetricsPolicy,
   type ParamValue,
@@ -25,6 +26,8 @@ export interface Plan {
   order: RunOrder;
   metricsIntervalMs: number;
   metrics: MetricsPolicy;
+  /** When a repetition counts as run on unhealthy hardware; absent: the defaults. */
+  health?: HealthPolicy;
   cells: readonly MatrixCell[];
   /** Total container runs: every cell's warmup and measured repetitions. */
   repetitions: number;
@@ -107,6 +110,7 @@ export function planMatrix(matrix: Matrix, catalog: BenchmarkCatalog): Plan {
     order: matrix.order,
     metricsIntervalMs: matrix.metricsIntervalMs,
     metrics: matrix.metrics,
+    health: matrix.health,
     ...(matrix.registry ? { registry: matrix.registry } : {}),
     cells,
     repetitions: cells.reduce((n, c) => n + plannedRepetitions(c), 0),

@@ -3,7 +3,10 @@
  * CSV, Markdown and the HTML report (which draws it in the browser, so: no Node imports).
  */
 import type { CompareRow, Comparison, Family, GroupStats } from '../analysis/compare.js';
+import { energyLines, isEnergyRow, rowsWithEnergy } from './energy-cells.js';
 import { formatNumber } from './summary.js';
+
+export { energyLines, isEnergyRow, rowsWithEnergy } from './energy-cells.js';
 
 const HEAD = ['cell', 'score', 'group', 'n', 'median', 'p95', 'CoV %', 'Δ % vs baseline', 'CI', 'p (adj.)'];
 const COST_HEAD = ['USD/h', 'USD per repetition', 'median per USD/h'];
@@ -30,7 +33,7 @@ export function compareRowCells(row: CompareRow, g: GroupStats, priced: boolean)
   return [
     row.cell,
     `${row.score} (${row.unit}, ${row.direction === 'higher' ? 'higher' : 'lower'} is better${
-      row.role === 'primary' ? '; primary' : ''
+      isEnergyRow(row) ? '; energy' : row.role === 'primary' ? '; primary' : ''
     })`,
     g.group,
     String(g.n),
@@ -43,7 +46,7 @@ export function compareRowCells(row: CompareRow, g: GroupStats, priced: boolean)
       : '',
     g.pAdjusted != null ? g.pAdjusted.toPrecision(3) : '',
     ...cost,
-    verdictText(g),
+    isEnergyRow(row) && g.n === 0 ? 'n/a' : verdictText(g),
   ];
 }
 
@@ -56,7 +59,7 @@ export function verdictText(g: GroupStats): string {
 
 export function compareCells(c: Comparison): string[][] {
   const priced = isPriced(c);
-  return c.rows.flatMap((row) => row.groups.map((g) => compareRowCells(row, g, priced)));
+  return rowsWithEnergy(c).flatMap((row) => row.groups.map((g) => compareRowCells(row, g, priced)));
 }
 
 /** Geomean lines, what the verdicts were corrected over, and warnings, as printed under the table. */
@@ -82,6 +85,7 @@ export function compareFooter(c: Comparison): string[] {
         ]
       : []),
     ...familyLines(c),
+    ...energyLines(c),
     ...c.warnings.map((w) => `warning: ${w}`),
   ];
 }

@@ -6,6 +6,7 @@ export * from './terminal-text.js';
 export * from './compare-render.js';
 export * from './junit.js';
 export * from './compare-cells.js';
+export * from './provision.js';
 export * from './html/model.js';
 export * from './html/render.js';
 export * from './html/trend.js';

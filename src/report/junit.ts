@@ -12,6 +12,7 @@
  */
 import { create } from 'xmlbuilder2';
 import {
+  countsInStatistics,
   historyCell,
   regressionPct,
   summarize,
@@ -195,7 +196,7 @@ function scoreValues(
 ): { lines: string[]; properties: [string, string][] } {
   const byScore = new Map<string, { unit: string; direction: string; values: number[] }>();
   for (const r of rs)
-    if (r.status === 'passed' && !r.warmup && !r.control)
+    if (countsInStatistics(r))
       for (const s of r.scores) {
         const e = byScore.get(s.name) ?? { unit: s.unit, direction: s.direction, values: [] };
         byScore.set(s.name, e);
@@ -226,7 +227,22 @@ function changeText(g: GroupStats, baseline: string, confidence = 0.95): string 
 
 /** One testcase per contender and score: it fails on a significant regression beyond `maxRegressionPct`. */
 export function compareJunit(c: Comparison, maxRegressionPct: number, timestamp: string): string {
-  return render(`compare by ${c.axis}`, timestamp, compareCases(c, maxRegressionPct, 'compare'));
+  return render(`compare by ${c.axis}`, timestamp, [
+    ...compareCases(c, maxRegressionPct, 'compare'),
+    ...energyCases(c),
+  ]);
+}
+
+/**
+ * Energy figures as testcases that never fail (energy is not gated), for their values and
+ * change in the output and properties; only groups that measured energy, against a
+ * baseline that did.
+ */
+function energyCases(c: Comparison): JunitCase[] {
+  const rows = (c.energy?.rows ?? [])
+    .filter((row) => row.groups.some((g) => g.group === c.baseline && g.n > 0))
+    .map((row) => ({ ...row, groups: row.groups.filter((g) => g.n > 0) }));
+  return compareCases({ ...c, rows }, Infinity, 'compare.energy');
 }
 
 function compareCases(c: Comparison, maxRegressionPct: number, classPrefix: string): JunitCase[] {

@@ -23,11 +23,16 @@ export interface CellSummary {
     control?: { median: number; n: number; diffPct: number };
   }[];
   failures: string[];
+  /** Measured repetitions on unhealthy hardware: counted in `passed`, left out of the medians unless included. */
+  suspect?: number;
+  /** Why each of them is suspect: `#2 GPU 0 power-capped 40 % of the time`. */
+  suspectReasons?: string[];
 }
 
 export function summarize(
   results: readonly RepetitionResult[],
   cells?: readonly MatrixCell[],
+  opts: { includeSuspect?: boolean } = {},
 ): CellSummary[] {
   const order = new Map(cells?.map((c, i) => [c.id, i]));
   const byCell = new Map<string, RepetitionResult[]>();
@@ -37,7 +42,10 @@ export function summarize(
     // Warmup and control repetitions are recorded but never summarised; their failures still show.
     const rs = all.filter((r) => !r.warmup && !r.control);
     const controls = all.filter((r) => r.control && r.status === 'passed');
-    const scoreNames = [...new Set(rs.flatMap((r) => r.scores.map((s) => s.name)))];
+    // Suspect repetitions (unhealthy hardware) are counted as run, not in the medians.
+    const suspect = rs.filter(isSuspect).length;
+    const scored = opts.includeSuspect ? rs : rs.filter((r) => !isSuspect(r));
+    const scoreNames = [...new Set(scored.flatMap((r) => r.scores.map((s) => s.name)))];
     return {
       cellId: first.cellId,
       benchmark: first.benchmark,
@@ -46,7 +54,7 @@ export function summarize(
       passed: rs.filter((r) => r.status === 'passed').length,
       total: rs.length,
       scores: scoreNames.map((name) => {
-        const values = rs.flatMap((r) => r.scores.filter((s) => s.name === name));
+        const values = scored.flatMap((r) => r.scores.filter((s) => s.name === name));
         const measured = median(values.map((v) => v.value));
         const control = controls.flatMap((r) => r.scores.filter((s) => s.name === name)).map((s) => s.value);
         const controlMedian = control.length > 0 ? median(control) : undefined;
@@ -70,9 +78,20 @@ export function summarize(
       failures: all
         .filter((r) => r.status === 'failed')
         .map((r) => `#${r.repetition} ${r.failureClass}: ${r.failureReason}`),
+      ...(suspect > 0
+        ? {
+            suspect,
+            suspectReasons: rs.filter(isSuspect).map((r) => `#${r.repetition} ${r.suspect!.join('; ')}`),
+          }
+        : {}),
     };
   });
   return order.size > 0 ? out.sort((a, b) => (order.get(a.cellId) ?? 0) - (order.get(b.cellId) ?? 0)) : out;
+}
+
+/** Run on unhealthy hardware (kept here, not imported: the browser bundle takes this file alone). */
+function isSuspect(r: RepetitionResult): boolean {
+  return (r.suspect?.length ?? 0) > 0;
 }
 
 export function formatParams(params: Readonly<Record<string, unknown>>): string {

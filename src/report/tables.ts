@@ -76,7 +76,7 @@ export function summaryTable(summaries: readonly CellSummary[], width?: number):
       s.cellId,
       s.target,
       benchmarkText(s.benchmark, s.params),
-      `${s.passed}/${s.total}`,
+      `${s.passed}/${s.total}${s.suspect ? ` (${s.suspect} suspect)` : ''}`,
       s.scores
         .map(
           (x) =>
@@ -110,10 +110,14 @@ export function resultsTable(
       r.repetition,
       machineLabel(r.target, hosts.get(r.machineId) ?? r.machineId),
       benchmarkText(r.benchmark, r.params),
-      `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}${r.control ? ' control' : ''}`,
-      r.status === 'passed'
-        ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
-        : escapeControlKeepLines((r.failureReason ?? '').slice(0, 200)),
+      `${r.status === 'passed' ? 'passed' : `failed (${r.failureClass})`}${r.warmup ? ' warmup' : ''}${r.control ? ' control' : ''}${r.suspect?.length ? ' SUSPECT' : ''}`,
+      [
+        r.status === 'passed'
+          ? r.scores.map((s) => `${s.name} ${formatNumber(s.value)} ${s.unit}`).join('\n')
+          : escapeControlKeepLines((r.failureReason ?? '').slice(0, 200)),
+        // Why its hardware was not healthy: left out of statistics unless --include-suspect.
+        ...(r.suspect ?? []).map((why) => `suspect: ${escapeControl(why)}`),
+      ].join('\n'),
       formatDuration(r.durationMs),
     ]),
     width,

@@ -41,6 +41,8 @@ export interface RunRequest {
   /** `changepoint`: change points over the history `baseline` names. @default 'baseline' */
   gate?: GateKind;
   maxRegressionPct: number;
+  /** The gate counts repetitions marked suspect (unhealthy hardware) too. @default false */
+  includeSuspect?: boolean;
   /** Cloud machines switch themselves off this long after creation; the run's ledger entry expires then too. */
   maxLifetimeMs: number;
   /** false: a machine another controller holds fails the run instead of being waited for. */
@@ -108,7 +110,14 @@ export async function executeRun(request: RunRequest, deps: RunDeps): Promise<Ru
   await storesOpen.close();
   if (baseline === undefined) return ran;
   const gated = await reading(deps.history.state(), (runs) =>
-    gateRun(baseline, runs, request.gate ?? 'baseline', ran, request.maxRegressionPct),
+    gateRun(
+      baseline,
+      runs,
+      request.gate ?? 'baseline',
+      ran,
+      request.maxRegressionPct,
+      request.includeSuspect ?? false,
+    ),
   );
   return { ...ran, ...gated };
 }

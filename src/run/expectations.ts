@@ -4,6 +4,7 @@
  * [ref + lower·|ref|, ref + upper·|ref|]; one outside fails its cell (exit 1).
  */
 import type { Expectation } from '../config/index.js';
+import { countsInStatistics } from '../analysis/index.js';
 import { BenchmarkFailedError, type MatrixCell, type RepetitionResult } from '../core/index.js';
 
 export interface ExpectationCheck {
@@ -63,7 +64,8 @@ export function checkExpectations(
   const checks: ExpectationCheck[] = [];
   for (const r of results) {
     const expected = byCell.get(r.cellId);
-    if (!expected || r.status !== 'passed' || r.warmup || r.control) continue;
+    // A suspect repetition (unhealthy hardware) says nothing about the benchmark's expected scores.
+    if (!expected || !countsInStatistics(r)) continue;
     for (const s of r.scores) {
       const e = expected.get(s.name);
       if (!e) continue;

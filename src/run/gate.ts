@@ -46,10 +46,14 @@ export function againstBaseline(
   before: readonly RepetitionResult[],
   results: readonly RepetitionResult[],
   maxRegressionPct: number,
+  includeSuspect = false,
 ): GateVerdict {
   const cells = new Set(results.map(historyCell));
   const baseline = before.filter((r) => cells.has(historyCell(r))).map((r) => ({ ...r, runId: label }));
-  return judge(compare([...baseline, ...results], { by: 'run', baseline: label }), maxRegressionPct);
+  return judge(
+    compare([...baseline, ...results], { by: 'run', baseline: label, includeSuspect }),
+    maxRegressionPct,
+  );
 }
 
 /** The error the gate ends with (exit 1), or undefined where it passes. */

@@ -31,13 +31,17 @@ export async function gateRun(
   kind: GateKind,
   ran: { run: RunRecord; results: readonly RepetitionResult[] },
   maxRegressionPct: number,
+  includeSuspect = false,
 ): Promise<GateOutcome> {
   if (baseline.kind === 'none') return { gateNotes: [baseline.note] };
   const before: RepetitionResult[] = [];
   for (const id of baseline.runIds) before.push(...((await stored?.listResults({ runId: id })) ?? []));
   const common = { against: baseline.describe, gateNotes: baseline.notes };
   if (kind === 'baseline')
-    return { ...common, gate: againstBaseline(baseline.label, before, ran.results, maxRegressionPct) };
+    return {
+      ...common,
+      gate: againstBaseline(baseline.label, before, ran.results, maxRegressionPct, includeSuspect),
+    };
   const history = { runs: baseline.records, results: before, describe: baseline.describe };
   return { ...common, changepoint: changepointGate(history, ran.run, ran.results, maxRegressionPct) };
 }

@@ -13,7 +13,7 @@
  * `acquiring`: acquired, its images and fingerprint being made ready. Only `ready` takes
  * cells. `lost` and `stopping` abort what runs there; `draining` and `idle` let it finish.
  */
-import type { Machine, Provider } from '../core/index.js';
+import type { Machine, Provider, ProvisionStep } from '../core/index.js';
 import type { ImageInfo } from '../engine/index.js';
 import type { Monitor } from '../metrics/index.js';
 import type { HashedFingerprint } from './machine-setup.js';
@@ -45,6 +45,8 @@ export class FleetMachine {
   readonly images = new Map<string, ImageInfo>();
   /** Its hardware fingerprint, once collected; absent when it could not be (or is turned off). */
   fingerprint?: HashedFingerprint;
+  /** When it reached each step of its provisioning (epoch ms): the provider's, then the fleet's. */
+  readonly provision: Partial<Record<ProvisionStep, number>> = {};
   monitor?: Monitor;
   /** Its metrics stopped (once: an early release and the run's end both ask). */
   monitorStopped?: Promise<void>;

@@ -20,6 +20,7 @@ import {
   type MetricSink,
   type MetricsPolicy,
   type Provider,
+  type ProvisionStep,
   type RepetitionResult,
   type ResultStore,
 } from '../core/index.js';
@@ -32,6 +33,7 @@ import {
   machineRecord,
   prepareImages,
   takeFingerprint,
+  type HashedFingerprint,
   type SetupContext,
 } from './machine-setup.js';
 
@@ -59,6 +61,11 @@ export interface FleetDeps {
    * @default DEFAULT_FINGERPRINT_IMAGE
    */
   fingerprintImage?: string | false;
+  /**
+   * Takes a machine's hardware fingerprint instead of the probe (`fingerprintImage`): fixed
+   * hardware for simulated machines in tests.
+   */
+  fingerprint?: (machine: Machine, signal: AbortSignal) => Promise<HashedFingerprint | undefined>;
   /** Told when a machine is ready and before it is released (its Docker events are followed). */
   machineWatch?: MachineWatch;
   /** Progress lines a user should see whatever the log level (e.g. waiting for a machine). */
@@ -96,6 +103,8 @@ export class Fleet {
   private readonly specs = new Map<string, MatrixCell['target']>();
   /** The run's image registry, as this machine pushes to it. */
   private registry: string | undefined;
+  /** Machine records being replaced (a step reached while the run goes): settled before release. */
+  private readonly recording = new Set<Promise<void>>();
   private readonly clock: Clock;
   private readonly session: string;
 
@@ -132,10 +141,11 @@ export class Fleet {
           Array.from({ length: want }, () =>
             acquiring.add(async () => {
               signal.throwIfAborted();
+              const requested = this.clock.now();
               // Never wait here: a machine held by another controller joins once free (membership),
               // so no run waits for one machine while holding another someone else waits for.
               const machine = await provider.acquire(spec, signal, { wait: false });
-              const entry = this.add(target, provider, machine);
+              const entry = this.add(target, provider, machine, requested);
               await this.prepare(entry, cells, signal);
               this.deps.onEvent?.({ type: 'machine-ready', target, machine });
               return entry;
@@ -163,9 +173,14 @@ export class Fleet {
     if (failures.size > 0) throw failed;
   }
 
-  /** A machine acquired for the target: in the run from now on, so that it is always released. */
-  private add(target: string, provider: Provider, machine: Machine): FleetMachine {
+  /**
+   * A machine acquired for the target: in the run from now on, so that it is always released.
+   * Its timeline starts with the provider's steps; a provider that kept none starts it when
+   * the fleet asked (`requested`).
+   */
+  private add(target: string, provider: Provider, machine: Machine, requested: number): FleetMachine {
     const entry = new FleetMachine(target, provider, machine, (m) => this.releaseOne(m));
+    Object.assign(entry.provision, { requested }, machine.provision);
     this.placed.push(entry);
     this.watchRevoked(entry);
     return entry;
@@ -182,6 +197,7 @@ export class Fleet {
   ): Promise<void> {
     try {
       await this.prepareImages(entry, cells, signal);
+      entry.provision.images = this.clock.now();
       await this.fingerprint(entry, signal);
       await this.follow(entry.machine);
     } catch (err) {
@@ -206,6 +222,11 @@ export class Fleet {
 
   /** The machine's hardware fingerprint; a machine without one still runs. */
   private async fingerprint(entry: FleetMachine, signal: AbortSignal): Promise<void> {
+    if (this.deps.fingerprint) {
+      const hw = await this.deps.fingerprint(entry.machine, signal);
+      if (hw) entry.fingerprint = hw;
+      return;
+    }
     const image = this.deps.fingerprintImage ?? DEFAULT_FINGERPRINT_IMAGE;
     if (image === false) return;
     const hw = await takeFingerprint(entry.machine, image, {
@@ -230,12 +251,31 @@ export class Fleet {
    */
   async recordMachine(p: FleetMachine, runId: string): Promise<void> {
     if (!p.fingerprint || !this.deps.store.recordMachine) return;
-    const record = machineRecord(p.machine, p.target, p.fingerprint, runId);
+    const record = machineRecord(p.machine, p.target, p.fingerprint, runId, p.provision);
     await this.deps.store
       .recordMachine(record)
       .catch((err: unknown) =>
         this.deps.logger.warn(`recording machine ${p.machine.id} failed: ${errorMessage(err)}`),
       );
+  }
+
+  /**
+   * The machine reached a step of its timeline after the run recorded it (`agent`,
+   * `firstRepetition`): noted once, and its record replaced to carry it.
+   */
+  reached(p: FleetMachine, step: ProvisionStep, runId: string): void {
+    if (p.provision[step] !== undefined) return;
+    p.provision[step] = this.clock.now();
+    const recording = this.recordMachine(p, runId);
+    this.recording.add(recording);
+    void recording.finally(() => this.recording.delete(recording));
+  }
+
+  /** Starts the machine's metrics for the run: the timeline's `agent` step once they are ready. */
+  async startMonitor(p: FleetMachine, plan: Plan, runId: string): Promise<void> {
+    p.monitor = this.monitorFor(p.machine, plan);
+    await p.monitor.start(runId);
+    this.reached(p, 'agent', runId);
   }
 
   /** Progress a user should see whatever the log level. */
@@ -305,12 +345,12 @@ export class Fleet {
     replaces?: Machine,
   ): Promise<FleetMachine> {
     const cells = ctx.plan.cells.filter((c) => c.target.name === target);
+    const requested = this.clock.now();
     const machine = await provider.acquire(cells[0]!.target, signal, { wait: this.deps.wait !== false });
-    const entry = this.add(target, provider, machine);
+    const entry = this.add(target, provider, machine, requested);
     await this.prepare(entry, cells, signal);
     try {
-      entry.monitor = this.monitorFor(machine, ctx.plan);
-      await entry.monitor.start(ctx.runId);
+      await this.startMonitor(entry, ctx.plan, ctx.runId);
     } catch (err) {
       entry.lose(`not prepared: ${errorMessage(err)}`);
       throw err;
@@ -396,6 +436,7 @@ export class Fleet {
   }
 
   async releaseAll(): Promise<void> {
+    await Promise.all(this.recording);
     await Promise.all(this.placed.map((p) => p.release()));
   }
 

@@ -9,11 +9,13 @@ import {
   InfrastructureError,
   errorMessage,
   ownerLabels,
+  PROVISION_STEPS,
   type Clock,
   type Logger,
   type Machine,
   type MachineRecord,
   type MatrixCell,
+  type ProvisionStep,
 } from '../core/index.js';
 import { buildImage, dockerOf, presentImage, type ImageInfo } from '../engine/index.js';
 import { collectFingerprint, fingerprintHash, type Fingerprint } from '../fingerprint/index.js';
@@ -142,13 +144,15 @@ export async function takeFingerprint(
   }
 }
 
-/** What the stores keep about a machine of a run. */
+/** What the stores keep about a machine of a run; `provision` in epoch ms, stored as ms since `requested`. */
 export function machineRecord(
   machine: Machine,
   target: string,
   hw: HashedFingerprint,
   runId: string,
+  provision: Partial<Record<ProvisionStep, number>> = {},
 ): MachineRecord {
+  const since = provisionSince(provision);
   return {
     runId,
     machineId: machine.id,
@@ -162,5 +166,17 @@ export function machineRecord(
     collectedAt: hw.collectedAt,
     hardware: hw.fp,
     ...(machine.placement ? { placement: machine.placement } : {}),
+    ...(since ? { provision: since } : {}),
   };
+}
+
+/** Each step reached, in ms since `requested` (whole ms, in step order); none without `requested`. */
+export function provisionSince(
+  at: Partial<Record<ProvisionStep, number>>,
+): Partial<Record<ProvisionStep, number>> | undefined {
+  const t0 = at.requested;
+  if (t0 === undefined) return undefined;
+  const since: Partial<Record<ProvisionStep, number>> = {};
+  for (const step of PROVISION_STEPS) if (at[step] !== undefined) since[step] = Math.round(at[step] - t0);
+  return since;
 }

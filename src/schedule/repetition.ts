@@ -5,6 +5,7 @@ import {
   ownerLabels,
   errorMessage,
   type Clock,
+  type HealthPolicy,
   type Logger,
   type Machine,
   type MatrixCell,
@@ -23,6 +24,7 @@ import {
   type MachineGpu,
 } from '../engine/index.js';
 import { AppLineFeed, type ContainerWatch, type Monitor } from '../metrics/index.js';
+import { beginHealth, judged } from './repetition-health.js';
 
 export interface RepetitionContext {
   runId: string;
@@ -35,10 +37,14 @@ export interface RepetitionContext {
   image: ImageInfo;
   /** The machine's metrics: watches this repetition's container. */
   monitor: Monitor;
+  /** Told once its container has started (the machine's provisioning timeline ends at the first). */
+  onContainerStarted?: () => void;
   artifacts: ArtifactStore;
   clock: Clock;
   logger: Logger;
   signal: AbortSignal;
+  /** When the repetition counts as run on unhealthy hardware; absent: the defaults. */
+  health?: HealthPolicy;
 }
 
 /** Containers left behind by a crash are swept after this long past their timeout. */
@@ -52,10 +58,13 @@ export async function runRepetition(
 ): Promise<RepetitionResult> {
   // A control repetition runs with the machine's sampling off and its container unwatched.
   const resumeSampling = kind === 'control' ? await quiesce(ctx, cell, repetition) : undefined;
+  // The machine's health before, judged with the samples between against its health after.
+  const span = await beginHealth(ctx.monitor, ctx.health, ctx.logger);
   try {
-    return await run(ctx, cell, repetition, kind);
+    return await judged(await run(ctx, cell, repetition, kind), span, ctx.health, ctx.logger);
   } finally {
     resumeSampling?.();
+    void span?.end().catch(() => undefined);
   }
 }
 
@@ -130,6 +139,7 @@ async function run(
       {
         signal: ctx.signal,
         onStarted: (container) => {
+          ctx.onContainerStarted?.();
           if (kind !== 'control')
             watch = ctx.monitor.watch({ runId: ctx.runId, cellId: cell.id, repetition }, container);
         },

@@ -155,8 +155,7 @@ export class Scheduler {
     try {
       for (const p of fleet.placed) {
         if (!p.active) continue;
-        p.monitor = fleet.monitorFor(p.machine, plan);
-        await p.monitor.start(run.id);
+        await fleet.startMonitor(p, plan, run.id);
       }
       const queues = new Map(
         [...groupByTarget(plan.cells)].map(([target, cells]) => [
@@ -337,10 +336,12 @@ export class Scheduler {
           ...(self.fingerprint?.fp.gpus ? { gpus: self.fingerprint.fp.gpus } : {}),
           image: self.images.get(cell.image)!,
           monitor: self.monitor!,
+          onContainerStarted: () => ctx.fleet.reached(self, 'firstRepetition', ctx.run.id),
           artifacts: this.deps.artifacts,
           clock: this.clock,
           logger,
           signal,
+          ...(ctx.plan.health ? { health: ctx.plan.health } : {}),
         },
         cell,
         rep,

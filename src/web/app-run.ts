@@ -18,6 +18,7 @@ import {
   type View,
 } from './app-common.js';
 import { el, formatTime, textTable } from './dom.js';
+import { energySection } from './energy-section.js';
 import { followRun, LiveSeriesChart } from './live.js';
 import { boxPlotSection, hardwareSection, metricsSection, summarySection } from './pictures.js';
 
@@ -169,6 +170,7 @@ export function runView(id: string): View {
         picturesDetails.replaceChildren(
           ...c.notes.map((n) => el('p', { className: 'muted', text: n })),
           boxPlotSection(c.boxPlots),
+          ...[energySection(c.energy, c.summary.whiskers)].filter((e) => e !== undefined),
           metricsSection(c.series),
         );
       },

@@ -5,7 +5,14 @@
  * markup. A chart's container gets `data-chart="drawn"` once ECharts has rendered it.
  */
 import type { Comparison } from '../analysis/compare.js';
-import { compareFooter, compareHead, compareRowCells, isPriced } from '../report/compare-cells.js';
+import {
+  compareFooter,
+  compareHead,
+  compareRowCells,
+  isEnergyRow,
+  isPriced,
+  rowsWithEnergy,
+} from '../report/compare-cells.js';
 import type { BoxPlotData, SeriesData } from '../report/html/chart-data.js';
 
 export type { BoxPlotData, SeriesData } from '../report/html/chart-data.js';
@@ -129,10 +136,11 @@ export function compareTable(c: Comparison): HTMLElement {
     headRow.append(th);
   }
   const body = table.createTBody();
-  for (const row of c.rows)
+  for (const row of rowsWithEnergy(c))
     for (const g of row.groups) {
       const tr = body.insertRow();
       tr.dataset.group = g.group;
+      if (isEnergyRow(row)) tr.dataset.energy = row.energy;
       for (const text of compareRowCells(row, g, priced)) tr.insertCell().textContent = text;
       const verdict = tr.cells[tr.cells.length - 1]!;
       verdict.className = 'verdict';

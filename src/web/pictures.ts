@@ -115,7 +115,7 @@ export function metricsSection(series: Pictures['series'], title = 'Metrics per 
  * Runs `draw` once `node` is in the document (the callers append what these functions
  * return right away): a chart started in a detached element would first render at size 0.
  */
-function onceAttached(node: Element, draw: () => void): void {
+export function onceAttached(node: Element, draw: () => void): void {
   const attempt = (left: number): void => {
     if (node.isConnected || left === 0) draw();
     else requestAnimationFrame(() => attempt(left - 1));

@@ -7,7 +7,9 @@
 import type { ReportModel } from '../report/html/model.js';
 import { compareTable } from './charts.js';
 import { el } from './dom.js';
+import { energySection } from './energy-section.js';
 import { boxPlotSection, hardwareSection, metricsSection, summarySection } from './pictures.js';
+import { provisionSection } from './provision-section.js';
 import { costSection, headerSection, resultsSection, runsSection } from './report-sections.js';
 
 function main(): void {
@@ -30,7 +32,12 @@ function main(): void {
   }
   root.append(boxPlotSection(m.boxPlots), resultsSection(m));
   if (m.comparison) root.append(costSection(m.cost, m.comparison.baseline));
-  root.append(metricsSection(m.series), runsSection(m));
+  const energy = energySection(m.energy, m.summary.whiskers);
+  if (energy) root.append(energy);
+  root.append(metricsSection(m.series));
+  const provision = provisionSection(m.provision);
+  if (provision) root.append(provision);
+  root.append(runsSection(m));
 }
 
 main();

@@ -47,6 +47,7 @@ export function runsSection(m: ReportModel): HTMLElement {
 
 export function resultsSection(m: ReportModel): HTMLElement {
   const multiRun = m.runs.length > 1;
+  const withEnergy = m.cells.some((c) => c.energy !== undefined);
   const s = el('section', { className: 'results' }, el('h2', { text: 'Results' }));
   if (m.cells.length === 0) return withText(s, 'No results were recorded.');
   const rows = m.cells.map((c): Cell[] => [
@@ -62,6 +63,7 @@ export function resultsSection(m: ReportModel): HTMLElement {
       className: 'scores',
     },
     c.hourlyPriceUsd !== undefined ? `$${formatNumber(c.hourlyPriceUsd)}` : '',
+    ...(withEnergy ? [joulesText(c.energy)] : []),
   ]);
   const head = [
     ...(multiRun ? ['run'] : []),
@@ -71,12 +73,18 @@ export function resultsSection(m: ReportModel): HTMLElement {
     'passed',
     'median scores',
     '$/hour',
+    ...(withEnergy ? ['J per repetition (median)'] : []),
   ];
   s.append(textTable(head, rows, 'cells'));
   const failures = m.cells.flatMap((c) =>
     c.failures.map((f) => `${c.benchmark} ${formatParams(c.params)} @${c.target} ${f}`),
   );
   if (failures.length > 0) s.append(el('h3', { text: 'Failures' }), list(failures, 'failures'));
+  const suspects = m.cells.flatMap((c) =>
+    (c.suspectReasons ?? []).map((why) => `${c.benchmark} ${formatParams(c.params)} @${c.target} ${why}`),
+  );
+  if (suspects.length > 0)
+    s.append(el('h3', { text: 'Suspect repetitions (hardware not healthy)' }), list(suspects, 'suspects'));
   return s;
 }
 
@@ -110,6 +118,12 @@ export function costSection(cost: CostModel | undefined, baseline: string): HTML
     );
   if (lines.length > 0) s.append(list(lines, 'notes'));
   return s;
+}
+
+/** Measured joules only: a cell without energy stays empty. */
+function joulesText(e: ReportModel['cells'][number]['energy']): Cell {
+  if (!e) return '';
+  return { text: `${formatNumber(e.joules)} J${e.n < e.of ? ` (${e.n} of ${e.of})` : ''}`, className: 'num' };
 }
 
 function num(n: number): Cell {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { blockNetwork, launchBrowser, pageProblems, screenshotPath } from '../helpers/browser.js';
 import { ROOT } from '../helpers/catalog.js';
 import { cli } from '../helpers/cli.js';
 
@@ -67,16 +67,8 @@ benchmarks:
 
     browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    const network: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:')) return route.continue();
-      network.push(url);
-      return route.abort();
-    });
+    const problems = pageProblems(page);
+    const network = await blockNetwork(page);
     await page.goto(pathToFileURL(out).href);
     // (A string: this file is type-checked without the DOM lib.)
     await page.waitForFunction(
@@ -93,7 +85,9 @@ benchmarks:
     expect(await page.locator('section').first().getAttribute('class')).toBe('summary');
     expect(await page.locator('section').nth(1).getAttribute('class')).toBe('hardware');
     expect(await page.locator('.box-plot').count()).toBe(3);
-    const groups = await page.locator('table.compare-table tbody tr td:nth-child(3)').allTextContents();
+    const groups = await page
+      .locator('table.compare-table tbody tr:not([data-energy]) td:nth-child(3)')
+      .allTextContents();
     expect(groups).toEqual(['1', '2', '1', '2', '1', '2']);
     // The adjusted p's column (its name says the correction: src/analysis decides which).
     const heads = await page.locator('table.compare-table thead th').allTextContents();

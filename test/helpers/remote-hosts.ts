@@ -16,6 +16,8 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { awsTarget } from '../../src/config/targets/aws.js';
+import type { TargetSpec } from '../../src/core/index.js';
 
 const run = promisify(execFile);
 
@@ -69,6 +71,36 @@ export function devEndpoint(h: DevSshHost) {
     verifyHostKey: true,
     dockerSocket: h.dockerSocket,
     readyTimeoutMs: 20_000,
+  };
+}
+
+/**
+ * An EC2 target `gpu` (g4dn.xlarge in us-east-1) on the EC2 API at `endpoint` (moto, or a
+ * proxy in front of it), its instances reached over SSH as the test host `h` (give the
+ * provider a `resolveAddress` answering h's address); `options` adds to the target's or replaces them.
+ */
+export function awsTestTarget(
+  h: DevSshHost,
+  endpoint: string,
+  options: Record<string, unknown> = {},
+): TargetSpec {
+  return {
+    name: 'gpu',
+    provider: 'aws',
+    options: awsTarget.parse({
+      regions: ['us-east-1'],
+      instanceType: 'g4dn.xlarge',
+      ami: 'ami-12c6146b',
+      endpoint,
+      ssh: {
+        user: h.user,
+        keyFile: h.keyFile,
+        knownHosts: h.knownHostsFile,
+        dockerSocket: h.dockerSocket,
+        connectTimeout: '20s',
+      },
+      ...options,
+    }),
   };
 }
 

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsProvider } from '../../providers/aws/index.js';
 import { Ssh2Connector } from '../../providers/ssh/index.js';
-import { awsTarget } from '../../src/config/targets/aws.js';
 import {
   CLOUD_TAGS,
   InfrastructureError,
@@ -31,7 +30,7 @@ import {
   type Ec2Fault,
   type RunInstancesCall,
 } from '../helpers/ec2-fault-proxy.js';
-import { requireMoto, requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
+import { awsTestTarget, requireMoto, requireSshHosts, type DevSshHost } from '../helpers/remote-hosts.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 let hosts: readonly DevSshHost[];
@@ -77,25 +76,7 @@ function setup(session: string) {
 }
 
 function target(options: Record<string, unknown>): TargetSpec {
-  const h = hosts[0]!;
-  return {
-    name: 'gpu',
-    provider: 'aws',
-    options: awsTarget.parse({
-      regions: ['us-east-1'],
-      instanceType: 'g4dn.xlarge',
-      ami: 'ami-12c6146b',
-      endpoint: proxy.url,
-      ssh: {
-        user: h.user,
-        keyFile: h.keyFile,
-        knownHosts: h.knownHostsFile,
-        dockerSocket: h.dockerSocket,
-        connectTimeout: '20s',
-      },
-      ...options,
-    }),
-  };
+  return awsTestTarget(hosts[0]!, proxy.url, options);
 }
 
 async function instance(region: string, id: string) {

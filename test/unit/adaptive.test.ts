@@ -17,6 +17,14 @@ describe('adaptive repetitions', () => {
     expect(wantsAnotherRepetition(policy, [rep(100), rep(101), rep(100.5)], 1000)).toBe(false);
   });
 
+  it('leaves suspect repetitions out of the variation, not out of the count', () => {
+    const suspect = { ...rep(300), suspect: ['GPU 0 power-capped 40 % of the time'] } as RepetitionResult;
+    expect(wantsAnotherRepetition(policy, [rep(100), suspect, rep(101), rep(100.5)], 1000)).toBe(false);
+    expect(wantsAnotherRepetition(policy, [rep(100), rep(300), rep(101), rep(100.5)], 1000)).toBe(true);
+    const six = [suspect, suspect, suspect, suspect, suspect, suspect];
+    expect(wantsAnotherRepetition(policy, six, 1000)).toBe(false);
+  });
+
   it('stops at the count cap, past the time budget, on a failure, or without a policy', () => {
     const noisy = [rep(100), rep(120), rep(90), rep(130), rep(80), rep(110)];
     expect(wantsAnotherRepetition(policy, noisy, 1000)).toBe(false);

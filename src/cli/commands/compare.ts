@@ -17,6 +17,10 @@ export interface CompareCliOptions {
   es?: string;
   /** The table at full width, whatever the terminal's. */
   wide?: boolean;
+  /** Also compare the machines' provisioning times (`provision.*`). */
+  provision?: boolean;
+  /** Count repetitions marked suspect (unhealthy hardware) too. */
+  includeSuspect?: boolean;
 }
 
 export async function compareCommand(opts: CompareCliOptions, io: CliIo): Promise<void> {
@@ -26,7 +30,10 @@ export async function compareCommand(opts: CompareCliOptions, io: CliIo): Promis
   const reader = openReader(opts);
   try {
     const selection = await selectRuns(reader, opts.run, opts.es ?? opts.state);
-    const comparison = compareSelection(selection, by, opts.baseline, io.stderr);
+    const comparison = compareSelection(selection, by, opts.baseline, io.stderr, {
+      provision: opts.provision ?? false,
+      includeSuspect: opts.includeSuspect ?? false,
+    });
     io.stdout(
       renderComparison(comparison, opts.format as CompareFormat, {
         width: opts.wide ? undefined : io.columns,

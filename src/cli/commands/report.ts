@@ -14,6 +14,8 @@ export interface ReportCliOptions {
   baseline?: string;
   run?: string[];
   es?: string;
+  /** Count repetitions marked suspect (unhealthy hardware) too. */
+  includeSuspect?: boolean;
 }
 
 export async function reportCommand(opts: ReportCliOptions, io: CliIo): Promise<void> {
@@ -23,7 +25,10 @@ export async function reportCommand(opts: ReportCliOptions, io: CliIo): Promise<
   try {
     const selection = await selectRuns(reader, opts.run, opts.es ?? opts.state);
     const { runs, results, machines } = selection;
-    const comparison = by ? compareSelection(selection, by, opts.baseline, io.stderr) : undefined;
+    const includeSuspect = opts.includeSuspect ?? false;
+    const comparison = by
+      ? compareSelection(selection, by, opts.baseline, io.stderr, { includeSuspect })
+      : undefined;
     const notes: string[] = [];
     const samples: MetricSample[] = [];
     for (const run of runs) {
@@ -42,6 +47,7 @@ export async function reportCommand(opts: ReportCliOptions, io: CliIo): Promise<
       ...(comparison ? { comparison } : {}),
       generatedAt: new Date().toISOString(),
       notes,
+      includeSuspect,
     });
     html = await renderReportHtml(model, { client: path.join(PACKAGE_ROOT, 'dist/web/report.js') });
   } finally {

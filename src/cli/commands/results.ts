@@ -1,14 +1,22 @@
 /**
  * `benchyard results`: lists stored results, of one run (default: the latest), or with
  * `--samples` its metric samples: every one where few are chosen (or `--all`), else one row
- * per series.
+ * per series, or with `--provision` how long each of its machines took to become usable.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, type MetricScope, type MetricSample } from '../../core/index.js';
+import {
+  InputError,
+  type MachineRecord,
+  type MetricScope,
+  type MetricSample,
+  type RunRecord,
+} from '../../core/index.js';
 import {
   escapeControl,
   MachineNames,
+  provisionTable,
+  provisionTimeline,
   resultsTable,
   runsLine,
   samplesTable,
@@ -33,6 +41,8 @@ export interface ResultsOptions {
   metric?: string[];
   /** The full table, whatever the terminal's width. */
   wide?: boolean;
+  /** Each machine's provisioning timeline instead of the results. */
+  provision?: boolean;
 }
 
 /** Chosen samples up to this many are listed one by one; more are summarised per series. */
@@ -52,7 +62,16 @@ export async function resultsCommand(opts: ResultsOptions, io: CliIo): Promise<v
       throw new InputError(
         opts.run ? `no run '${opts.run}' in '${opts.state}'` : `no runs in '${opts.state}'`,
       );
-    const names = new MachineNames(await store.listMachines({ runId: run.id }));
+    const machines = await store.listMachines({ runId: run.id });
+    const names = new MachineNames(machines);
+    const chosen = machines.filter(
+      (m) =>
+        !filter.machines?.length ||
+        filter.machines.some((q) =>
+          names.names(q, { machineId: m.machineId, host: m.hostname, target: m.target }),
+        ),
+    );
+    if (opts.provision) return io.stdout(provisionText(run, chosen, opts.json, width));
     if (opts.samples) {
       const every = await store.listSamples({ runId: run.id });
       const samples = selectSamples(every, filter, names);
@@ -73,11 +92,31 @@ export async function resultsCommand(opts: ResultsOptions, io: CliIo): Promise<v
             }),
           )),
     );
-    if (opts.json) return io.stdout(`${JSON.stringify({ run, results }, null, 2)}\n`);
+    if (opts.json)
+      return io.stdout(`${JSON.stringify({ run, results, machines: chosen.map(timelineOf) }, null, 2)}\n`);
     io.stdout(`${runsLine(run)}\n${resultsTable(results, width, names.hostById)}\n`);
   } finally {
     await store.close();
   }
+}
+
+/** A machine as `--json` lists it: who it was and its timeline (ms since the request). */
+function timelineOf(m: MachineRecord) {
+  const { machineId, target, provider, instanceType, hostname, provision } = m;
+  return { machineId, target, provider, instanceType, hostname, ...(provision ? { provision } : {}) };
+}
+
+function provisionText(
+  run: RunRecord,
+  machines: readonly MachineRecord[],
+  json: boolean | undefined,
+  width: number | undefined,
+): string {
+  if (json) return `${JSON.stringify({ run, machines: machines.map(timelineOf) }, null, 2)}\n`;
+  const timeline = provisionTimeline(machines);
+  if (!timeline)
+    return `${runsLine(run)}\nno machine of this run recorded a provisioning timeline${machines.length === 0 ? ' (the run kept no machine records)' : ''}\n`;
+  return `${runsLine(run)}\n${provisionTable(timeline, width)}\nseconds from the request for the machine to each step it reached\n`;
 }
 
 function samplesText(
@@ -102,6 +141,8 @@ function noMatch(every: readonly MetricSample[], names: MachineNames): string {
 function parseFilter(opts: ResultsOptions): SampleFilter {
   if (!opts.samples && (opts.scope?.length || opts.metric?.length || opts.all))
     throw new InputError('--scope, --metric and --all choose samples: use them with --samples');
+  if (opts.provision && (opts.samples || opts.cell?.length))
+    throw new InputError('--provision lists machines: use it without --samples and --cell');
   for (const s of opts.scope ?? [])
     if (!SCOPES.includes(s as MetricScope))
       throw new InputError(`--scope '${s}': expected one of ${SCOPES.join(', ')}`);

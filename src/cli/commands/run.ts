@@ -32,6 +32,8 @@ export interface RunOptions {
   /** `baseline` (default): against the baseline; `changepoint`: change points over its history. */
   gate?: string;
   maxRegression: string;
+  /** The gate counts repetitions marked suspect (unhealthy hardware) too. */
+  includeSuspect?: boolean;
   maxLifetime: string;
   prices?: string[];
   /** `i/n`: run only the i-th of n parts of the matrix (needs `runId`, shared by all parts). */
@@ -75,6 +77,7 @@ export async function runCommand(matrixFile: string, opts: RunOptions, io: CliIo
       tags,
       ...(baseline ? { baseline, baselineRuns, gate } : {}),
       maxRegressionPct,
+      ...(opts.includeSuspect ? { includeSuspect: true } : {}),
       maxLifetimeMs,
       wait: opts.wait !== false,
       webhooks: matrix.webhooks,
@@ -102,7 +105,7 @@ function cellName(r: RunReport, cellId: string): string {
 }
 
 function say(r: RunReport, opts: RunOptions, io: CliIo): void {
-  const summaries = summarize(r.results, r.plan.cells);
+  const summaries = summarize(r.results, r.plan.cells, { includeSuspect: opts.includeSuspect ?? false });
   if (opts.json)
     return io.stdout(
       `${JSON.stringify(

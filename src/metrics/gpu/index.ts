@@ -7,3 +7,4 @@ export * from './help-query.js';
 export * from './inventory.js';
 export * from './query.js';
 export * from './accelerators.js';
+export * from './health-snapshot.js';

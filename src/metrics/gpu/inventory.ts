@@ -5,7 +5,7 @@
  * `parseGpuDetailsXml` adds what a hardware fingerprint needs: maximum clocks, power
  * limits, persistence, ECC and MIG modes.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { child, parseSmiLog, text, type Node } from './smi-xml.js';
 
 export interface GpuInfo {
   /** nvidia-smi's index: the GPUs' order in the document (PCI bus order). */
@@ -63,15 +63,6 @@ export interface GpuDetailsInventory {
   gpus: GpuDetails[];
 }
 
-type Node = { [key: string]: unknown };
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-});
-
 const MIB = 1024 * 1024;
 
 /** Parses `nvidia-smi -q -x` output. Throws when it is not an `nvidia_smi_log` document. */
@@ -87,15 +78,12 @@ export function parseGpuDetailsXml(xml: string): GpuDetailsInventory {
 }
 
 function parseLog(xml: string): { header: Omit<GpuInventory, 'gpus'>; gpuNodes: Node[] } {
-  const doc: unknown = parser.parse(xml);
-  const log = child(doc, 'nvidia_smi_log');
-  if (!log) throw new Error('not nvidia-smi -q -x output: no <nvidia_smi_log> element');
+  const { log, gpus: gpuNodes } = parseSmiLog(xml);
   // 610 marks driver_version deprecated ("610.57.04 [Deprecated; … Use KMD Version instead]"
   // in its -q text) in favour of kmd_version: the leading version of either.
   const driverVersion = versionOf(text(log, 'driver_version')) ?? versionOf(text(log, 'kmd_version'));
   if (!driverVersion) throw new Error('nvidia-smi -q -x output without <driver_version>');
   const cudaVersion = text(log, 'cuda_version');
-  const gpuNodes = (Array.isArray(log.gpu) ? log.gpu : [log.gpu]).filter(isNode);
   return { header: { driverVersion, ...(cudaVersion ? { cudaVersion } : {}) }, gpuNodes };
 }
 
@@ -182,24 +170,6 @@ function defined<T extends Record<string, number | undefined>>(o: T): { [K in ke
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]?: number;
   };
-}
-
-function isNode(v: unknown): v is Node {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function child(node: unknown, key: string): Node | undefined {
-  if (!isNode(node)) return undefined;
-  const v = node[key];
-  return isNode(v) ? v : undefined;
-}
-
-/** An element's text; undefined when absent, empty or N/A. */
-function text(node: Node | undefined, key: string): string | undefined {
-  const v = node?.[key];
-  if (typeof v !== 'string') return undefined;
-  const s = v.trim();
-  return s === '' || /^N\/A$/i.test(s) ? undefined : s;
 }
 
 /** `"15360 MiB"` with unit `MiB` → 15360; anything else (N/A, another unit) → undefined. */

@@ -5,6 +5,7 @@
  * answers a run's pictures (`buildPictures`) to the same drawing code.
  */
 import { compare, type Axis, type Comparison } from '../../analysis/compare.js';
+import { suspectNote } from '../../analysis/suspect.js';
 import type {
   Direction,
   MachineRecord,
@@ -12,9 +13,11 @@ import type {
   RepetitionResult,
   RunRecord,
 } from '../../core/index.js';
+import { provisionTimeline, type ProvisionTimeline } from '../provision.js';
 import { summarize as summarizeCells, type CellSummary } from '../summary.js';
 import { buildBoxPlots } from './box-plots.js';
 import type { BoxPlotData, HardwareTable, SummaryChartData } from './chart-data.js';
+import { buildEnergyPictures, cellEnergy, type CellEnergy, type EnergyPictures } from './energy.js';
 import { buildHardwareTable } from './hardware-table.js';
 import { buildSeries, type SeriesCell, type SeriesOptions } from './series.js';
 import { buildSummaryCharts, WHISKERS_NOTE } from './summary-chart.js';
@@ -30,6 +33,8 @@ export interface ReportInput {
   /** Said at the top of the report, e.g. why a section is empty. */
   notes?: readonly string[];
   series?: SeriesOptions;
+  /** Count repetitions marked suspect (unhealthy hardware) in the statistics too. */
+  includeSuspect?: boolean;
 }
 
 /** The charts of a report or of a run's page: summary and hardware first, then the details. */
@@ -38,6 +43,8 @@ export interface Pictures {
   hardware: HardwareTable;
   boxPlots: { axis: Axis; charts: BoxPlotData[] };
   series: SeriesCell[];
+  /** Joules per repetition and score per joule by the same axis, where energy (or why none) was recorded. */
+  energy?: EnergyPictures;
 }
 
 export interface ReportModel extends Pictures {
@@ -45,9 +52,11 @@ export interface ReportModel extends Pictures {
   runs: RunRecord[];
   machines: Omit<MachineRecord, 'hardware'>[];
   /** Per run and cell: pass counts, score medians, failures. */
-  cells: (CellSummary & { runId: string; hourlyPriceUsd?: number })[];
+  cells: (CellSummary & { runId: string; hourlyPriceUsd?: number; energy?: CellEnergy })[];
   comparison?: Comparison;
   cost?: CostModel;
+  /** How long each machine took to become usable, where some machine recorded it. */
+  provision?: ProvisionTimeline;
   notes: string[];
 }
 
@@ -74,9 +83,15 @@ export interface CostModel {
  * a report without --by).
  */
 export function buildPictures(
-  input: Pick<ReportInput, 'results' | 'samples' | 'machines' | 'comparison' | 'series'>,
+  input: Pick<ReportInput, 'results' | 'samples' | 'machines' | 'comparison' | 'series' | 'includeSuspect'>,
 ): Pictures {
-  const c = input.comparison ?? compare(input.results, { by: 'target', machines: input.machines ?? [] });
+  const c =
+    input.comparison ??
+    compare(input.results, {
+      by: 'target',
+      machines: input.machines ?? [],
+      ...(input.includeSuspect ? { includeSuspect: true } : {}),
+    });
   return {
     summary: {
       axis: c.axis,
@@ -93,7 +108,13 @@ export function buildPictures(
     }),
     boxPlots: { axis: c.axis, charts: buildBoxPlots(c) },
     series: buildSeries(input.samples, input.results, input.series),
+    ...energyOf(c),
   };
+}
+
+function energyOf(c: Comparison): { energy?: EnergyPictures } {
+  const energy = buildEnergyPictures(c);
+  return energy ? { energy } : {};
 }
 
 export function buildReportModel(input: ReportInput): ReportModel {
@@ -105,14 +126,33 @@ export function buildReportModel(input: ReportInput): ReportModel {
     machines: (input.machines ?? []).map(({ hardware: _hardware, ...m }) => m),
     cells: input.runs.flatMap((run) => {
       const results = input.results.filter((r) => r.runId === run.id);
-      return summarizeCells(results).map((c) => {
+      const includeSuspect = input.includeSuspect ?? false;
+      return summarizeCells(results, undefined, { includeSuspect }).map((c) => {
         const price = results.find((r) => r.cellId === c.cellId && r.hourlyPriceUsd !== undefined);
-        return { runId: run.id, ...c, ...(price ? { hourlyPriceUsd: price.hourlyPriceUsd } : {}) };
+        const energy = cellEnergy(
+          results.filter((r) => r.cellId === c.cellId),
+          includeSuspect,
+        );
+        return {
+          runId: run.id,
+          ...c,
+          ...(price ? { hourlyPriceUsd: price.hourlyPriceUsd } : {}),
+          ...(energy ? { energy } : {}),
+        };
       });
     }),
     ...(comparison ? { comparison, cost: costOf(comparison) } : {}),
-    notes: [...(input.notes ?? [])],
+    ...provisionOf(input.machines),
+    notes: [
+      ...(input.notes ?? []),
+      ...[suspectNote(input.results, input.includeSuspect)].filter((n) => n !== undefined),
+    ],
   };
+}
+
+function provisionOf(machines: readonly MachineRecord[] = []): { provision?: ProvisionTimeline } {
+  const provision = provisionTimeline(machines);
+  return provision ? { provision } : {};
 }
 
 function costOf(c: Comparison): CostModel {

@@ -19,6 +19,8 @@ p.constant-series { font-size: 12px; margin: 4px 0 8px; overflow-wrap: anywhere;
 details.cell { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0; padding: 0 12px; }
 details.cell > summary { cursor: pointer; padding: 8px 0; font-weight: 600; overflow-wrap: anywhere; }
 details.cell[open] > summary { border-bottom: 1px solid var(--line); margin-bottom: 8px; }
+td.verdict-better { background: #d9f2dc; color: #17612a; font-weight: 600; }
+td.verdict-worse { background: #fbdcdc; color: #9b1c1c; font-weight: 600; }
 `;
 
 /** The report's stylesheet: light, plain, printable. */

@@ -4,7 +4,8 @@
  * (`FakeProvider` with `FakeEngine`s, `MemoryStore`, `CountingMonitor`), the clock a
  * `VirtualClock`. The plan comes from a real matrix through the real config and planner.
  */
-import { silentLogger, type Logger } from '../../../src/core/index.js';
+import { silentLogger, type Logger, type Machine } from '../../../src/core/index.js';
+import type { Monitor } from '../../../src/metrics/index.js';
 import { MapCatalog, validateMatrix, YamlSource } from '../../../src/config/index.js';
 import { planMatrix, type Plan } from '../../../src/plan/index.js';
 import { Scheduler, type RunEvent, type RunOutcome } from '../../../src/schedule/index.js';
@@ -61,6 +62,8 @@ export interface SimOptions extends Partial<Omit<FakeProviderOptions, 'clock'>> 
   wait?: boolean;
   logger?: Logger;
   membershipTickMs?: number;
+  /** Each machine's monitor (e.g. a real `MachineMonitor` on the simulation's clock); default `CountingMonitor`. */
+  monitor?: (machine: Machine, sim: { clock: VirtualClock; store: MemoryStore }) => Monitor;
 }
 
 export function planOf(yaml: string): Plan {
@@ -93,6 +96,7 @@ export function simulation(yaml: string, o: SimOptions = {}) {
     ...(o.membershipTickMs !== undefined ? { membershipTickMs: o.membershipTickMs } : {}),
     onEvent: (e) => events.push(e),
     monitor: (machine) => {
+      if (o.monitor) return o.monitor(machine, { clock, store });
       const m = new CountingMonitor(machine.id);
       monitors.set(`${machine.id}#${monitors.size}`, m);
       return m;
