@@ -3,8 +3,9 @@
  * command with an explicit output format, and Slurm's refusals turned into benchyard's
  * errors (a refused submission provably created nothing).
  */
-import { InfrastructureError, InputError, ProvisionError } from '../../src/core/index.js';
+import { InfrastructureError, InputError, ProvisionError, type Clock } from '../../src/core/index.js';
 import {
+  ENDED_STATES,
   SINFO_FORMAT,
   SQUEUE_FORMAT,
   isUnknownJob,
@@ -109,6 +110,24 @@ export class SlurmCluster {
     if (out.code === 0 || isUnknownJob(out.stderr) || /already completing or completed/i.test(out.stderr))
       return;
     throw new InfrastructureError(`scancel ${id} on ${this.where} failed: ${firstLines(out.stderr)}`);
+  }
+
+  /**
+   * Cancels a job and waits until Slurm reports an end state (COMPLETING is not one: the
+   * node is still cleaning up); throws when that takes longer than `timeoutMs`.
+   */
+  async cancelConfirmed(id: string, clock: Clock, timeoutMs = 120_000): Promise<void> {
+    await this.cancel(id);
+    const deadline = clock.now() + timeoutMs;
+    for (let look = 0; ; look++) {
+      const job = (await this.jobs({ ids: [id] }))[0];
+      if (!job || ENDED_STATES.has(job.state)) return;
+      if (clock.now() > deadline)
+        throw new InfrastructureError(
+          `Slurm job ${id} is still ${job.state} ${timeoutMs / 1000} s after scancel; gc will look again`,
+        );
+      await clock.sleep(Math.min(2_000, 100 * 2 ** look));
+    }
   }
 
   /** The partition's nodes with their CPUs, memory, GRES and features. */

@@ -11,7 +11,6 @@
  */
 import {
   InfrastructureError,
-  OwnershipError,
   ProvisionError,
   LABELS,
   errorMessage,
@@ -34,10 +33,11 @@ import { machineCountOf } from '../../src/core/index.js';
 import { AllocationEngine, allocationOf, describeGres, insideProbe, parseInside } from './allocation.js';
 import { SubmitRefused, SubmitRejected } from './cluster.js';
 import { CommandNotSent, ENDED_STATES, QUEUED_STATES, parseGresDevices } from './commands.js';
-import { decodeComment, encodeComment, holderName, provesOwnership } from './identity.js';
+import { decodeComment, encodeComment, holderName } from './identity.js';
 import { JobWatch } from './job-watch.js';
 import { Logins, nodeEndpoint, type Login } from './login.js';
 import { describeNodes, nodeFits } from './nodes.js';
+import { SlurmLeftovers } from './leftovers.js';
 import { slurmPreflight } from './preflight.js';
 import { shellWord } from './shell.js';
 
@@ -53,9 +53,6 @@ interface Held {
 /** How often a queued holder's position is asked (one more `squeue` of the partition). */
 const AHEAD_EVERY_MS = 10_000;
 
-/** How long a cancelled holder may take to reach its end state before release gives up waiting. */
-const CANCEL_CONFIRM_MS = 120_000;
-
 export class SlurmProvider implements Provider {
   readonly name = 'slurm';
   readonly capabilities = { elastic: true, spot: false, selfTerminate: true };
@@ -63,9 +60,11 @@ export class SlurmProvider implements Provider {
   private readonly held = new Map<string, Held>();
   private readonly watches = new Map<string, JobWatch>();
   private readonly clusterNames = new Map<string, string>();
+  private readonly leftovers: SlurmLeftovers;
 
   constructor(private readonly ctx: ProviderContext) {
     this.logins = new Logins(ctx);
+    this.leftovers = new SlurmLeftovers(ctx, this.logins);
   }
 
   capacity(target: TargetSpec): MachineCount {
@@ -322,20 +321,8 @@ export class SlurmProvider implements Provider {
 
   /** `scancel`, then waits until Slurm says the job ended; closes the entry only then. */
   private async cancelJob(login: Login, jobId: string, entry?: TrackedEntry): Promise<void> {
-    await login.cluster.cancel(jobId);
-    const deadline = this.ctx.clock.now() + CANCEL_CONFIRM_MS;
-    for (let look = 0; ; look++) {
-      const job = (await login.cluster.jobs({ ids: [jobId] }))[0];
-      if (!job || ENDED_STATES.has(job.state)) {
-        entry?.released();
-        return;
-      }
-      if (this.ctx.clock.now() > deadline)
-        throw new InfrastructureError(
-          `Slurm job ${jobId} is still ${job.state} ${CANCEL_CONFIRM_MS / 1000} s after scancel; gc will look again`,
-        );
-      await this.ctx.clock.sleep(Math.min(2_000, 100 * 2 ** look));
-    }
+    await login.cluster.cancelConfirmed(jobId, this.ctx.clock);
+    entry?.released();
   }
 
   private watch(login: Login, options: SlurmTargetOptions): JobWatch {
@@ -352,134 +339,21 @@ export class SlurmProvider implements Provider {
   }
 
   /** Holder jobs of benchyard on the logins the ledger names (every state Slurm still keeps). */
-  async discover(opts: {
+  discover(opts: {
     session?: string;
     hints: readonly ResourceRef[];
     signal: AbortSignal;
   }): Promise<ResourceRef[]> {
-    const out: ResourceRef[] = [];
-    const seen = new Set<string>();
-    for (const hint of opts.hints) {
-      const opening = this.logins.takeRecorded(hint.details ?? {}, opts.signal);
-      if (!opening) continue;
-      const login = await opening;
-      try {
-        if (seen.has(login.key)) continue;
-        seen.add(login.key);
-        const hinted = new Set(opts.hints.map((h) => h.id).filter(Boolean));
-        for (const job of await login.cluster.jobs({}, opts.signal)) {
-          const id = decodeComment(job.comment);
-          if (!id || !job.name.startsWith('benchyard-')) continue;
-          if (opts.session && id.session !== opts.session) continue;
-          if (ENDED_STATES.has(job.state) && !hinted.has(job.id)) continue;
-          out.push({
-            provider: this.name,
-            kind: 'job',
-            id: job.id,
-            state: job.state,
-            session: id.session,
-            owner: id.owner,
-            expiresAt: id.expiresAt,
-            ledgerKey: id.key,
-            details: { ...login.details, ...nodeDetailsOf(opts.hints, id.key), node: job.nodes },
-          });
-        }
-      } finally {
-        await this.logins.letGo(login);
-      }
-    }
-    return out;
+    return this.leftovers.discover(opts);
   }
 
-  /**
-   * Reads the job back from Slurm and checks its comment carries this entry's key and
-   * session; then removes the session's containers on its node and cancels it.
-   */
-  async destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
-    const opening = this.logins.takeRecorded(ref.details ?? {}, signal);
-    if (!opening)
-      throw new OwnershipError(`slurm job ${ref.id}: the ledger does not say which login submitted it`);
-    const login = await opening;
-    try {
-      const job = ref.id ? await login.cluster.job(ref.id, signal) : undefined;
-      if (!job) return;
-      // Anyone can name a job benchyard-… and copy a comment; only the login's user can have
-      // submitted benchyard's holders.
-      if (
-        job.user !== login.user ||
-        !provesOwnership(job.comment, { key: ref.ledgerKey, session: ref.session })
-      )
-        throw new OwnershipError(
-          `Slurm job ${ref.id} (${job.name}, user ${job.user}) does not carry benchyard's identity for ${ref.ledgerKey ?? ref.session}`,
-        );
-      await this.removeNodeContainers(ref, job.node, signal);
-      if (!ENDED_STATES.has(job.state)) await this.cancelJob(login, job.id);
-    } finally {
-      await this.logins.letGo(login);
-    }
+  destroy(ref: ResourceRef, signal: AbortSignal): Promise<void> {
+    return this.leftovers.destroy(ref, signal);
   }
 
-  /** A job Slurm no longer knows, or that ended, holds nothing. */
-  async absent(ref: ResourceRef, signal: AbortSignal): Promise<boolean> {
-    if (!ref.id) return false;
-    const opening = this.logins.takeRecorded(ref.details ?? {}, signal);
-    if (!opening) return false;
-    const login = await opening;
-    try {
-      const job = (await login.cluster.jobs({ ids: [ref.id] }, signal))[0];
-      return !job || ENDED_STATES.has(job.state);
-    } finally {
-      await this.logins.letGo(login);
-    }
+  absent(ref: ResourceRef, signal: AbortSignal): Promise<boolean> {
+    return this.leftovers.absent(ref, signal);
   }
-
-  private async removeNodeContainers(
-    ref: ResourceRef,
-    node: string | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const d = ref.details ?? {};
-    const address = typeof d.nodeAddress === 'string' ? d.nodeAddress : node;
-    if (!address || !ref.session) return;
-    const login = endpointFromLogin(d);
-    const endpoint = {
-      ...nodeEndpoint(address, node ?? address, login, this.ctx.sshAgentSocket),
-      readyTimeoutMs: 30_000,
-    };
-    if (typeof d.nodeDockerSocket === 'string') endpoint.dockerSocket = d.nodeDockerSocket;
-    const session = await this.ctx.connector.connect(endpoint, signal);
-    try {
-      const engine = new AllocationEngine(
-        session.docker,
-        address,
-        { jobId: ref.id, node: address, gpus: [], gres: [] },
-        undefined,
-      );
-      await engine.removeLabelled([`${LABELS.session}=${ref.session}`]);
-    } finally {
-      await session.close();
-    }
-  }
-}
-
-/** The node details an open entry recorded (its address, its engine's socket). */
-function nodeDetailsOf(hints: readonly ResourceRef[], key: string): Record<string, unknown> {
-  const d = hints.find((h) => h.ledgerKey === key)?.details ?? {};
-  return Object.fromEntries(Object.entries(d).filter(([k]) => k.startsWith('node')));
-}
-
-/** The login's SSH settings as recorded, for reaching its nodes the same way. */
-function endpointFromLogin(d: Readonly<Record<string, unknown>>) {
-  return {
-    ...(typeof d.user === 'string' ? { user: d.user } : {}),
-    ...(typeof d.port === 'number' ? { port: d.port } : {}),
-    ...(typeof d.keyFile === 'string' ? { keyFile: d.keyFile } : {}),
-    ...(typeof d.agent === 'string' ? { agent: d.agent } : {}),
-    ...(typeof d.knownHostsFile === 'string' ? { knownHosts: d.knownHostsFile } : {}),
-    hostKeyCheck: d.verifyHostKey === false ? ('off' as const) : ('strict' as const),
-    dockerSocket: typeof d.dockerSocket === 'string' ? d.dockerSocket : '/var/run/docker.sock',
-    connectTimeoutMs: 30_000,
-  };
 }
 
 function countIds(list: string): number {
