@@ -246,6 +246,73 @@ describe('ElasticsearchStore (real Elasticsearch node)', () => {
     expect(hits.hits.hits.map((h) => h._id)).toContain(`${runId}:abc123abc123:1`);
   });
 
+  it("keeps a Slurm machine's placement and provisioning timeline, a result's energy and suspect reasons, as SQLite does", async () => {
+    const id = `${runId}-issue20`;
+    const slurmMachine: MachineRecord = {
+      ...machine,
+      runId: id,
+      machineId: 'slurm:benchyard:42',
+      provider: 'slurm',
+      placement: {
+        cluster: 'benchyard',
+        partition: 'bench',
+        node: 'h2',
+        job: '42',
+        gres: 'gpu:fake:1(IDX:0)',
+        cpus: '0-1',
+      },
+      provision: {
+        requested: 0,
+        created: 90,
+        running: 500,
+        ssh: 680,
+        docker: 720,
+        images: 900,
+        agent: 1400,
+        firstRepetition: 1800,
+      },
+    };
+    const measured: RepetitionResult = {
+      ...result,
+      runId: id,
+      machineId: slurmMachine.machineId,
+      metrics: {
+        ...result.metrics,
+        energy: {
+          joules: 412.5,
+          gpuJoules: 300,
+          cpuJoules: 100,
+          dramJoules: 12.5,
+          sources: { 'gpu:GPU-1': 300, 'rapl:package-0': 100, 'rapl:dram-0': 12.5 },
+        },
+      },
+      suspect: ['GPU 0 power-capped 38 % of the time'],
+    };
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'by-store-issue20-'));
+    const sqlite = new SqliteStore(dir);
+    const es = await ElasticsearchStore.connect({ url: ES_URL });
+    for (const store of [sqlite, es]) {
+      await store.startRun({ ...run, id }, []);
+      await store.recordMachine(slurmMachine);
+      await store.recordResult(measured);
+      await store.finishRun({ ...run, id, status: 'passed', finishedAt: '2026-11-28T00:00:04.000Z' });
+    }
+    await es.close();
+    const reader = new ElasticsearchReader(ES_URL);
+    try {
+      for (const from of [sqlite, reader]) {
+        expect(await from.listMachines!({ runId: id })).toEqual([
+          expect.objectContaining({ placement: slurmMachine.placement, provision: slurmMachine.provision }),
+        ]);
+        const [back] = await from.listResults({ runId: id });
+        expect(back?.metrics.energy).toEqual(measured.metrics.energy);
+        expect(back?.suspect).toEqual(measured.suspect);
+      }
+    } finally {
+      await Promise.all([reader.close(), sqlite.close()]);
+    }
+  });
+
   it('reports an unreachable server as an infrastructure error', async () => {
     const err = await ElasticsearchStore.connect({ url: 'http://127.0.0.1:9', requestTimeoutMs: 2000 }).catch(
       (e: unknown) => e,
