@@ -35,6 +35,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that went away (a closed pipe, `| head`, a CI runner that closed the log pipe
+  // before its SIGTERM, as Node's execFile does on a timeout) must never end the process
+  // mid-cleanup: what cannot be written is dropped, and the machines are still released.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   // A throw nobody awaits (a timer, a stream handler) would end the process with Node's
   // exit 1, which CI reads as a failed benchmark: it is benchyard's failure, exit 3.
   const onUncaught = (err: unknown) => {
