@@ -46,6 +46,7 @@ export async function requireSlurm(): Promise<DevSlurm> {
     if (!v) throw new Error(`scripts/services env slurm printed no ${k}`);
     return v;
   };
+  await nodesResponding(need('BENCHYARD_SLURM_PARTITION'));
   return {
     login: need('BENCHYARD_SLURM_LOGIN'),
     user: need('BENCHYARD_SLURM_USER'),
@@ -55,6 +56,25 @@ export async function requireSlurm(): Promise<DevSlurm> {
     cluster: env.get('BENCHYARD_SLURM_CLUSTER') ?? 'benchyard',
     foreignUser: env.get('BENCHYARD_SLURM_FOREIGN_USER') ?? 'nobody',
   };
+}
+
+/**
+ * Waits (bounded) until no node of the partition is down or not responding: a test that
+ * cut a test host's link may have left its slurmd unheard for a while, and holder jobs would
+ * then wait in the queue for it.
+ */
+async function nodesResponding(partition: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let states = '';
+  for (;;) {
+    states = (await slurm(['sinfo', '-h', '-N', '-p', partition, '-o', '%N=%T']).catch(() => '')).trim();
+    if (states && !/=(down|drain|fail|not_responding)|\*/i.test(states)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the test Slurm cluster's nodes are not all up after ${timeoutMs / 1000} s: ${states.replace(/\n/g, ' ')}`,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** A Slurm command on this machine; its stdout. */
