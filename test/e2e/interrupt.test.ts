@@ -6,18 +6,24 @@ import { describe, expect, it } from 'vitest';
 import { BIN, cli, until } from '../helpers/cli.js';
 import { docker, managedContainers } from '../helpers/services.js';
 
+/** `benchyard run` of three 60 s repetitions on this machine, in the background. */
+function longRun() {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'by-int-'));
+  const file = path.join(work, 'long.yaml');
+  writeFileSync(
+    file,
+    'name: long\nrepetitions: 3\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: sysbench-cpu, params: {time: 60}}]\n',
+  );
+  const child = spawn(process.execPath, [BIN, 'run', file], {
+    cwd: work,
+    env: { ...process.env, CI: 'true' },
+  });
+  return { work, child };
+}
+
 describe('Ctrl-C during a run', () => {
   it('stops and removes the running container, records the run as cancelled, exits 130', async () => {
-    const work = mkdtempSync(path.join(os.tmpdir(), 'by-int-'));
-    const file = path.join(work, 'long.yaml');
-    writeFileSync(
-      file,
-      'name: long\nrepetitions: 3\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: sysbench-cpu, params: {time: 60}}]\n',
-    );
-    const child = spawn(process.execPath, [BIN, 'run', file], {
-      cwd: work,
-      env: { ...process.env, CI: 'true' },
-    });
+    const { work, child } = longRun();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -34,16 +40,7 @@ describe('Ctrl-C during a run', () => {
   });
 
   it('a SIGTERM after its output pipes closed (execFile on a timeout) still cleans up: exit 130, nothing left', async () => {
-    const work = mkdtempSync(path.join(os.tmpdir(), 'by-int-'));
-    const file = path.join(work, 'long.yaml');
-    writeFileSync(
-      file,
-      'name: long\nrepetitions: 3\ntargets: [{name: h, provider: local}]\nbenchmarks: [{benchmark: sysbench-cpu, params: {time: 60}}]\n',
-    );
-    const child = spawn(process.execPath, [BIN, 'run', file], {
-      cwd: work,
-      env: { ...process.env, CI: 'true' },
-    });
+    const { work, child } = longRun();
     let stderr = '';
     const runId = await new Promise<string>((resolve) =>
       child.stderr.on('data', (d: Buffer) => {
