@@ -286,11 +286,6 @@ export function parseConfiguredGres(text: string): ConfiguredGres[] {
   return out;
 }
 
-/** `gpu:a100:2` of a target → what one allocation gets. */
-export function parseRequestedGres(text: string): ConfiguredGres[] {
-  return parseConfiguredGres(text);
-}
-
 function nonNull(v: string | undefined): string | undefined {
   return v === undefined || v === '(null)' || v === '' ? undefined : v;
 }

@@ -5,6 +5,8 @@
  */
 import os from 'node:os';
 import {
+  endpointDetails,
+  endpointFromDetails,
   sshEndpoint,
   type ProviderContext,
   type SshEndpoint,
@@ -113,38 +115,8 @@ export function nodeEndpoint(
   return { ...endpoint, dockerSocket: endpoint.dockerSocket.replaceAll('{node}', node) };
 }
 
-export function endpointDetails(e: SshEndpoint): Record<string, unknown> {
-  return {
-    host: e.host,
-    port: e.port,
-    user: e.user,
-    ...(e.keyFile ? { keyFile: e.keyFile } : {}),
-    ...(e.agent ? { agent: e.agent } : {}),
-    ...(e.knownHostsFile ? { knownHostsFile: e.knownHostsFile } : {}),
-    verifyHostKey: e.verifyHostKey,
-    dockerSocket: e.dockerSocket,
-  };
-}
-
 function keyOf(e: SshEndpoint): string {
   return `${e.user}@${e.host}:${e.port}`;
-}
-
-/** How to reach a login again from what its ledger entry recorded (`endpointDetails`). */
-export function endpointFromDetails(d: Readonly<Record<string, unknown>>): SshEndpoint | undefined {
-  if (typeof d.host !== 'string') return undefined;
-  const text = (k: string) => (typeof d[k] === 'string' ? { [k]: d[k] as string } : {});
-  return {
-    host: d.host,
-    port: Number(d.port ?? 22),
-    user: String(d.user ?? 'root'),
-    ...text('keyFile'),
-    ...text('agent'),
-    ...text('knownHostsFile'),
-    verifyHostKey: d.verifyHostKey !== false,
-    dockerSocket: String(d.dockerSocket ?? '/var/run/docker.sock'),
-    readyTimeoutMs: 30_000,
-  };
 }
 
 /** Whether the connection is gone: `closed` has settled (checked without waiting). */

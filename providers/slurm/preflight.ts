@@ -12,6 +12,7 @@ import {
 } from '../../src/core/index.js';
 import type { SlurmTargetOptions } from '../../src/config/targets/slurm.js';
 import { holderName } from './identity.js';
+import { holderRequest } from './request.js';
 import { nodeEndpoint, type Logins } from './login.js';
 import { nodeFits } from './nodes.js';
 
@@ -51,21 +52,10 @@ export async function slurmPreflight(
       return checks;
     }
     const test = await login.cluster.testOnly(
-      {
+      holderRequest(target, {
         name: holderName('doctor'),
         comment: 'benchyard doctor (--test-only: nothing is queued)',
-        partition: options.partition,
-        account: options.account,
-        qos: options.qos,
-        reservation: options.reservation,
-        constraint: options.constraint,
-        exclude: options.exclude,
-        gres: options.gres,
-        exclusive: options.exclusive,
-        cpus: options.cpus,
-        memory: options.memory,
-        timeLimitMs: options.timeLimit,
-      },
+      }),
       signal,
     );
     checks.push({ check: 'slurm request', status: test.ok ? 'ok' : 'fail', detail: test.said });

@@ -39,6 +39,7 @@ import { Logins, nodeEndpoint, type Login } from './login.js';
 import { describeNodes, nodeFits } from './nodes.js';
 import { SlurmLeftovers } from './leftovers.js';
 import { slurmPreflight } from './preflight.js';
+import { holderRequest } from './request.js';
 import { shellWord } from './shell.js';
 
 interface Held {
@@ -111,7 +112,7 @@ export class SlurmProvider implements Provider {
         new Date(this.ctx.clock.now() + options.timeLimit),
       );
       const provision: Partial<Record<ProvisionStep, number>> = { requested: this.ctx.clock.now() };
-      jobId = await this.submit(login, entry, target, options);
+      jobId = await this.submit(login, entry, target);
       const started = (provision.created = this.ctx.clock.now());
       // Slurm's queue is the arbiter: a queued job keeps its place (`wait: false` is for
       // machines other controllers hold outright).
@@ -141,34 +142,20 @@ export class SlurmProvider implements Provider {
     return name;
   }
 
-  private async submit(
-    login: Login,
-    entry: TrackedEntry,
-    target: TargetSpec,
-    options: SlurmTargetOptions,
-  ): Promise<string> {
+  private async submit(login: Login, entry: TrackedEntry, target: TargetSpec): Promise<string> {
     const outcome = await entry.create(
       () =>
-        login.cluster.submit({
-          name: holderName(this.ctx.ledger.session),
-          comment: encodeComment({
-            key: entry.key,
-            session: entry.session,
-            owner: entry.owner,
-            expiresAt: entry.expiresAt,
+        login.cluster.submit(
+          holderRequest(target, {
+            name: holderName(this.ctx.ledger.session),
+            comment: encodeComment({
+              key: entry.key,
+              session: entry.session,
+              owner: entry.owner,
+              expiresAt: entry.expiresAt,
+            }),
           }),
-          partition: options.partition,
-          account: options.account,
-          qos: options.qos,
-          reservation: options.reservation,
-          constraint: options.constraint,
-          exclude: options.exclude,
-          gres: gresOf(target, options),
-          exclusive: options.exclusive,
-          cpus: options.cpus,
-          memory: options.memory,
-          timeLimitMs: options.timeLimit,
-        }),
+        ),
       {
         created: (id) => ({ resourceId: id }),
         notCreated: (err) =>
@@ -372,9 +359,4 @@ async function gresFiles(node: SshSession, name: string, signal: AbortSignal): P
       `gpuDevices: gres: 'slurmd -G' on node ${name} lists no GPU device file (exit ${out.code}): ${out.stdout.trim().slice(0, 300)}`,
     );
   return files;
-}
-
-/** The target's GRES, or as many GPUs as its most demanding cell asks for. */
-function gresOf(target: TargetSpec, options: SlurmTargetOptions): string | undefined {
-  return options.gres ?? (target.gpusPerMachine ? `gpu:${target.gpusPerMachine}` : undefined);
 }

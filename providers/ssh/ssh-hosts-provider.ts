@@ -21,6 +21,8 @@ import {
   ProvisionError,
   errorMessage,
   recordHeld,
+  endpointDetails,
+  endpointFromDetails,
   sshEndpoint,
   waitForMachine,
   type AcquireOptions,
@@ -325,37 +327,6 @@ function sshConfigFor(alias: string): { hostName?: string; port?: number; user?:
     ...(port ? { port: Number(port) } : {}),
     ...(user ? { user } : {}),
     ...(keyFile ? { keyFile } : {}),
-  };
-}
-
-/** What gc needs to reach the host again: the key file's path, never its contents. */
-function endpointDetails(e: SshEndpoint) {
-  return {
-    host: e.host,
-    port: e.port,
-    user: e.user,
-    ...(e.keyFile ? { keyFile: e.keyFile } : {}),
-    ...(e.agent ? { agent: e.agent } : {}),
-    ...(e.knownHostsFile ? { knownHostsFile: e.knownHostsFile } : {}),
-    verifyHostKey: e.verifyHostKey,
-    dockerSocket: e.dockerSocket,
-  };
-}
-
-/** How to reach a host again from what its ledger entry recorded (`endpointDetails`); undefined without a host. */
-export function endpointFromDetails(d: Readonly<Record<string, unknown>>): SshEndpoint | undefined {
-  if (typeof d.host !== 'string') return undefined;
-  const text = (k: string) => (typeof d[k] === 'string' ? { [k]: d[k] as string } : {});
-  return {
-    host: d.host,
-    port: Number(d.port ?? 22),
-    user: String(d.user ?? 'root'),
-    ...text('keyFile'),
-    ...text('agent'),
-    ...text('knownHostsFile'),
-    verifyHostKey: d.verifyHostKey !== false,
-    dockerSocket: String(d.dockerSocket ?? '/var/run/docker.sock'),
-    readyTimeoutMs: 30_000,
   };
 }
 

@@ -90,3 +90,34 @@ export function sshEndpoint(
     readyTimeoutMs: login.connectTimeoutMs,
   };
 }
+
+/** What gc needs to reach a machine again, recorded in a ledger entry: the key file's path, never its contents. */
+export function endpointDetails(e: SshEndpoint): Record<string, unknown> {
+  return {
+    host: e.host,
+    port: e.port,
+    user: e.user,
+    ...(e.keyFile ? { keyFile: e.keyFile } : {}),
+    ...(e.agent ? { agent: e.agent } : {}),
+    ...(e.knownHostsFile ? { knownHostsFile: e.knownHostsFile } : {}),
+    verifyHostKey: e.verifyHostKey,
+    dockerSocket: e.dockerSocket,
+  };
+}
+
+/** How to reach a machine again from what its ledger entry recorded (`endpointDetails`); undefined without a host. */
+export function endpointFromDetails(d: Readonly<Record<string, unknown>>): SshEndpoint | undefined {
+  if (typeof d.host !== 'string') return undefined;
+  const text = (k: string) => (typeof d[k] === 'string' ? { [k]: d[k] as string } : {});
+  return {
+    host: d.host,
+    port: Number(d.port ?? 22),
+    user: String(d.user ?? 'root'),
+    ...text('keyFile'),
+    ...text('agent'),
+    ...text('knownHostsFile'),
+    verifyHostKey: d.verifyHostKey !== false,
+    dockerSocket: String(d.dockerSocket ?? '/var/run/docker.sock'),
+    readyTimeoutMs: 30_000,
+  };
+}

@@ -3,22 +3,14 @@
  * an axis, see the table `benchyard compare` prints (the same columns, verdicts coloured).
  */
 import type { Comparison } from '../analysis/compare.js';
+import { AXES as COMPARE_AXES } from '../analysis/groups.js';
 import type { RunSummary } from '../serve/views.js';
 import { errorBox, getJson, type View } from './app-common.js';
 import { compareTable } from './charts.js';
 import { el, formatTime } from './dom.js';
 
-const AXES = [
-  'target',
-  'provider',
-  'instance-type',
-  'gpu-model',
-  'fingerprint',
-  'node',
-  'run',
-  'image',
-  'param:',
-];
+/** The axes `compare` knows, and `param:` to be completed with a parameter's name. */
+const AXES = [...COMPARE_AXES, 'param:'];
 
 export function compareView(query: URLSearchParams): View {
   const root = el('section', { className: 'compare-view' }, el('h1', { text: 'Compare' }));

@@ -46,6 +46,15 @@ ${gres ? `    gres: ${gres}\n` : ''}    gpuDevices: gres
 ${extra}`;
 }
 
+/** A matrix entry whose shell `script` prints `seconds: N`, scored as seconds (lower is better). */
+const secondsBenchmark = (name: string, script: string) => `  - name: ${name}
+    benchmark:
+      name: ${name}
+      image: benchyard/bench-tools:1
+      command: [sh, -c, '${script}']
+      network: none
+      scores: [{ name: seconds, unit: s, direction: lower, from: stdout, regex: 'seconds: ([0-9.]+)' }]`;
+
 /** Prints the fake GPU device it sees, how many, and the CPUs it may run on, as scores. */
 const whereBenchmark = (name: string) => `
     benchmark:
@@ -93,13 +102,7 @@ targets:
     ssh: { user: ${h2.user}, keyFile: ${h2.keyFile}, knownHosts: ${h2.knownHostsFile}, connectTimeout: 20s }
 ${slurmTarget('    nodes: 2', null)}
 benchmarks:
-  - name: cpu
-    benchmark:
-      name: cpu
-      image: benchyard/bench-tools:1
-      command: [sh, -c, 'echo "seconds: 0.5"']
-      network: none
-      scores: [{ name: seconds, unit: s, direction: lower, from: stdout, regex: 'seconds: ([0-9.]+)' }]
+${secondsBenchmark('cpu', 'echo "seconds: 0.5"')}
   - name: where
     targets: [hpc]
     requires: { gpu: 1 }${whereBenchmark('where')}
@@ -200,13 +203,7 @@ repetitions: 1
 targets:
 ${slurmTarget('    nodes: { min: 1, max: 2 }')}
 benchmarks:
-  - name: slow
-    benchmark:
-      name: slow
-      image: benchyard/bench-tools:1
-      command: [sh, -c, 'echo started-${marker}; sleep 8; echo "seconds: 8"']
-      network: none
-      scores: [{ name: seconds, unit: s, direction: lower, from: stdout, regex: 'seconds: ([0-9.]+)' }]
+${secondsBenchmark('slow', `echo started-${marker}; sleep 8; echo "seconds: 8"`)}
 `,
       );
       const session = `s-e2e-lost-${marker}`;

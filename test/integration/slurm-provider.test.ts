@@ -18,6 +18,7 @@ import {
   type ProviderContext,
   type TargetSpec,
 } from '../../src/core/index.js';
+import { toRef } from '../../src/gc/model.js';
 import { SqliteLedger } from '../../src/ledger/index.js';
 import { until } from '../helpers/cli.js';
 import { DEV_STATE_DIR } from '../helpers/remote-hosts.js';
@@ -222,7 +223,7 @@ describe('slurm provider', () => {
       // A gc of the same ledger (same state folder) finds the entry and the job.
       const entry = dead.ledger.open({ session: 's-slurm-dead' })[0]!;
       const refs = await dead.provider.discover({
-        hints: [{ ...refOf(entry) }],
+        hints: [toRef(entry)],
         signal: AbortSignal.timeout(30_000),
       });
       const ours = refs.find((r) => r.id === machine.placement!.job);
@@ -236,7 +237,7 @@ describe('slurm provider', () => {
       await dead.provider.destroy(ours!, AbortSignal.timeout(60_000));
       expect(await jobState(machine.placement!.job!)).toBe('CANCELLED');
       expect(await jobState(foreign[0]!)).toMatch(/RUNNING|PENDING/);
-      expect(await dead.provider.absent(refOf(entry), AbortSignal.timeout(30_000))).toBe(true);
+      expect(await dead.provider.absent(toRef(entry), AbortSignal.timeout(30_000))).toBe(true);
     },
   );
 
@@ -253,16 +254,3 @@ describe('slurm provider', () => {
     },
   );
 });
-
-function refOf(e: ReturnType<SqliteLedger['open']>[number]) {
-  return {
-    provider: e.provider,
-    kind: e.kind,
-    id: e.resourceId ?? '',
-    session: e.session,
-    owner: e.owner,
-    expiresAt: e.expiresAt,
-    ledgerKey: e.key,
-    details: e.details,
-  };
-}

@@ -3,22 +3,11 @@
  * or a tag, pooled over the newest K; a baseline that names nothing yet is a note, not an error.
  */
 import { describe, expect, it } from 'vitest';
+import { runRecord } from '../helpers/results.js';
 import { InputError, type RunRecord } from '../../src/core/index.js';
 import { resolveBaseline, type BaselineQuery, type StoredRuns } from '../../src/run/index.js';
 
-function run(over: Partial<RunRecord> & { id: string }): RunRecord {
-  return {
-    name: 'nightly',
-    matrixPath: 'm.yaml',
-    status: 'passed',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    cells: 1,
-    repetitions: 1,
-    passed: 1,
-    failed: 0,
-    ...over,
-  };
-}
+const run = runRecord;
 
 /** Stored runs, newest first as the stores list them. */
 function stored(runs: RunRecord[]): StoredRuns {

@@ -3,23 +3,12 @@
  * the shard's part of the plan (the baseline: test/unit/gate-baseline.test.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { runRecord } from '../helpers/results.js';
 import { InputError, type RepetitionResult, type RunRecord } from '../../src/core/index.js';
 import { checkRunId, shardPart, type StoredRuns } from '../../src/run/index.js';
 import { planText } from '../helpers/catalog.js';
 
-function run(over: Partial<RunRecord> & { id: string }): RunRecord {
-  return {
-    name: 'nightly',
-    matrixPath: 'm.yaml',
-    status: 'passed',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    cells: 1,
-    repetitions: 1,
-    passed: 1,
-    failed: 0,
-    ...over,
-  };
-}
+const run = runRecord;
 
 /** Stored runs, newest first as the stores list them; counts its closes. */
 function stored(runs: RunRecord[], results: RepetitionResult[] = []): StoredRuns & { closed: number } {

@@ -5,8 +5,7 @@
  */
 import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
-import { systemClock } from '../../core/index.js';
-import { endpointFromDetails } from '../../../providers/ssh/index.js';
+import { endpointFromDetails, systemClock } from '../../core/index.js';
 import { collectGarbage, forget, gcFailure, type GcReport, type GcRequest } from '../../gc/index.js';
 import { SqliteStore } from '../../store/index.js';
 import { dataTable } from '../../report/index.js';
