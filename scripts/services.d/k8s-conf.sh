@@ -24,7 +24,23 @@ K8S_ETCD_PORT=23790 # not 2379/2380: leave etcd's defaults to anyone else's etcd
 K8S_SOCK=$K8S_RUN/containerd.sock
 K8S_ADMIN_KUBECONFIG=$K8S_STATE/admin.kubeconfig
 K8S_CONTEXT=benchyard-k8s
+# A second context in the admin kubeconfig: the ServiceAccount benchyard/benchyard
+# with only examples/kubernetes-rbac.yaml's rights (token in $K8S_STATE/limited.token).
+K8S_LIMITED_CONTEXT=benchyard-limited
+K8S_RBAC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)/examples/kubernetes-rbac.yaml
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+# The fake-GPU device plugin: Go source in the repo, built in the wrapper module.
+K8S_FAKEGPU_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/k8s-fakegpu
+# Fake GPUs: character devices 120:0 and 120:1. Majors 60-63, 120-127 and
+# 240-254 are reserved for local/experimental use (Documentation/admin-guide/
+# devices.txt) and the kernel hands out dynamic majors from 254 down to 234,
+# so 120 can belong to no driver here: opening one fails with ENXIO, as it
+# should. (Slurm's fake GPUs use NVIDIA's real major 195.)
+K8S_FAKEGPU_MAJOR=120
+K8S_FAKEGPUS=(/dev/k8s-fakegpu0 /dev/k8s-fakegpu1)
+# What NVIDIA's GPU feature discovery would label the node with (memory in MiB).
+K8S_NODE_LABELS=(nvidia.com/gpu.product=Fake-GPU-80GB nvidia.com/gpu.count=${#K8S_FAKEGPUS[@]}
+  nvidia.com/gpu.memory=81920 benchyard.io/test-node=true)
 
 # The wrapper module: k8s.io/kubernetes' go.mod replaces its 31 staging
 # modules with ./staging/src/... paths, which mean nothing outside its own
@@ -50,6 +66,41 @@ k8s_write_module() {
     write_if_changed "$mod/tools.go" 644 || true
 }
 
+# k8s_build_fakegpu: the device plugin, rebuilt when its source changed (a
+# sha256 of the .go files next to the binary): copied into the wrapper
+# module, whose go.sum already pins grpc and k8s.io/kubelet (~16 s with a
+# warm go build cache). Sets K8S_FAKEGPU_BUILT=1 when it built.
+k8s_build_fakegpu() {
+  local t0=$EPOCHREALTIME out=$K8S_BIN/k8s-fakegpu sum log=$K8S_STATE/build-fakegpu.log
+  K8S_FAKEGPU_BUILT=0
+  sum=$(cat "$K8S_FAKEGPU_SRC"/*.go | sha256sum | cut -d' ' -f1)
+  [[ -x $out && $(cat "$out.sha256" 2>/dev/null) == "$sum" ]] && return 0
+  command -v go >/dev/null || die "k8s: go is needed to build the fake-GPU device plugin"
+  k8s_write_module
+  rm -rf "$K8S_CACHE/mod/fakegpu"
+  mkdir -p "$K8S_CACHE/mod/fakegpu"
+  cp "$K8S_FAKEGPU_SRC"/*.go "$K8S_CACHE/mod/fakegpu/"
+  # -o to a new file, then mv: a running plugin keeps its (deleted) binary.
+  (cd "$K8S_CACHE/mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 timeout 1800 go build -trimpath -ldflags "-s -w" \
+    -o "$out.new" ./fakegpu) >"$log" 2>&1 || die "k8s: go build of the fake-GPU device plugin failed$(tail_of "$log")"
+  mv -f "$out.new" "$out"
+  echo "$sum" >"$out.sha256"
+  K8S_FAKEGPU_BUILT=1
+  log "k8s: built the fake-GPU device plugin $out [$(since "$t0")]"
+}
+
+# k8s_fakegpu_devices: the device nodes, recreated if something else sits there.
+k8s_fakegpu_devices() {
+  local i dev
+  for i in "${!K8S_FAKEGPUS[@]}"; do
+    dev=${K8S_FAKEGPUS[i]}
+    if [[ ! -c $dev || $(stat -c '%t:%T' "$dev") != "$(printf '%x:%x' "$K8S_FAKEGPU_MAJOR" "$i")" ]]; then
+      rm -f "$dev"
+      mknod -m 666 "$dev" c "$K8S_FAKEGPU_MAJOR" "$i" || die "k8s: mknod $dev c $K8S_FAKEGPU_MAJOR $i failed"
+    fi
+  done
+}
+
 # k8s_cert NAME CN O EKU [SAN]: an EC key and a certificate signed by our CA.
 k8s_cert() {
   local name=$1 cn=$2 o=$3 eku=$4 san=${5:-} p=$K8S_STATE/pki
@@ -62,9 +113,15 @@ k8s_cert() {
   rm -f "$p/$name.csr"
 }
 
-# k8s_kubeconfig FILE CERT_NAME: a kubeconfig for 127.0.0.1 with the certs embedded.
+# k8s_kubeconfig FILE CERT_NAME: a kubeconfig for 127.0.0.1 with the certs
+# embedded; the admin's also has the limited context once its token exists.
 k8s_kubeconfig() {
-  local file=$1 name=$2 p=$K8S_STATE/pki
+  local file=$1 name=$2 p=$K8S_STATE/pki limited_user='' limited_ctx=''
+  if [[ $name == admin && -s $K8S_STATE/limited.token ]]; then
+    limited_user=$(printf -- '- name: %s\n  user:\n    token: %s' "$K8S_LIMITED_CONTEXT" "$(<"$K8S_STATE/limited.token")")
+    limited_ctx=$(printf -- '- name: %s\n  context: { cluster: %s, user: %s, namespace: benchyard }' \
+      "$K8S_LIMITED_CONTEXT" "$K8S_CONTEXT" "$K8S_LIMITED_CONTEXT")
+  fi
   write_if_changed "$file" 600 <<EOF || true
 apiVersion: v1
 kind: Config
@@ -78,9 +135,11 @@ users:
   user:
     client-certificate-data: $(base64 -w0 "$p/$name.crt")
     client-key-data: $(base64 -w0 "$p/$name.key")
+$limited_user
 contexts:
 - name: $K8S_CONTEXT
   context: { cluster: $K8S_CONTEXT, user: $name }
+$limited_ctx
 current-context: $K8S_CONTEXT
 EOF
 }
@@ -169,6 +228,9 @@ evictionHard: { memory.available: 100Mi, nodefs.available: 2%, imagefs.available
 imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 serializeImagePulls: false
+# Not 10 s: a restarted kubelet shows nvidia.com/gpu 0 until the plugin has
+# registered again AND the next status sync (it posts only what changed).
+nodeStatusUpdateFrequency: 2s
 EOF
 }
 
