@@ -1,26 +1,26 @@
 /**
- * The controller's side of the agent: starts the agent container on the machine, talks to
- * it over the attach stream of the machine's Docker engine (the connection the controller
- * already holds), and writes the batches it hands back to the sink. Lines benchmarks
- * print reach the controller anyway, so `app` samples are stamped here.
+ * The controller's side of the agent: talks to it over a line channel (the attach stream of
+ * the machine's Docker engine, a pod's attach websocket; see `AgentChannel`) and writes the
+ * batches it hands back to the sink. How the agent is started is `open`'s business
+ * (docker-channel.ts, an engine's `startAgent`). Lines benchmarks print reach the
+ * controller anyway, so `app` samples are stamped here.
  *
- * The container is labelled like every container benchyard makes and removed in `stop`,
- * whatever happens; the agent also exits by itself when its stdin closes.
+ * The agent is closed (removed) in `stop`, whatever happens; it also exits by itself when
+ * its stdin closes.
  */
-import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
 import {
   InfrastructureError,
   LABELS,
   silentLogger,
   systemClock,
+  type AgentChannel,
+  type AgentLaunch,
   type Clock,
   type Logger,
   type MetricSink,
   type MetricsPolicy,
   type MetricsSummary,
 } from '../core/index.js';
-import { dockerFailure } from '../engine/index.js';
 import {
   parseAppLine,
   Stamper,
@@ -28,38 +28,57 @@ import {
   type Monitor,
   type SampleContext,
 } from '../metrics/index.js';
-import { ensureAgentImage, type AgentFiles } from './image.js';
-import { shipImage } from '../engine/index.js';
 import { lineReader, PROTOCOL_VERSION, type Command, type Reply } from './protocol.js';
 
+/** What `open` is asked to start: the agent's arguments, for which run. */
+export interface AgentStart {
+  args: readonly string[];
+  runId: string;
+  /** Aborted when starting (image included) takes too long. */
+  signal: AbortSignal;
+}
+
 export interface AgentMonitorOptions {
-  docker: Docker;
-  files: AgentFiles;
+  /** Starts the agent on the machine and answers its channel. */
+  open: (start: AgentStart) => Promise<AgentChannel>;
   host: string;
   intervalMs: number;
   policy: MetricsPolicy;
   sink: MetricSink;
-  /** Labels for the agent container (session, expiry). */
-  labels: Readonly<Record<string, string>>;
   /**
-   * The controller's Docker engine: where given, the agent image is built there and shipped
-   * to the machine (remote machines often cannot pull or build from the internet).
+   * How long the agent has to say it is ready (default 60 s), and starting it, image
+   * included, to answer (default 600 s).
    */
-  imageSource?: Docker;
-  /** @default 60_000 */
   readyTimeoutMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
 
+/** The agent's name and labels, whatever engine runs it: found and removed like every container benchyard makes. */
+export function agentLaunch(
+  image: string,
+  start: AgentStart,
+  o: { host: string; labels: Readonly<Record<string, string>> },
+): AgentLaunch {
+  return {
+    image,
+    args: start.args,
+    name: `benchyard-agent-${start.runId}-${o.host}`.replace(/[^a-zA-Z0-9_.-]/g, '-'),
+    labels: {
+      ...o.labels,
+      [LABELS.managed]: 'true',
+      [LABELS.run]: start.runId,
+      'io.benchyard.role': 'agent',
+    },
+  };
+}
+
 export class AgentMonitor implements Monitor {
-  private container: Docker.Container | undefined;
-  private stdin: NodeJS.WritableStream | undefined;
+  private channel: AgentChannel | undefined;
   private readonly waiters: { match: (r: Reply) => boolean; resolve: (r: Reply) => void }[] = [];
   private readonly stamper: Stamper;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private exited: Promise<unknown> = Promise.resolve();
   private failure: string | undefined;
 
   constructor(private readonly o: AgentMonitorOptions) {
@@ -69,66 +88,30 @@ export class AgentMonitor implements Monitor {
   }
 
   async start(runId: string): Promise<void> {
-    const { docker } = this.o;
-    const signal = AbortSignal.timeout(this.o.readyTimeoutMs ?? 600_000);
-    const source = this.o.imageSource;
-    const image = await ensureAgentImage(source ?? docker, this.o.files, { logger: this.logger, signal });
-    if (source) await shipImage(source, docker, image, this.o.host, { signal });
     const args = ['--interval', String(this.o.intervalMs), '--host', this.o.host];
     if (this.o.policy.quiet) args.push('--quiet');
     if (!this.o.policy.host) args.push('--no-host');
     if (!this.o.policy.gpu) args.push('--no-gpu');
+    const channel = await this.o.open({
+      args,
+      runId,
+      signal: AbortSignal.timeout(this.o.readyTimeoutMs ?? 600_000),
+    });
+    this.channel = channel;
     try {
-      this.container = await docker.createContainer({
-        Image: image,
-        Cmd: args,
-        name: `benchyard-agent-${runId}-${this.o.host}`.replace(/[^a-zA-Z0-9_.-]/g, '-'),
-        Labels: {
-          ...this.o.labels,
-          [LABELS.managed]: 'true',
-          [LABELS.run]: runId,
-          'io.benchyard.role': 'agent',
-        },
-        OpenStdin: true,
-        StdinOnce: true,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        HostConfig: {
-          NetworkMode: 'host',
-          CgroupnsMode: 'host',
-          Binds: ['/proc:/host/proc:ro', '/sys:/host/sys:ro'],
-          Memory: 256 * 1024 * 1024,
-        },
-      } as Docker.ContainerCreateOptions);
-      const stream = (await this.container.attach({
-        stream: true,
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        hijack: true,
-      })) as NodeJS.ReadWriteStream;
-      this.stdin = stream;
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      docker.modem.demuxStream(stream, stdout, stderr);
-      stdout.on(
-        'data',
+      // Before its output flows: the first line is the agent's `ready`.
+      const ready = this.next((r) => r.t === 'ready');
+      channel.onOutput(
         lineReader<Reply>(
           (r) => this.onReply(r),
           (bad) => this.logger.debug(`agent: ${bad}`),
         ),
+        (c: Buffer) => this.logger.debug(`agent on ${this.o.host}: ${c.toString().trimEnd()}`),
       );
-      stderr.on('data', (c: Buffer) =>
-        this.logger.debug(`agent on ${this.o.host}: ${c.toString().trimEnd()}`),
-      );
-      this.exited = this.container.wait({ condition: 'next-exit' }).catch(() => undefined);
-      void this.exited.then(() => {
+      void channel.closed.then(() => {
         this.failure ??= 'the agent exited';
         for (const w of this.waiters.splice(0)) w.resolve({ t: 'error', message: this.failure });
       });
-      const ready = this.next((r) => r.t === 'ready');
-      await this.container.start();
       const hello = await this.within(ready, this.o.readyTimeoutMs ?? 60_000, 'the agent did not start');
       if (hello.t !== 'ready' || hello.version !== PROTOCOL_VERSION)
         throw new InfrastructureError(
@@ -136,9 +119,8 @@ export class AgentMonitor implements Monitor {
         );
       this.send({ op: 'start', runId });
     } catch (err) {
-      await this.remove();
-      if (err instanceof InfrastructureError) throw err;
-      throw dockerFailure(`starting the metrics agent on ${this.o.host}`, err);
+      await this.close();
+      throw err;
     }
   }
 
@@ -173,7 +155,7 @@ export class AgentMonitor implements Monitor {
 
   /** Asks the agent to stop sampling until the returned function resumes it (a control repetition). */
   async quiesce(): Promise<(() => void) | undefined> {
-    if (!this.container || this.failure) return undefined;
+    if (!this.channel || this.failure) return undefined;
     const reply = this.next((r) => r.t === 'quiesced' || r.t === 'error');
     this.send({ op: 'quiesce' });
     const r = await this.within(reply, 30_000, 'the agent did not answer').catch((err: unknown) => {
@@ -189,10 +171,10 @@ export class AgentMonitor implements Monitor {
     };
   }
 
-  /** Asks the agent to hand over what it holds and stop; the container is removed whatever happens. */
+  /** Asks the agent to hand over what it holds and stop; it is closed (removed) whatever happens. */
   async stop(): Promise<void> {
     try {
-      if (this.container && !this.failure) {
+      if (this.channel && !this.failure) {
         const stopped = this.next((r) => r.t === 'stopped' || r.t === 'error');
         this.send({ op: 'stop' });
         await this.within(stopped, 30_000, 'the agent did not stop').catch((err: unknown) =>
@@ -200,7 +182,7 @@ export class AgentMonitor implements Monitor {
         );
       }
     } finally {
-      await this.remove();
+      await this.close();
     }
   }
 
@@ -211,7 +193,9 @@ export class AgentMonitor implements Monitor {
     if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(r);
   }
 
+  /** The next reply that matches; an agent that exited answers nothing more, so `error` at once. */
   private next(match: (r: Reply) => boolean): Promise<Reply> {
+    if (this.failure !== undefined) return Promise.resolve({ t: 'error', message: this.failure });
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
 
@@ -233,15 +217,12 @@ export class AgentMonitor implements Monitor {
   }
 
   private send(cmd: Command): void {
-    this.stdin?.write(`${JSON.stringify(cmd)}\n`);
+    this.channel?.write(`${JSON.stringify(cmd)}\n`);
   }
 
-  private async remove(): Promise<void> {
-    const c = this.container;
-    this.container = undefined;
-    if (!c) return;
-    this.stdin?.end();
-    await c.remove({ force: true }).catch(() => undefined);
-    await this.exited;
+  private async close(): Promise<void> {
+    const c = this.channel;
+    this.channel = undefined;
+    await c?.close();
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The benchyard agent: runs on a remote machine in a container beside the benchmarks
+ * The benchyard agent: runs on a remote machine in a container (or pod) beside the benchmarks
  * (host network, the host's /proc and /sys mounted read-only under /host), samples with
  * the same collectors the controller uses on its own machine, batches, and hands the
  * batches back on stdout. It exits when its stdin closes: a lost controller leaves no
@@ -12,6 +12,7 @@ import type { Logger, MetricSample, MetricsSummary } from '../core/index.js';
 import { NvidiaSmiSource } from '../metrics/gpu/index.js';
 import { HostCollector } from '../metrics/host-collector.js';
 import { MachineMonitor, type ContainerWatch } from '../metrics/index.js';
+import { containerHostPid } from './container-pid.js';
 import { lineReader, PROTOCOL_VERSION, type Command, type Reply } from './protocol.js';
 
 const { values: args } = parseArgs({
@@ -72,9 +73,12 @@ async function handle(cmd: Command): Promise<void> {
     case 'start':
       await monitor.start(cmd.runId);
       return;
-    case 'watch':
-      watches.set(cmd.id, monitor.watch(cmd.ctx, { id: cmd.id, pid: cmd.pid }));
+    case 'watch': {
+      // A pod's container comes by its CRI id alone: its processes are found by their cgroup.
+      const pid = cmd.pid > 0 ? cmd.pid : await containerHostPid(cmd.id, fsRoot);
+      watches.set(cmd.id, monitor.watch(cmd.ctx, { id: cmd.id, pid }));
       return;
+    }
     case 'finish': {
       const summary: MetricsSummary = (await watches.get(cmd.id)?.finish()) ?? { samples: 0 };
       watches.delete(cmd.id);

@@ -1,7 +1,8 @@
 /**
  * What the controller and the benchyard agent say to each other: one JSON object per
  * line, commands on the agent's stdin, replies and sample batches on its stdout, over the
- * connection the controller already holds to the machine's Docker engine (attach).
+ * connection the controller already holds to the machine's engine (Docker's attach stream,
+ * a pod's attach websocket: an `AgentChannel`).
  */
 import type { MetricSample, MetricsSummary } from '../core/index.js';
 import type { SampleContext } from '../metrics/index.js';

@@ -63,6 +63,12 @@ export interface ContainerSpec {
    * @default DEFAULT_CONTAINER_POLICY
    */
   policy?: ContainerPolicy;
+  /**
+   * Absolute paths the caller will `archive` once the container exited (score files,
+   * artifacts). Docker keeps a stopped container's files anyway; an engine whose containers'
+   * files vanish when they exit (a pod) keeps these.
+   */
+  afterExit?: readonly string[];
 }
 
 /** Where a started container's output goes, chunk by chunk as it arrives. */
@@ -115,6 +121,30 @@ export interface EngineIdentity {
   version?: string;
 }
 
+/**
+ * A line channel to benchyard's metrics agent, started by the engine on the machine beside
+ * the benchmarks (host PID, the host's /proc and /sys read-only under /host): commands go to
+ * its stdin, replies and batches come from its stdout (src/agent/protocol.ts).
+ */
+export interface AgentChannel {
+  /** Writes to its stdin. */
+  write(text: string): void;
+  /** Its stdout and stderr, chunk by chunk, from the start. */
+  onOutput(stdout: (chunk: Buffer) => void, stderr: (chunk: Buffer) => void): void;
+  /** Resolves once it exited or the channel broke. */
+  readonly closed: Promise<void>;
+  /** Closes its stdin and removes it; resolves once it is gone. */
+  close(): Promise<void>;
+}
+
+/** How the agent is started: its image (as this engine runs images), arguments and labels. */
+export interface AgentLaunch {
+  image: string;
+  args: readonly string[];
+  name: string;
+  labels: Readonly<Record<string, string>>;
+}
+
 /** Where a machine's containers run. */
 export interface Engine {
   /** The adapter's kind, e.g. `docker`. */
@@ -131,4 +161,15 @@ export interface Engine {
    * alone. Answers how many it removed.
    */
   removeLabelled(labels: readonly string[]): Promise<number>;
+  /**
+   * Engines whose images come from a registry by reference (a cluster's nodes pull them):
+   * `prepareImages` pushes each image to the run's registry and asks `image()` for its
+   * digest reference. Docker engines get images by id and leave this out.
+   */
+  readonly pullsFromRegistry?: boolean;
+  /**
+   * Starts the metrics agent where the engine's containers run, for engines other than
+   * Docker's (whose agent container `src/agent` starts itself).
+   */
+  startAgent?(launch: AgentLaunch, signal: AbortSignal): Promise<AgentChannel>;
 }

@@ -100,7 +100,8 @@ export async function runContainer(
   deps: RunDeps,
 ): Promise<ContainerOutcome> {
   const clock = deps.clock ?? systemClock;
-  const container = await engine.create(spec);
+  const afterExit = [...new Set([...(spec.collect ?? []), ...(spec.artifacts ?? [])])];
+  const container = await engine.create(afterExit.length ? { ...spec, afterExit } : spec);
   deps.logger.debug(`created container ${short(container)}`, { name: spec.name, image: spec.image });
   try {
     return await startAndWait(container, spec, opts, deps.logger, clock);

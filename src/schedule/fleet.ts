@@ -77,7 +77,13 @@ export interface FleetDeps {
   monitor?: (
     machine: Machine,
     sink: MetricSink,
-    opts: { intervalMs: number; policy: MetricsPolicy; session: string },
+    opts: {
+      intervalMs: number;
+      policy: MetricsPolicy;
+      session: string;
+      /** The run's registry as this controller pushes to it and the machine's target pulls from it. */
+      registry?: { push: string; pull: string };
+    },
   ) => Monitor;
 }
 
@@ -273,7 +279,7 @@ export class Fleet {
 
   /** Starts the machine's metrics for the run: the timeline's `agent` step once they are ready. */
   async startMonitor(p: FleetMachine, plan: Plan, runId: string): Promise<void> {
-    p.monitor = this.monitorFor(p.machine, plan);
+    p.monitor = this.monitorFor(p.machine, plan, p.target);
     await p.monitor.start(runId);
     this.reached(p, 'agent', runId);
   }
@@ -409,13 +415,16 @@ export class Fleet {
     return true;
   }
 
-  monitorFor(machine: Machine, plan: Plan): Monitor {
+  monitorFor(machine: Machine, plan: Plan, target: string): Monitor {
     const intervalMs = plan.metricsIntervalMs;
+    // The target's machines may reach the run's registry at their own address (as in prepareImages).
+    const pull = this.specs.get(target)?.registry ?? plan.registry;
     if (this.deps.monitor)
       return this.deps.monitor(machine, this.deps.store, {
         intervalMs,
         policy: plan.metrics,
         session: this.session,
+        ...(plan.registry && pull ? { registry: { push: plan.registry, pull } } : {}),
       });
     return new MachineMonitor({
       host: machine.hostname,
