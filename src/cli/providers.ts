@@ -22,6 +22,7 @@ import { SqlitePoolStore } from '../pool/index.js';
 import { AwsProvider } from '../../providers/aws/index.js';
 import { LocalProvider } from '../../providers/local/index.js';
 import { SlurmProvider } from '../../providers/slurm/index.js';
+import { KubernetesProvider } from '../../providers/kubernetes/index.js';
 import { SoftlayerProvider } from '../../providers/softlayer/index.js';
 import { Ssh2Connector, SshHostsProvider } from '../../providers/ssh/index.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -98,6 +99,7 @@ export async function providerSet(opts: ProviderSetOptions): Promise<ProviderSet
     ['aws', new AwsProvider(ctx, pollOverride())],
     ['softlayer', new SoftlayerProvider(ctx)],
     ['slurm', new SlurmProvider(ctx)],
+    ['kubernetes', new KubernetesProvider(ctx)],
   ]);
   return {
     session,

@@ -13,6 +13,7 @@ import { awsTarget } from './targets/aws.js';
 import { sshHostsTarget } from './targets/ssh-hosts.js';
 import { softlayerTarget } from './targets/softlayer.js';
 import { slurmTarget } from './targets/slurm.js';
+import { kubernetesTarget } from './targets/kubernetes.js';
 
 /** `adaptive: true` or its settings: extend a cell's repetitions until its results are steady. */
 const adaptive = z
@@ -36,7 +37,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a parameter value must be a string, number or boolean (or a list of them)',
 });
 
-export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer', 'slurm'] as const;
+export const PROVIDERS = ['local', 'ssh', 'aws', 'softlayer', 'slurm', 'kubernetes'] as const;
 
 /** A registry address as Docker writes it in an image reference: HOST:PORT, no scheme. */
 const REGISTRY = z
@@ -93,6 +94,7 @@ const target = z.discriminatedUnion(
     awsTarget.extend({ ...targetBase, provider: z.literal('aws') }),
     softlayerTarget.extend({ ...targetBase, provider: z.literal('softlayer') }),
     slurmTarget.extend({ ...targetBase, provider: z.literal('slurm') }),
+    kubernetesTarget.extend({ ...targetBase, provider: z.literal('kubernetes') }),
   ],
   {
     error: (iss) =>

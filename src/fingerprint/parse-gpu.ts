@@ -26,7 +26,7 @@ export interface GpuFingerprint {
   eccEnabled?: boolean;
   migEnabled?: boolean;
   /** Where the entry came from; later sources know less. */
-  source: 'nvidia-smi' | 'procfs' | 'pci';
+  source: 'nvidia-smi' | 'procfs' | 'pci' | 'provider';
 }
 
 /** From `nvidia-smi -q -x`. Throws when the text is not its XML (e.g. an error message). */

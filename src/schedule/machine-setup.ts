@@ -19,7 +19,7 @@ import {
 } from '../core/index.js';
 import { buildImage, dockerOf, presentImage, type ImageInfo } from '../engine/index.js';
 import { collectFingerprint, fingerprintHash, type Fingerprint } from '../fingerprint/index.js';
-import { ensureImage } from '../images/index.js';
+import { ensureImage, pushImage, registryDigestRef } from '../images/index.js';
 import type { RunEvent } from './events.js';
 
 export interface SetupContext {
@@ -62,6 +62,9 @@ export async function prepareImages(
         );
       ctx.onEvent?.({ type: 'image-build', target, image: ref, context: build });
       await buildImage(docker, build, ref, { logger: ctx.logger, signal: ctx.signal });
+    } else if (!docker && machine.engine.pullsFromRegistry) {
+      images.set(ref, await pushedImage(machine, ref, ctx, cells[0]?.target.registry));
+      continue;
     } else if (docker)
       // The target's machines may reach the run's registry at their own address.
       await bringImage(
@@ -74,6 +77,32 @@ export async function prepareImages(
     images.set(ref, await presentImage(machine.engine, ref, machine.id));
   }
   return images;
+}
+
+/**
+ * An engine whose nodes pull (a cluster) runs the image by digest from the run's registry:
+ * pushed there from the controller's engine (a push of what is there already moves nothing).
+ */
+async function pushedImage(
+  machine: Machine,
+  ref: string,
+  ctx: SetupContext & { registry?: string },
+  pullAddress: string | undefined,
+): Promise<ImageInfo> {
+  if (!ctx.registry || !ctx.imageSource)
+    throw new InfrastructureError(
+      `${machine.id} runs a ${machine.engine.kind} engine, whose nodes pull images by digest from a registry: set the matrix's images.registry (and build '${ref}' on this machine's Docker engine)`,
+      { image: ref, machine: machine.id },
+    );
+  const pushed = await pushImage(ctx.imageSource, ref, ctx.registry, {
+    logger: ctx.logger,
+    signal: ctx.signal,
+  });
+  return presentImage(
+    machine.engine,
+    registryDigestRef(pullAddress ?? ctx.registry, pushed.repo, pushed.digest),
+    machine.id,
+  );
 }
 
 /**
@@ -114,9 +143,10 @@ export async function takeFingerprint(
   ctx: SetupContext & { session: string },
 ): Promise<HashedFingerprint | undefined> {
   const t0 = ctx.clock.now();
-  // The probe reads the host through a Docker engine's mounts; other engines have none yet.
+  // The probe reads the host through a Docker engine's mounts; other engines have what
+  // their provider knows of the machine.
   const docker = dockerOf(machine.engine);
-  if (!docker) return undefined;
+  if (!docker) return factsFingerprint(machine, ctx.clock.now());
   try {
     await bringImage(machine, docker, image, ctx);
     // A missing probe image is a skipped fingerprint, not a half-empty one.
@@ -179,4 +209,31 @@ export function provisionSince(
   const since: Partial<Record<ProvisionStep, number>> = {};
   for (const step of PROVISION_STEPS) if (at[step] !== undefined) since[step] = Math.round(at[step] - t0);
   return since;
+}
+
+/**
+ * A machine no probe can run on (a cluster node behind its API): what its provider knows
+ * (the node's CPUs, memory, kernel, GPUs by model), said to be only that.
+ */
+export function factsFingerprint(machine: Machine, now: number): HashedFingerprint | undefined {
+  const hw = machine.hardware;
+  if (!hw) return undefined;
+  const gpus = (hw.gpus ?? []).flatMap((g) =>
+    Array.from({ length: g.count }, (_, index) => ({
+      index,
+      model: g.model,
+      source: 'provider' as const,
+      ...(g.memoryMiB ? { memoryTotalBytes: g.memoryMiB * 2 ** 20 } : {}),
+      ...(g.driver ? { driverVersion: g.driver } : {}),
+    })),
+  );
+  const fp: Fingerprint = {
+    ...(hw.memoryBytes ? { memory: { totalBytes: hw.memoryBytes } } : {}),
+    ...(hw.kernel ? { kernel: hw.kernel } : {}),
+    gpus,
+    problems: [
+      `no hardware probe on a ${machine.engine.kind} engine: only what the ${machine.provider} provider reports (${hw.cpuCores ?? '?'} CPUs allocatable)`,
+    ],
+  };
+  return { hash: fingerprintHash(fp), fp, collectedAt: new Date(now).toISOString() };
 }

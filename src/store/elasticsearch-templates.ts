@@ -169,6 +169,12 @@ export function templates(window: TimeWindow) {
           job: keyword,
           gres: keyword,
           cpus: keyword,
+          // kubernetes: the node's namespace, holder pod, and what its benchmark pods get.
+          namespace: keyword,
+          pod: keyword,
+          cpu: keyword,
+          memory: keyword,
+          gpus: keyword,
         },
       },
       // ms from the request to each step the machine reached on its way to its first repetition.

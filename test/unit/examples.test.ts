@@ -6,7 +6,10 @@ import { loadCatalog, loadMatrix } from '../../src/config/index.js';
 import { planMatrix } from '../../src/plan/index.js';
 import { ROOT } from '../helpers/catalog.js';
 
-const examples = readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml'));
+// Matrices; `*-rbac.yaml` are Kubernetes manifests (applied by `scripts/services up k8s`).
+const examples = readdirSync(path.join(ROOT, 'examples')).filter(
+  (f) => f.endsWith('.yaml') && !f.endsWith('-rbac.yaml'),
+);
 
 describe('examples/', () => {
   it.each(examples)('%s validates and plans', async (file) => {
@@ -17,7 +20,14 @@ describe('examples/', () => {
 
   it('has one per provider', () => {
     expect(examples).toEqual(
-      expect.arrayContaining(['local.yaml', 'ssh-pool.yaml', 'aws.yaml', 'softlayer.yaml', 'slurm.yaml']),
+      expect.arrayContaining([
+        'local.yaml',
+        'ssh-pool.yaml',
+        'aws.yaml',
+        'softlayer.yaml',
+        'slurm.yaml',
+        'kubernetes.yaml',
+      ]),
     );
   });
 });

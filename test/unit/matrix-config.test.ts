@@ -71,7 +71,7 @@ benchmarks:
 extra: 1
 `);
     expect(lines).toEqual([
-      'm.yaml:4:15: unsupported provider "gcp" (supported: local, ssh, aws, softlayer, slurm) (at targets[0].provider)',
+      'm.yaml:4:15: unsupported provider "gcp" (supported: local, ssh, aws, softlayer, slurm, kubernetes) (at targets[0].provider)',
       "m.yaml:5:5: duplicate target name 'here' (first at line 3) (at targets[1])",
       "m.yaml:9:25: parameter 'threads': 0 is below the minimum 1 (at benchmarks[0].params.threads[0])",
       "m.yaml:9:32: parameter 'bogus' is not declared by benchmark 'sysbench-cpu' (declared: threads, time, max_prime) (at benchmarks[0].params.bogus)",
