@@ -195,6 +195,10 @@ export function benchmarkPod(o: {
     ...(gpus ? { [GPU_RESOURCE]: String(gpus) } : {}),
   };
   const keep = spec.afterExit ?? [];
+  if (keep.length && spec.argv.length === 0)
+    throw new InfrastructureError(
+      "the benchmark declares score files or artifacts but no command: on Kubernetes its command runs under the step that keeps them, so it must be given (the image's own ENTRYPOINT/CMD are not used then)",
+    );
   const env = Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value }));
   if (keep.length) env.push({ name: 'BENCHYARD_KEEP', value: keep.join('\n') });
   const securityContext = {

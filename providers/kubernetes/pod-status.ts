@@ -15,8 +15,6 @@ const HOPELESS = new Set([
   'RunContainerError',
   'ImageInspectError',
 ]);
-/** Pull errors: hopeless once the kubelet backs off (`ImagePullBackOff`) or says so again. */
-const PULL_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'RegistryUnavailable']);
 
 export interface Waiting {
   /** One line: `Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.` */
@@ -44,7 +42,8 @@ export function waitingOf(pod: V1Pod, container: string): Waiting | undefined {
   if (!w?.reason || w.reason === 'ContainerCreating' || w.reason === 'PodInitializing') return undefined;
   return {
     reason: `${w.reason}${w.message ? `: ${oneLine(w.message)}` : ''}`,
-    hopeless: HOPELESS.has(w.reason) || (w.reason === 'ImagePullBackOff' && PULL_ERRORS.has(w.reason)),
+    // A failed pull is retried by the kubelet; once it backs off (`ImagePullBackOff`) it failed twice.
+    hopeless: HOPELESS.has(w.reason) || w.reason === 'ImagePullBackOff',
     unschedulable: false,
   };
 }

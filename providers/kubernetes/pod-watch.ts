@@ -18,6 +18,7 @@ export class PodWatch {
   private readonly listeners = new Map<string, Set<PodListener>>();
   private stream: KubeStream | undefined;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private ready: Promise<void> | undefined;
 
@@ -66,6 +67,7 @@ export class PodWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.stream?.stop();
     await this.running?.catch(() => undefined);
   }
@@ -93,7 +95,7 @@ export class PodWatch {
         this.deps.logger.debug(
           `kubernetes: pod watch in ${this.namespace} ended: ${errorMessage(err)}; listing again`,
         );
-        await this.deps.clock.sleep(this.deps.retryMs ?? 1000).catch(() => undefined);
+        await this.deps.clock.sleep(this.deps.retryMs ?? 1000, this.stopping.signal).catch(() => undefined);
       }
     }
   }

@@ -58,7 +58,16 @@ export const kubernetesTarget = z.strictObject({
     .describe('A kubeconfig file instead of KUBECONFIG / ~/.kube/config'),
   namespace: DNS_LABEL.default('default').describe('Where the pods are created (and its ResourceQuota read)'),
   nodeSelector: z
-    .record(LABEL_KEY, LABEL_VALUE)
+    .record(z.string(), LABEL_VALUE)
+    .superRefine((labels, ctx) => {
+      for (const key of Object.keys(labels))
+        if (!LABEL_KEY.safeParse(key).success)
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `'${key}' is not a label key (such as cloud.google.com/gke-accelerator)`,
+          });
+    })
     .default({})
     .describe('Labels a node must carry, e.g. { cloud.google.com/gke-accelerator: nvidia-l4 }'),
   tolerations: z
