@@ -116,7 +116,36 @@ export class PodContainer implements EngineContainer {
     );
   }
 
+  /**
+   * The pod's Warning events (the kubelet's and scheduler's own words: `Evicted: The node was
+   * low on resource: memory`, `FailedMount: …`) added to a failure; the failure as it is where
+   * the events cannot be read.
+   */
+  private async withEvents(err: unknown): Promise<never> {
+    if (!(err instanceof InfrastructureError)) throw err;
+    const events = await this.ctx.api
+      .listEvents(this.ctx.namespace, `involvedObject.name=${this.name}`)
+      .catch(() => []);
+    const warnings = [
+      ...new Set(
+        events
+          .filter((e) => e.type === 'Warning' && e.reason && !err.message.includes(e.message ?? '\0'))
+          .map((e) => `${e.reason}: ${(e.message ?? '').replace(/\s+/g, ' ').trim()}`),
+      ),
+    ].slice(-3);
+    if (warnings.length === 0) throw err;
+    throw new InfrastructureError(`${err.message}; events: ${warnings.join('; ')}`, err.meta, { cause: err });
+  }
+
   async start(output: OutputSinks): Promise<Started> {
+    try {
+      return await this.started(output);
+    } catch (err) {
+      return this.withEvents(err);
+    }
+  }
+
+  private async started(output: OutputSinks): Promise<Started> {
     let told = '';
     await this.until(
       () => {
@@ -161,7 +190,7 @@ export class PodContainer implements EngineContainer {
       if (this.killed && this.deleted) return true;
       if (this.deleted || podFailure(this.last)) throw this.lostError();
       return undefined;
-    });
+    }).catch((err: unknown) => this.withEvents(err));
   }
 
   async kill(): Promise<void> {
