@@ -14,11 +14,20 @@ import {
   type ContainerSpec,
   type Engine,
   type EngineContainer,
+  type EngineEvent,
   type EngineIdentity,
   type ImageInfo,
 } from '../../src/core/index.js';
 import type { V1Pod } from './api.js';
-import { containerLabelsOf, K8S_LABELS, ownerLabelsOf, podName, type PodOwner } from './identity.js';
+import {
+  containerLabelsOf,
+  K8S_LABELS,
+  labelValue,
+  ownerLabelsOf,
+  podName,
+  type PodOwner,
+} from './identity.js';
+import { podEvents } from './pod-events.js';
 import { PodContainer, type PodContext } from './pod-container.js';
 import { AGENT_CONTAINER, agentPod, benchmarkPod, type Placement, type PodResources } from './pod-spec.js';
 import { podFailure, startedOf, waitingOf } from './pod-status.js';
@@ -106,6 +115,10 @@ export class KubernetesEngine implements Engine {
     });
     await Promise.all(mine.map((p) => this.o.api.deletePod(this.o.namespace, p.metadata!.name!, 0)));
     return mine.length;
+  }
+
+  events(publish: (event: EngineEvent) => void): { close(): void } {
+    return podEvents(this.o.watch, labelValue(this.o.owner.key), () => this.o.clock.now(), publish);
   }
 
   async startAgent(launch: AgentLaunch, signal: AbortSignal): Promise<AgentChannel> {

@@ -16,6 +16,7 @@ export class PodWatch {
   /** When each pod was first seen: a list begun before that cannot know it, so cannot report it gone. */
   private readonly since = new Map<string, number>();
   private readonly listeners = new Map<string, Set<PodListener>>();
+  private readonly everyPod = new Set<(name: string, pod: V1Pod | undefined) => void>();
   private stream: KubeStream | undefined;
   private stopped = false;
   private readonly stopping = new AbortController();
@@ -54,6 +55,12 @@ export class PodWatch {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(name);
     };
+  }
+
+  /** Calls `listener` on each change of every pod (`undefined`: deleted); answers the unsubscribe. */
+  onAny(listener: (name: string, pod: V1Pod | undefined) => void): () => void {
+    this.everyPod.add(listener);
+    return () => void this.everyPod.delete(listener);
   }
 
   /** Tells the watch about a pod it may not have seen yet (the create call's answer). */
@@ -116,11 +123,13 @@ export class PodWatch {
   private update(name: string, pod: V1Pod): void {
     this.pods.set(name, pod);
     for (const l of this.listeners.get(name) ?? []) l(pod);
+    for (const l of this.everyPod) l(name, pod);
   }
 
   private gone(name: string): void {
     this.pods.delete(name);
     this.since.delete(name);
     for (const l of this.listeners.get(name) ?? []) l(undefined);
+    for (const l of this.everyPod) l(name, undefined);
   }
 }

@@ -34,6 +34,8 @@ export interface ImageInfo {
   digest: string;
   id: string;
   sizeBytes: number;
+  /** Its config's ENTRYPOINT and CMD, where the engine that has it said. */
+  command?: { entrypoint: readonly string[]; cmd: readonly string[] };
 }
 
 /** Everything a container is created with: what runs, what it may touch, how it is found again. */
@@ -63,6 +65,12 @@ export interface ContainerSpec {
    * @default DEFAULT_CONTAINER_POLICY
    */
   policy?: ContainerPolicy;
+  /**
+   * The image's own ENTRYPOINT and CMD (Docker's image config), where known: an engine that
+   * must write a container's whole command line (a pod whose command runs under a wrapper)
+   * puts them where Docker would.
+   */
+  imageCommand?: { entrypoint: readonly string[]; cmd: readonly string[] };
   /**
    * Absolute paths the caller will `archive` once the container exited (score files,
    * artifacts). Docker keeps a stopped container's files anyway; an engine whose containers'
@@ -137,6 +145,23 @@ export interface AgentChannel {
   close(): Promise<void>;
 }
 
+/**
+ * One step in the life of a container as an engine other than Docker reports it (Docker's
+ * come from its own `/events` stream): the event bus takes these as it takes Docker's.
+ */
+export interface EngineEvent {
+  containerId: string;
+  name: string;
+  image?: string;
+  action: 'create' | 'start' | 'oom' | 'die' | 'kill' | 'destroy';
+  /** `die` only. */
+  exitCode?: number;
+  /** Epoch ms, as the engine saw it. */
+  timestamp: number;
+  /** The container's labels (`ownerLabels` and the run's), as it was created with them. */
+  labels: Readonly<Record<string, string>>;
+}
+
 /** How the agent is started: its image (as this engine runs images), arguments and labels. */
 export interface AgentLaunch {
   image: string;
@@ -172,4 +197,6 @@ export interface Engine {
    * Docker's (whose agent container `src/agent` starts itself).
    */
   startAgent?(launch: AgentLaunch, signal: AbortSignal): Promise<AgentChannel>;
+  /** Hands each event of the engine's containers to `publish` until closed (engines other than Docker's). */
+  events?(publish: (event: EngineEvent) => void): { close(): void };
 }

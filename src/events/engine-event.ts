@@ -1,5 +1,5 @@
 /** One line of the engine's `/events` stream → a `ContainerEvent` (or nothing, if it is not one). */
-import { LABELS } from '../core/index.js';
+import { LABELS, type EngineEvent } from '../core/index.js';
 import type { ContainerEvent } from './model.js';
 
 interface EngineMessage {
@@ -28,6 +28,38 @@ export function parseEngineEvent(line: string, machineId: string, host: string):
   if (typeof id !== 'string' || typeof msg.Action !== 'string' || !timeNano) return undefined;
   // `exec_start: sh -c …`, `health_status: healthy`: the detail may hold anything, a secret included.
   const action = msg.Action.split(':')[0]!.trim();
+  return containerEvent(id, action, attrs, timeNano, machineId, host);
+}
+
+/**
+ * An event an engine other than Docker reported (`Engine.events`: a pod's life) → a
+ * `ContainerEvent`, read like Docker's: labels, name, image and exit code as attributes.
+ */
+export function fromEngineEvent(e: EngineEvent, machineId: string, host: string): ContainerEvent {
+  const attrs: Record<string, unknown> = {
+    ...e.labels,
+    name: e.name,
+    ...(e.image ? { image: e.image } : {}),
+    ...(e.exitCode !== undefined ? { exitCode: String(e.exitCode) } : {}),
+  };
+  return containerEvent(
+    e.containerId,
+    e.action,
+    attrs,
+    String(BigInt(Math.round(e.timestamp)) * 1_000_000n),
+    machineId,
+    host,
+  );
+}
+
+function containerEvent(
+  id: string,
+  action: string,
+  attrs: Record<string, unknown>,
+  timeNano: string,
+  machineId: string,
+  host: string,
+): ContainerEvent {
   const text = (key: string) => (typeof attrs[key] === 'string' ? (attrs[key] as string) : undefined);
   const int = (key: string) => {
     const v = text(key);

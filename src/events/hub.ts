@@ -15,6 +15,7 @@ import {
 } from '../core/index.js';
 import { EventBus } from './bus.js';
 import { DockerEventSource } from './docker-source.js';
+import { fromEngineEvent } from './engine-event.js';
 import type { AnnotationPort, ContainerEvent, EventSink } from './model.js';
 import { attachReactor, type Reactor, type ReactorContext } from './reactor.js';
 import { attachSink } from './recorder.js';
@@ -40,6 +41,8 @@ type Followed = Pick<Machine, 'id' | 'hostname' | 'engine'>;
 export class EventHub implements AsyncDisposable {
   readonly bus: EventBus<ContainerEvent>;
   private readonly machines = new Map<string, { docker: Docker; source: DockerEventSource }>();
+  /** Machines whose engine reports its own events (`Engine.events`: pods). */
+  private readonly others = new Map<string, { close(): void; kind: string }>();
   private readonly starting = new Set<string>();
   private readonly reactors: readonly Reactor[];
   private readonly logger: Logger;
@@ -53,6 +56,7 @@ export class EventHub implements AsyncDisposable {
     });
     const ctx: ReactorContext = {
       dockerFor: (id) => this.machines.get(id)?.docker,
+      otherEngine: (id) => this.others.get(id)?.kind,
       clock: o.clock ?? systemClock,
       logger: this.logger,
     };
@@ -77,9 +81,15 @@ export class EventHub implements AsyncDisposable {
   }
 
   private async start(machine: Followed): Promise<void> {
-    // Engine events are Docker's: other engines report through their adapters.
+    // Docker's events come from its /events stream; other engines report through their adapters.
     const docker = dockerOf(machine.engine);
-    if (!docker) return;
+    if (!docker) {
+      const sub = machine.engine.events?.((e) =>
+        this.bus.publish(fromEngineEvent(e, machine.id, machine.hostname)),
+      );
+      if (sub) this.others.set(machine.id, { close: () => sub.close(), kind: machine.engine.kind });
+      return;
+    }
     const source = await DockerEventSource.start({
       docker,
       machineId: machine.id,
@@ -95,6 +105,12 @@ export class EventHub implements AsyncDisposable {
 
   /** Stops following the machine once the reactors are done with its events (before it is released). */
   async unfollow(machineId: string): Promise<void> {
+    const other = this.others.get(machineId);
+    if (other) {
+      other.close();
+      this.others.delete(machineId);
+      await this.bus.drain();
+    }
     const followed = this.machines.get(machineId);
     if (!followed) return;
     await followed.source.close();
@@ -111,7 +127,7 @@ export class EventHub implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const id of [...this.machines.keys()]) await this.unfollow(id);
+    for (const id of [...this.machines.keys(), ...this.others.keys()]) await this.unfollow(id);
     await this.bus.drain();
     for (const reactor of this.reactors) await reactor.close?.();
     for (const [name, sink] of Object.entries(this.o.sinks ?? {}))

@@ -19,6 +19,8 @@ export interface Reactor {
 export interface ReactorContext {
   /** The Docker engine of the machine an event came from; undefined once the machine is gone. */
   dockerFor(machineId: string): Docker | undefined;
+  /** The kind of a followed machine's engine that is not Docker's (`kubernetes`); undefined otherwise. */
+  otherEngine?(machineId: string): string | undefined;
   clock: Clock;
   logger: Logger;
 }

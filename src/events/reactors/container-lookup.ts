@@ -16,6 +16,12 @@ export type Lookup =
 
 export async function inspectContainer(ctx: ReactorContext, event: ContainerEvent): Promise<Lookup> {
   const docker = ctx.dockerFor(event.machineId);
+  const other = docker ? undefined : ctx.otherEngine?.(event.machineId);
+  if (other)
+    return {
+      found: false,
+      reason: `a ${other} engine's containers cannot be read here: the repetition's output has the log`,
+    };
   if (!docker) return { found: false, reason: `machine ${event.machineId} is no longer reachable` };
   try {
     const info = await docker
