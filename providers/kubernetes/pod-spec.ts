@@ -195,9 +195,12 @@ export function benchmarkPod(o: {
     ...(gpus ? { [GPU_RESOURCE]: String(gpus) } : {}),
   };
   const keep = spec.afterExit ?? [];
-  if (keep.length && spec.argv.length === 0)
+  // Docker's rule: the image's ENTRYPOINT runs with the argv, or with its CMD when there is none.
+  const entrypoint = spec.imageCommand?.entrypoint ?? [];
+  const line = [...entrypoint, ...(spec.argv.length ? spec.argv : (spec.imageCommand?.cmd ?? []))];
+  if (keep.length && (line.length === 0 || (spec.argv.length === 0 && !spec.imageCommand)))
     throw new InfrastructureError(
-      "the benchmark declares score files or artifacts but no command: on Kubernetes its command runs under the step that keeps them, so it must be given (the image's own ENTRYPOINT/CMD are not used then)",
+      "the benchmark declares score files or artifacts but no command, and the image's own is not known: on Kubernetes its command runs under the step that keeps the files, so give it one",
     );
   const env = Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value }));
   if (keep.length) env.push({ name: 'BENCHYARD_KEEP', value: keep.join('\n') });
@@ -239,7 +242,7 @@ export function benchmarkPod(o: {
           image: spec.image,
           imagePullPolicy: 'IfNotPresent',
           ...(keep.length
-            ? { command: ['/bin/sh', '-c', KEEP_SCRIPT, 'benchyard-keep', ...spec.argv] }
+            ? { command: ['/bin/sh', '-c', KEEP_SCRIPT, 'benchyard-keep', ...line] }
             : spec.argv.length
               ? { args: [...spec.argv] }
               : {}),

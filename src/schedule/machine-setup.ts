@@ -98,11 +98,22 @@ async function pushedImage(
     logger: ctx.logger,
     signal: ctx.signal,
   });
-  return presentImage(
+  const info = await presentImage(
     machine.engine,
     registryDigestRef(pullAddress ?? ctx.registry, pushed.repo, pushed.digest),
     machine.id,
   );
+  // What Docker would run by default: the engine may have to write the command line itself.
+  const config = (await ctx.imageSource.getImage(ref).inspect()).Config;
+  return {
+    ...info,
+    command: { entrypoint: asList(config?.Entrypoint), cmd: asList(config?.Cmd) },
+  };
+}
+
+/** Docker writes ENTRYPOINT and CMD as a list, a string (shell form, old images) or null. */
+function asList(v: string | string[] | null | undefined): string[] {
+  return Array.isArray(v) ? v : typeof v === 'string' && v ? ['/bin/sh', '-c', v] : [];
 }
 
 /**

@@ -116,6 +116,7 @@ async function run(
       {
         name: `benchyard-${ctx.runId}-${cell.id}-${repetition}`,
         image: ctx.image.id,
+        ...(ctx.image.command ? { imageCommand: ctx.image.command } : {}),
         argv: cell.argv,
         env: cell.env,
         collect: cell.scores.map((sc) => sc.from).filter((f) => f.startsWith('/')),

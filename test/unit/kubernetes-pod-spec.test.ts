@@ -187,6 +187,29 @@ describe('benchmarkPod', () => {
     expect(keeper?.volumeMounts).toEqual([{ name: 'keep', mountPath: KEEP_DIR, readOnly: true }]);
     expect(pod.spec?.volumes).toEqual([{ name: 'keep', emptyDir: {} }]);
   });
+
+  it("with afterExit runs the image's ENTRYPOINT with the argv, or with its CMD when there is no argv, as Docker does", () => {
+    const imageCommand = { entrypoint: ['/usr/bin/tini', '--'], cmd: ['run-bench', '--quick'] };
+    const keep = { afterExit: ['/out/score.json'], imageCommand };
+    const withArgv = bench(spec({ argv: ['run-bench', '--full'], ...keep })).spec?.containers[0];
+    expect(withArgv?.command?.slice(3)).toEqual([
+      'benchyard-keep',
+      '/usr/bin/tini',
+      '--',
+      'run-bench',
+      '--full',
+    ]);
+    const noArgv = bench(spec({ argv: [], ...keep })).spec?.containers[0];
+    expect(noArgv?.command?.slice(3)).toEqual([
+      'benchyard-keep',
+      '/usr/bin/tini',
+      '--',
+      'run-bench',
+      '--quick',
+    ]);
+    // Unknown image command and no argv: nothing to run under the keep step.
+    expect(() => bench(spec({ argv: [], afterExit: ['/out/score.json'] }))).toThrow(/no command/);
+  });
 });
 
 describe('the keep step, run by /bin/sh', () => {
