@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
 import { cli, startCli, until } from '../helpers/cli.js';
 import { K8S_NAMESPACE, kubectl, podsWithLabel, requireK8s, type DevK8s } from '../helpers/k8s.js';
 import { ES_URL, esClient, waitForCount } from '../helpers/services.js';
@@ -54,6 +55,7 @@ interface RunJson {
     scores: { name: string; value: number }[];
     metrics: { samples: number };
     imageDigest: string;
+    artifacts: unknown[];
   }[];
   skipped: { entry: string; target: string; reason: string }[];
 }
@@ -82,6 +84,14 @@ benchmarks:
   - name: three-gpus
     targets: [cluster]
     requires: { gpu: 3 }${gpuBenchmark('gpu3')}
+  - name: file-score
+    targets: [cluster]
+    benchmark:
+      name: file-score
+      image: benchyard/bench-tools:1
+      command: [sh, -c, 'echo "value: 3" > /tmp/score.txt']
+      artifacts: [/tmp/score.txt]
+      scores: [{ name: value, unit: count, direction: higher, from: /tmp/score.txt, regex: 'value: ([0-9]+)' }]
   - name: plain
     benchmark:
       name: plain
@@ -110,8 +120,8 @@ store:
         }),
       ]);
       const k8sResults = out.results.filter((r) => r.target === 'cluster');
-      // gpu ×2 and plain ×2 on the cluster, plain ×2 here.
-      expect(k8sResults).toHaveLength(4);
+      // gpu, file-score and plain ×2 on the cluster, plain ×2 here.
+      expect(k8sResults).toHaveLength(6);
       expect(out.results.filter((r) => r.target === 'here')).toHaveLength(2);
       for (const r of k8sResults) {
         expect(r.status).toBe('passed');
@@ -126,12 +136,29 @@ store:
         JSON.stringify(gpuRuns.map((r) => r.metrics)),
       ).toBe(true);
 
+      // The score file and the artifact were copied out of the pod before it was deleted.
+      const fileRuns = k8sResults.filter((r) => r.scores.some((s) => s.name === 'value'));
+      expect(fileRuns.map((r) => r.scores.find((s) => s.name === 'value')!.value)).toEqual([3, 3]);
+      expect(fileRuns.map((r) => r.artifacts.length)).toEqual([1, 1]);
       const stored = JSON.parse(
         (await cli(['results', '--json', '--state', state], { cwd: dir })).stdout,
       ) as RunJson;
-      expect(stored.results).toHaveLength(6);
+      expect(stored.results).toHaveLength(8);
+      // The pods' lives reached the event bus and the store as containers' do on Docker.
+      const store = new SqliteStore(state);
+      try {
+        const events = (await store.listEvents({ runId: out.run.id })).filter(
+          (e) => e.host === 'benchyard-k8s-node',
+        );
+        expect(events.map((e) => e.action)).toEqual(
+          expect.arrayContaining(['create', 'start', 'die', 'destroy']),
+        );
+        expect(events.filter((e) => e.action === 'die').every((e) => e.exitCode === 0)).toBe(true);
+      } finally {
+        await store.close();
+      }
       const es = esClient();
-      expect(await waitForCount(es, 'benchyard-results', { term: { 'run.id': out.run.id } }, 6)).toBe(6);
+      expect(await waitForCount(es, 'benchyard-results', { term: { 'run.id': out.run.id } }, 8)).toBe(8);
       // The agent's container samples, stamped with the node, reached Elasticsearch.
       await until(async () => {
         await es.indices.refresh({ index: 'metrics-benchyard.container-*' });
