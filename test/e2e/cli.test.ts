@@ -144,6 +144,7 @@ benchmarks:
       'aws',
       'softlayer',
       'slurm',
+      'kubernetes',
     ]);
   });
 });

@@ -88,7 +88,9 @@ describe('machine leases through the CLI', () => {
     'takes over the lease of a SIGKILLed controller once it expired (BENCHYARD_LEASE_TTL) and removes what it left running',
     { timeout: 300_000 },
     async () => {
-      const env = { BENCHYARD_LEASE_TTL: '4s' };
+      // Long enough that the next controller, started on a busy machine, still finds the lease
+      // valid and waits before it takes it over.
+      const env = { BENCHYARD_LEASE_TTL: '10s' };
       const long = workdir(
         `name: killed\nrepetitions: 1\ntargets:\n${labTarget()}benchmarks:\n  - benchmark: sysbench-cpu\n    params: {time: 120}\n`,
       );

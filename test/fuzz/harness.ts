@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { BIN } from '../helpers/cli.js';
-import { ROOT } from '../helpers/catalog.js';
+import { exampleMatrices, ROOT } from '../helpers/catalog.js';
 import { mutate, type Op } from './mutations.js';
 
 /** What every case must respect (issue 15): exit 0 or 2, no stack, under 2 s and 256 MB. */
@@ -58,7 +58,7 @@ export interface Seeds {
 export function prepareSeeds(): Seeds {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'by-fuzz-'));
   cpSync(path.join(ROOT, 'examples'), path.join(dir, 'examples'), { recursive: true });
-  const examples = readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml'));
+  const examples = exampleMatrices();
   const definitions = [
     ...readdirSync(path.join(ROOT, 'benchmarks')).map((b) =>
       path.join(ROOT, 'benchmarks', b, 'benchmark.yaml'),

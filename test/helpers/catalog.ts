@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/core/index.js';
@@ -6,6 +7,13 @@ import { planMatrix } from '../../src/plan/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+/** The example matrices (`examples/*.yaml`; `*-rbac.yaml` are Kubernetes manifests, not matrices). */
+export function exampleMatrices(): string[] {
+  return readdirSync(path.join(ROOT, 'examples')).filter(
+    (f) => f.endsWith('.yaml') && !f.endsWith('-rbac.yaml'),
+  );
+}
 
 let builtins: Promise<MapCatalog> | undefined;
 /** The real built-in benchmark definitions (data, not code under test). */

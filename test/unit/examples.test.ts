@@ -1,15 +1,11 @@
 /** Every example matrix the docs show is valid: planning it gives cells and no problem. */
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog, loadMatrix } from '../../src/config/index.js';
 import { planMatrix } from '../../src/plan/index.js';
-import { ROOT } from '../helpers/catalog.js';
+import { exampleMatrices, ROOT } from '../helpers/catalog.js';
 
-// Matrices; `*-rbac.yaml` are Kubernetes manifests (applied by `scripts/services up k8s`).
-const examples = readdirSync(path.join(ROOT, 'examples')).filter(
-  (f) => f.endsWith('.yaml') && !f.endsWith('-rbac.yaml'),
-);
+const examples = exampleMatrices();
 
 describe('examples/', () => {
   it.each(examples)('%s validates and plans', async (file) => {
