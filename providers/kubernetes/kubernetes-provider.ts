@@ -10,7 +10,6 @@
  * benchyard cannot.
  */
 import {
-  InfrastructureError,
   ProvisionError,
   errorMessage,
   machineCountOf,
@@ -30,19 +29,12 @@ import type { KubernetesTargetOptions } from '../../src/config/targets/kubernete
 import { statusCode, type V1Pod } from './api.js';
 import { Clusters, type Cluster } from './clusters.js';
 import { KubernetesEngine } from './engine.js';
-import { K8S_LABELS, labelValue, MANAGED_BY, podName, type PodOwner } from './identity.js';
+import { podName, type PodOwner } from './identity.js';
+import { deleteEntryPods, nodesWithGpus, podSize, waitHeld } from './holding.js';
 import { KubernetesLeftovers } from './leftovers.js';
-import {
-  defaultSize,
-  describeNodes,
-  nodeGpus,
-  nodeHardware,
-  nodeLeft,
-  quantity,
-  selectorOf,
-} from './nodes.js';
+import { describeNodes, nodeGpus, nodeHardware, selectorOf } from './nodes.js';
 import { holderPod, type Placement } from './pod-spec.js';
-import { podFailure, waitingOf } from './pod-status.js';
+import { podFailure } from './pod-status.js';
 import { kubernetesPreflight } from './preflight.js';
 
 interface Held {
@@ -55,9 +47,6 @@ interface Held {
   unfollow: () => void;
   releasing: boolean;
 }
-
-/** How long release waits for the machine's pods to be gone. */
-const GONE_TIMEOUT_MS = 120_000;
 
 export class KubernetesProvider implements Provider {
   readonly name = 'kubernetes';
@@ -94,6 +83,7 @@ export class KubernetesProvider implements Provider {
     const o = target.options as KubernetesTargetOptions;
     const cluster = this.clusters.get(o);
     const { api } = cluster;
+    const nodes = await nodesWithGpus(cluster.api, o, target.gpusPerMachine ?? 0);
     const watch = await cluster.watch(o.namespace, this.ctx.ledger.session);
     const entry = recordIntent(
       this.ctx.ledger,
@@ -129,6 +119,7 @@ export class KubernetesProvider implements Provider {
               exclusive: o.exclusive,
               image: o.holderImage,
               deadlineSeconds: Math.ceil(this.ctx.maxLifetimeMs / 1000),
+              ...(nodes ? { nodes } : {}),
             }),
           ),
         {
@@ -151,82 +142,19 @@ export class KubernetesProvider implements Provider {
       created = true;
       watch.seen(outcome.answer);
       provision.created = this.ctx.clock.now();
-      const pod = await this.holding(cluster, o, name, signal);
+      const pod = await waitHeld(cluster.watchOf(o.namespace)!, name, o, this.ctx, signal);
       provision.running = this.ctx.clock.now();
       return await this.machine(cluster, o, entry, owner, placement, pod, provision);
     } catch (err) {
       if (created || entry.phase === 'unknown')
-        await this.deleteAll(cluster, o.namespace, owner, entry).catch((e: unknown) =>
-          this.ctx.logger.warn(errorMessage(e)),
-        );
+        await deleteEntryPods(cluster.api, o.namespace, owner.key, this.ctx)
+          .then(() => entry.released())
+          .catch((e: unknown) => this.ctx.logger.warn(errorMessage(e)));
       await cluster.unwatch(o.namespace);
       throw err;
     } finally {
       entry[Symbol.dispose]();
     }
-  }
-
-  /** Waits until the holder runs, saying why it waits whenever that changes. */
-  private holding(
-    cluster: Cluster,
-    o: KubernetesTargetOptions,
-    name: string,
-    signal: AbortSignal,
-  ): Promise<V1Pod> {
-    const watch = cluster.watchOf(o.namespace)!;
-    return new Promise<V1Pod>((resolve, reject) => {
-      let told = '';
-      const timer = new AbortController();
-      const finish = (err: Error | undefined, pod?: V1Pod) => {
-        unfollow();
-        timer.abort();
-        signal.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve(pod!);
-      };
-      const check = (pod: V1Pod | undefined) => {
-        if (!pod)
-          return finish(
-            new ProvisionError(`kubernetes: holder pod ${name} was deleted before it ran`, 'INFRA'),
-          );
-        if (pod.status?.phase === 'Running') return finish(undefined, pod);
-        const failed = podFailure(pod) ?? (pod.status?.phase === 'Succeeded' ? 'it ended' : undefined);
-        if (failed)
-          return finish(
-            new ProvisionError(`kubernetes: holder pod ${name} ended before it ran: ${failed}`, 'INFRA'),
-          );
-        const w = waitingOf(pod, 'hold');
-        if (w?.hopeless)
-          return finish(
-            new ProvisionError(
-              `kubernetes: holder pod ${name} cannot start: ${w.reason} (holderImage: ${o.holderImage})`,
-              'INFRA',
-            ),
-          );
-        if (w && w.reason !== told) {
-          told = w.reason;
-          (this.ctx.progress ?? this.ctx.logger.info)(
-            `kubernetes: waiting for a node in ${o.namespace} (${name}): ${w.reason}`,
-          );
-        }
-      };
-      const onAbort = () => finish(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      const unfollow = watch.follow(name, check);
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (o.holdTimeout !== undefined)
-        this.ctx.clock.sleep(o.holdTimeout, timer.signal).then(
-          () =>
-            finish(
-              new ProvisionError(
-                `kubernetes: no node held within ${Math.round(o.holdTimeout! / 1000)} s${told ? `: ${told}` : ''}`,
-                'CAPACITY',
-              ),
-            ),
-          () => undefined,
-        );
-      const now = watch.current(name);
-      if (now) check(now);
-    });
   }
 
   private async machine(
@@ -245,7 +173,7 @@ export class KubernetesProvider implements Provider {
     const info = await api.readNode(node);
     if (!info) throw new ProvisionError(`kubernetes: node ${node} of holder pod ${holder} is gone`, 'INFRA');
     entry.note({ details: { node } });
-    const size = await this.size(cluster, o, info, node);
+    const size = await podSize(cluster.api, o, info, node);
     const labels = info.metadata?.labels ?? {};
     const id = `k8s:${api.context}:${o.namespace}:${holder}`;
     const lost = new AbortController();
@@ -316,36 +244,6 @@ export class KubernetesProvider implements Provider {
     };
   }
 
-  /** The benchmark pods' CPU and memory: the target's, else what the node has left once held. */
-  private async size(
-    cluster: Cluster,
-    o: KubernetesTargetOptions,
-    node: Parameters<typeof nodeLeft>[0],
-    name: string,
-  ) {
-    const cpu = quantity(o.cpu);
-    const memory = quantity(o.memory);
-    if (cpu !== undefined && memory !== undefined)
-      return { milliCpu: Math.round(cpu * 1000), memoryBytes: Math.floor(memory) };
-    let left: { milliCpu: number; memoryBytes: number };
-    try {
-      left = defaultSize(nodeLeft(node, await cluster.api.listNodePods(name)));
-    } catch (err) {
-      throw new InfrastructureError(
-        `kubernetes: cannot tell what node ${name} has left (${errorMessage(err)}): set the target's 'cpu' and 'memory'`,
-      );
-    }
-    if (left.milliCpu < 1 || left.memoryBytes < 1)
-      throw new ProvisionError(
-        `kubernetes: node ${name} has nothing left for a benchmark pod (${left.milliCpu}m CPU, ${left.memoryBytes} B)`,
-        'CAPACITY',
-      );
-    return {
-      milliCpu: cpu !== undefined ? Math.round(cpu * 1000) : left.milliCpu,
-      memoryBytes: memory !== undefined ? Math.floor(memory) : left.memoryBytes,
-    };
-  }
-
   async release(machine: Machine, signal: AbortSignal): Promise<void> {
     const held = this.held.get(machine.id);
     if (!held) return;
@@ -355,38 +253,11 @@ export class KubernetesProvider implements Provider {
     held.entry.releasing();
     try {
       signal.throwIfAborted();
-      await this.deleteAll(held.cluster, held.namespace, held.owner, held.entry);
+      await deleteEntryPods(held.cluster.api, held.namespace, held.owner.key, this.ctx);
+      held.entry.released();
     } finally {
       await held.cluster.unwatch(held.namespace);
     }
-  }
-
-  /** Deletes every pod of the entry (benchmarks, agent, holder), waits until they are gone, then closes the entry. */
-  private async deleteAll(
-    cluster: Cluster,
-    namespace: string,
-    owner: PodOwner,
-    entry: TrackedEntry,
-  ): Promise<void> {
-    const selector = `${K8S_LABELS.managedBy}=${MANAGED_BY},${K8S_LABELS.key}=${labelValue(owner.key)}`;
-    const deadline = this.ctx.clock.now() + GONE_TIMEOUT_MS;
-    for (let look = 0; ; look++) {
-      const pods = (await cluster.api.listPods(namespace, selector)).filter((p) =>
-        p.metadata?.annotations?.['benchyard.io/owner']?.includes(`"key":${JSON.stringify(owner.key)}`),
-      );
-      if (pods.length === 0) break;
-      if (this.ctx.clock.now() > deadline)
-        throw new InfrastructureError(
-          `kubernetes: pods of ${entry.key} still exist ${GONE_TIMEOUT_MS / 1000} s after their deletion: ${pods.map((p) => p.metadata?.name).join(', ')}`,
-        );
-      await Promise.all(
-        pods
-          .filter((p) => !p.metadata?.deletionTimestamp || look === 0)
-          .map((p) => cluster.api.deletePod(namespace, p.metadata!.name!, 0)),
-      );
-      await this.ctx.clock.sleep(Math.min(1000, 100 * 2 ** look));
-    }
-    entry.released();
   }
 
   discover(opts: {

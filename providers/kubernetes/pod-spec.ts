@@ -76,12 +76,19 @@ function placementSpec(p: Placement) {
   };
 }
 
-/** Pins a pod to one node through the scheduler (not `nodeName`, which would bypass its resource checks). */
+/**
+ * Pins a pod to one node through the scheduler (not `nodeName`, which would bypass its
+ * resource checks), by the node's name (`matchFields`: the hostname label need not be it).
+ */
 function onNode(node: string) {
+  return onNodes([node]);
+}
+
+function onNodes(nodes: readonly string[]) {
   return {
     nodeAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: {
-        nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_KEY, operator: 'In', values: [node] }] }],
+        nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [...nodes] }] }],
       },
     },
   };
@@ -102,6 +109,8 @@ export function holderPod(o: {
   exclusive: boolean;
   image: string;
   deadlineSeconds: number;
+  /** Only these nodes (those with the GPUs the target's cells need); any the selector matches when absent. */
+  nodes?: readonly string[];
 }): V1Pod {
   const holders = { [K8S_LABELS.managedBy]: MANAGED_BY, [K8S_LABELS.role]: 'holder' };
   return {
@@ -110,8 +119,9 @@ export function holderPod(o: {
     metadata: base(o.name, o.owner, 'holder', o.exclusive ? { [K8S_LABELS.exclusive]: 'true' } : {}),
     spec: {
       ...placementSpec(o.placement),
-      // Exclusive: no other holder on this node; shared: none where an exclusive one is.
       affinity: {
+        ...(o.nodes ? onNodes(o.nodes) : {}),
+        // Exclusive: no other holder on this node; shared: none where an exclusive one is.
         podAntiAffinity: awayFrom(o.exclusive ? holders : { ...holders, [K8S_LABELS.exclusive]: 'true' }),
       },
       activeDeadlineSeconds: o.deadlineSeconds,

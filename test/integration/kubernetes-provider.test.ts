@@ -110,8 +110,16 @@ const labels = (session: string) => ({ 'io.benchyard.session': session, 'io.benc
 describe('kubernetes provider (real cluster)', () => {
   it('runs a repetition as a Guaranteed pod on the held node, with its GPU, limits, labels, deadline and affinity', async () => {
     const c = controller('k8s-it-a');
-    const machine = await acquire(c);
+    // Cells that need a GPU: the holder goes only to nodes with that many.
+    const machine = await acquire(c, { ...target(), gpusPerMachine: 1 });
     expect(machine.hostname).toBe('benchyard-k8s-node');
+    const [holder] = await podsWithLabel(
+      K8S_NAMESPACE,
+      'benchyard.io/session=k8s-it-a,benchyard.io/role=holder',
+    );
+    expect(JSON.stringify((holder as unknown as { spec: { affinity: unknown } }).spec.affinity)).toContain(
+      '"matchFields":[{"key":"metadata.name","operator":"In","values":["benchyard-k8s-node"]}]',
+    );
     expect(machine.hardware?.gpus?.[0]?.count).toBe(2);
     const container = await machine.engine.create({
       name: 'x',
@@ -192,6 +200,11 @@ describe('kubernetes provider (real cluster)', () => {
   it('says what the cluster has, and a pod the scheduler cannot place fails with its reason', async () => {
     const c = controller('k8s-it-b');
     expect((await c.provider.describe(target())).gpus).toEqual([expect.objectContaining({ count: 2 })]);
+    // A machine for cells of 3 GPUs: no node has them; nothing is created.
+    await expect(acquire(c, { ...target(), gpusPerMachine: 3 })).rejects.toThrow(
+      /no usable node has 3 nvidia\.com\/gpu/,
+    );
+    expect(await podsWithLabel(K8S_NAMESPACE, 'benchyard.io/session=k8s-it-b')).toEqual([]);
     const machine = await acquire(c, target({ scheduleTimeout: '5s' }));
     const run = runContainer(
       machine.engine,

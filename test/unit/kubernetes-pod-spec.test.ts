@@ -103,6 +103,23 @@ describe('holderPod', () => {
     expect(pod.spec?.containers[0]?.resources?.limits).toEqual({ cpu: '10m', memory: '16Mi' });
     expect(ownerOf(pod)).toEqual(owner);
     expect(pod.metadata?.labels?.[K8S_LABELS.role]).toBe('holder');
+    // Any node the selector matches, unless it is told which have the GPUs the cells need.
+    expect(pod.spec?.affinity?.nodeAffinity).toBeUndefined();
+    const gpuNodes = holderPod({
+      name: 'by-holder-k1-abcdef',
+      owner,
+      placement,
+      exclusive: true,
+      image: 'registry.k8s.io/pause:3.10.1',
+      deadlineSeconds: 3600,
+      nodes: ['gpu-1', 'gpu-2'],
+    });
+    expect(gpuNodes.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual({
+      nodeSelectorTerms: [
+        { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['gpu-1', 'gpu-2'] }] },
+      ],
+    });
+    expect(gpuNodes.spec?.affinity?.podAntiAffinity).toBeDefined();
   });
 });
 
@@ -146,7 +163,8 @@ describe('benchmarkPod', () => {
     expect(
       pinned.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
     ).toEqual([
-      { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['node-7'] }] },
+      // By the node's name: its hostname label need not be the same.
+      { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-7'] }] },
     ]);
     expect(pinned.spec?.nodeName).toBeUndefined();
     expect(
@@ -296,7 +314,7 @@ describe('agentPod', () => {
     expect(c?.command?.slice(-2)).toEqual(['benchyard-agent', '--x']);
     expect(
       pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms[0]
-        ?.matchExpressions?.[0]?.values,
+        ?.matchFields?.[0]?.values,
     ).toEqual(['node-7']);
     expect(pod.spec?.automountServiceAccountToken).toBe(false);
   });
