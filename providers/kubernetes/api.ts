@@ -128,6 +128,15 @@ export function apiMessage(err: unknown): string {
   return errorMessage(err);
 }
 
+/**
+ * A create the API server refused (bad spec, forbidden, quota, no such namespace: a 4xx),
+ * which created nothing: its message; `undefined` when the object may exist.
+ */
+export function refusedCreate(err: unknown): string | undefined {
+  const code = statusCode((err as { cause?: unknown }).cause);
+  return code !== undefined && code >= 400 && code < 500 ? errorMessage(err) : undefined;
+}
+
 export function statusCode(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
 }

@@ -23,7 +23,7 @@ export const OWNER_ANNOTATION = 'benchyard.io/owner';
 export const LABELS_ANNOTATION = 'benchyard.io/labels';
 export const MANAGED_BY = 'benchyard';
 
-export type PodRole = 'holder' | 'benchmark' | 'agent';
+export type PodRole = 'holder' | 'benchmark' | 'agent' | 'probe';
 
 export interface PodOwner {
   key: string;

@@ -17,6 +17,7 @@ import {
   type Machine,
   type MachineCount,
   type PreflightCheck,
+  type PreflightOptions,
   type Provider,
   type ProviderContext,
   type ProvisionStep,
@@ -26,14 +27,14 @@ import {
   type TrackedEntry,
 } from '../../src/core/index.js';
 import type { KubernetesTargetOptions } from '../../src/config/targets/kubernetes.js';
-import { statusCode, type V1Pod } from './api.js';
+import { refusedCreate, type V1Pod } from './api.js';
 import { Clusters, type Cluster } from './clusters.js';
 import { KubernetesEngine } from './engine.js';
 import { podName, type PodOwner } from './identity.js';
 import { deleteEntryPods, nodesWithGpus, podSize, waitHeld } from './holding.js';
 import { KubernetesLeftovers } from './leftovers.js';
 import { describeNodes, nodeGpus, nodeHardware, selectorOf } from './nodes.js';
-import { holderPod, type Placement } from './pod-spec.js';
+import { holderPod, placementOf, type Placement } from './pod-spec.js';
 import { podFailure } from './pod-status.js';
 import { kubernetesPreflight } from './preflight.js';
 
@@ -75,8 +76,8 @@ export class KubernetesProvider implements Provider {
     return describeNodes(nodes, quotas);
   }
 
-  preflight(target: TargetSpec, signal: AbortSignal): Promise<PreflightCheck[]> {
-    return kubernetesPreflight(this.clusters, target, signal);
+  preflight(target: TargetSpec, signal: AbortSignal, opts?: PreflightOptions): Promise<PreflightCheck[]> {
+    return kubernetesPreflight(this.clusters, target, signal, opts, this.ctx);
   }
 
   async acquire(target: TargetSpec, signal: AbortSignal): Promise<Machine> {
@@ -124,11 +125,7 @@ export class KubernetesProvider implements Provider {
           ),
         {
           created: () => ({ resourceId: name }),
-          // The API server refused it (bad spec, forbidden, quota, no such namespace): nothing exists.
-          notCreated: (err) => {
-            const code = statusCode((err as { cause?: unknown }).cause);
-            return code !== undefined && code >= 400 && code < 500 ? errorMessage(err) : undefined;
-          },
+          notCreated: refusedCreate,
         },
       );
       if (!outcome.created) {
@@ -280,13 +277,4 @@ export class KubernetesProvider implements Provider {
   async close(): Promise<void> {
     await this.clusters.close();
   }
-}
-
-function placementOf(o: KubernetesTargetOptions): Placement {
-  return {
-    nodeSelector: o.nodeSelector,
-    tolerations: o.tolerations,
-    imagePullSecrets: o.imagePullSecrets,
-    ...(o.priorityClassName ? { priorityClassName: o.priorityClassName } : {}),
-  };
 }

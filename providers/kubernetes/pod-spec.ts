@@ -21,6 +21,7 @@
 import type { ContainerSpec } from '../../src/core/index.js';
 import { InfrastructureError } from '../../src/core/index.js';
 import type { V1Pod, V1Toleration } from './api.js';
+import type { KubernetesTargetOptions } from '../../src/config/targets/kubernetes.js';
 import {
   encodeOwner,
   K8S_LABELS,
@@ -29,11 +30,13 @@ import {
   OWNER_ANNOTATION,
   ownerLabelsOf,
   type PodOwner,
+  type PodRole,
 } from './identity.js';
 
 export const BENCH_CONTAINER = 'bench';
 export const KEEPER_CONTAINER = 'keeper';
 export const AGENT_CONTAINER = 'agent';
+export const PROBE_CONTAINER = 'probe';
 /** Where kept files wait (an emptyDir shared by bench and keeper): `<n>.tar` for the n-th path. */
 export const KEEP_DIR = '/.benchyard-keep';
 /** The agent's script in its image (images/agent/Dockerfile). */
@@ -50,16 +53,21 @@ export interface Placement {
   priorityClassName?: string;
 }
 
-function base(
-  name: string,
-  owner: PodOwner,
-  role: 'holder' | 'benchmark' | 'agent',
-  extra: Record<string, string> = {},
-) {
+function base(name: string, owner: PodOwner, role: PodRole, extra: Record<string, string> = {}) {
   return {
     name,
     labels: { ...ownerLabelsOf(owner, role), ...extra },
     annotations: { [OWNER_ANNOTATION]: encodeOwner(owner) },
+  };
+}
+
+/** A target's placement options. */
+export function placementOf(o: KubernetesTargetOptions): Placement {
+  return {
+    nodeSelector: o.nodeSelector,
+    tolerations: o.tolerations,
+    imagePullSecrets: o.imagePullSecrets,
+    ...(o.priorityClassName ? { priorityClassName: o.priorityClassName } : {}),
   };
 }
 
@@ -335,6 +343,43 @@ export function agentPod(o: {
             { name: 'proc', mountPath: '/host/proc', readOnly: true },
             { name: 'sys', mountPath: '/host/sys', readOnly: true },
           ],
+          securityContext: { allowPrivilegeEscalation: false },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * `doctor`'s pull probe: `image` (by digest, from the run's registry) pulled afresh
+ * (`Always`) on one of `nodes`, running `true`. It asks for next to nothing and keeps away
+ * from no holder, so it fits beside a held node's benchmarks; its deadline ends it if
+ * doctor cannot.
+ */
+export function probePod(o: {
+  name: string;
+  owner: PodOwner;
+  placement: Placement;
+  nodes: readonly string[];
+  image: string;
+  deadlineSeconds: number;
+}): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: base(o.name, o.owner, 'probe'),
+    spec: {
+      ...placementSpec(o.placement),
+      affinity: onNodes(o.nodes),
+      activeDeadlineSeconds: o.deadlineSeconds,
+      terminationGracePeriodSeconds: 0,
+      containers: [
+        {
+          name: PROBE_CONTAINER,
+          image: o.image,
+          imagePullPolicy: 'Always',
+          command: ['true'],
+          resources: { requests: { cpu: '1m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
           securityContext: { allowPrivilegeEscalation: false },
         },
       ],

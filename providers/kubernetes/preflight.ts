@@ -1,14 +1,24 @@
 /**
- * `doctor` for a kubernetes target, creating nothing: the context's API server answers, the
- * user may do what benchyard does (SelfSubjectAccessReview for pods, pods/log, pods/exec,
- * pods/attach in the namespace, nodes cluster-wide), nodes match the selector and which of
- * them offer `nvidia.com/gpu` (the device plugin's resource), and the namespace's quota.
+ * `doctor` for a kubernetes target: the context's API server answers, the user may do what
+ * benchyard does (SelfSubjectAccessReview for pods, pods/log, pods/exec, pods/attach in the
+ * namespace, nodes cluster-wide), nodes match the selector and which of them offer
+ * `nvidia.com/gpu` (the device plugin's resource), and the namespace's quota. When all of
+ * that holds, whether a node can pull from the run's registry: the one thing it creates, a
+ * probe pod (`registry-probe.ts`), deleted before doctor ends.
  */
-import { errorMessage, type PreflightCheck, type TargetSpec } from '../../src/core/index.js';
+import {
+  errorMessage,
+  type PreflightCheck,
+  type PreflightOptions,
+  type ProviderContext,
+  type TargetSpec,
+} from '../../src/core/index.js';
 import type { KubernetesTargetOptions } from '../../src/config/targets/kubernetes.js';
+import type { V1Node } from './api.js';
 import type { Clusters } from './clusters.js';
 import { nodeGpus, nodeUsable, quantity, quotaGpusLeft, selectorOf } from './nodes.js';
 import { GPU_RESOURCE } from './pod-spec.js';
+import { probeRegistry } from './registry-probe.js';
 
 /** What benchyard does in the namespace, as SelfSubjectAccessReviews ask it. */
 const NEEDED: readonly [verb: string, resource: string, sub?: string][] = [
@@ -26,10 +36,13 @@ export async function kubernetesPreflight(
   clusters: Clusters,
   target: TargetSpec,
   signal: AbortSignal,
+  opts: PreflightOptions | undefined,
+  ctx: Pick<ProviderContext, 'ledger' | 'clock' | 'logger'>,
 ): Promise<PreflightCheck[]> {
   const o = target.options as KubernetesTargetOptions;
   const checks: PreflightCheck[] = [];
   let api;
+  let pullers: V1Node[] = [];
   try {
     api = clusters.get(o).api;
     const nodes = await api.listNodes(selectorOf(o.nodeSelector));
@@ -50,6 +63,7 @@ export async function kubernetesPreflight(
     });
     const withGpus = usable.filter((n) => nodeGpus(n) > 0);
     const gpusWanted = (target.gpusPerMachine ?? 0) > 0;
+    pullers = gpusWanted ? withGpus : usable;
     checks.push({
       check: `device plugin (${GPU_RESOURCE})`,
       status: withGpus.length ? 'ok' : gpusWanted ? 'fail' : 'skip',
@@ -100,5 +114,31 @@ export async function kubernetesPreflight(
   } catch (err) {
     checks.push({ check: `quota in ${o.namespace}`, status: 'warn', detail: errorMessage(err) });
   }
+  if (opts && !checks.some((c) => c.status === 'fail'))
+    checks.push(
+      await registryCheck(o, pullers, opts, { cluster: clusters.get(o), ctx, target: target.name, signal }),
+    );
   return checks;
+}
+
+/** Whether the target's nodes pull from the run's registry: a probe pod pulls what the controller pushed. */
+async function registryCheck(
+  o: KubernetesTargetOptions,
+  nodes: readonly V1Node[],
+  opts: PreflightOptions,
+  deps: Parameters<typeof probeRegistry>[3],
+): Promise<PreflightCheck> {
+  if (!opts.registryImage)
+    return {
+      check: 'registry',
+      status: 'fail',
+      detail: "the matrix has no images.registry: a cluster's nodes pull each image by digest from one",
+    };
+  let image;
+  try {
+    image = await opts.registryImage();
+  } catch (err) {
+    return { check: 'registry', status: 'fail', detail: `pushing the probe image: ${errorMessage(err)}` };
+  }
+  return probeRegistry(o, nodes, image, deps);
 }

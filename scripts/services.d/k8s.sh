@@ -28,13 +28,14 @@
 # from the machine's docker (k8s_import_docker_image). Logs and pid files in
 # $STATE/k8s/*.log|*.pid.
 #
-# Findings on the dev VM (2 cores, cgroup v1 hybrid, no systemd, kernel 6.18;
-# details and timings in /work/notes/k8s-findings.md):
-#   * a cold build (empty go build cache): budget 10-15 min and 3 GB of go
-#     build cache; one `go build` of the 5 binaries took 343 s from a 0.5 GB
-#     cache; the plugin ~16 s. CI should cache $CACHE/k8s/bin (~410 MB), not
-#     the build cache: with it nothing is compiled (binaries checked by
-#     version, the plugin by a sha256 of its source).
+# Findings on the dev VM (2 cores, cgroup v1 hybrid, no systemd, kernel 6.18):
+#   * a cold build (fresh machine: empty go module and build caches): the 5
+#     binaries in one `go build` took 212 s (modules fetched from the proxy
+#     included; 343 s once on a busier machine), leaving 3.1 GB of go build
+#     cache and 0.6 GB of modules; the plugin ~1-16 s. CI should cache
+#     $CACHE/k8s/bin (~410 MB), not the build cache: with it nothing is
+#     compiled (binaries checked by version, the plugin by a sha256 of its
+#     source).
 #   * up with binaries cached, everything stopped: 3.5-8.4 s to a Ready node
 #     with both GPUs (~5 s from an empty $STATE/k8s); a warm `up k8s` (all
 #     running) 0.7-1.5 s; `kubectl run ... -- true` Succeeded ~2 s after the
@@ -86,7 +87,7 @@ build_k8s() {
   fi
   command -v go >/dev/null || die "k8s: go is needed to build ${missing[*]}"
   k8s_write_module
-  log "k8s: building ${missing[*]} (one go build: they share the cache; ~6 min on 2 cores from a 0.5 GB go build cache; log $log) ..."
+  log "k8s: building ${missing[*]} (one go build: they share the cache; 3.5-6 min on 2 cores when cold; log $log) ..."
   # One invocation, so the packages the commands share compile once.
   (cd "$K8S_CACHE/mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 timeout 3600 go build -trimpath -o "$K8S_BIN/" \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}" \

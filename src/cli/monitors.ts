@@ -90,10 +90,24 @@ function registryAgent(
   },
 ): (start: AgentStart) => Promise<AgentChannel> {
   return async (start) => {
-    const { signal } = start;
-    const local = await ensureAgentImage(o.imageSource, AGENT_FILES, { logger: o.logger, signal });
-    const pushed = await pushImage(o.imageSource, local, o.registry.push, { logger: o.logger, signal });
-    const image = registryDigestRef(o.registry.pull, pushed.repo, pushed.digest);
-    return engine.startAgent!(agentLaunch(image, start, o), signal);
+    const image = await registryAgentImage(o.imageSource, o.registry, {
+      logger: o.logger,
+      signal: start.signal,
+    });
+    return engine.startAgent!(agentLaunch(image, start, o), start.signal);
   };
+}
+
+/**
+ * The agent image (built on `imageSource` where it lacks it) pushed to the registry: its
+ * reference by digest as the machines reach the registry (`pull`). `doctor` has nodes pull it.
+ */
+export async function registryAgentImage(
+  imageSource: Docker,
+  registry: { push: string; pull: string },
+  opts: { logger: Logger; signal: AbortSignal },
+): Promise<string> {
+  const local = await ensureAgentImage(imageSource, AGENT_FILES, opts);
+  const pushed = await pushImage(imageSource, local, registry.push, opts);
+  return registryDigestRef(registry.pull, pushed.repo, pushed.digest);
 }

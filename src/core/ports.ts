@@ -145,7 +145,17 @@ export interface Provider {
    * `doctor`'s checks of a target whose machines are not acquired to be checked (a cloud's,
    * a cluster's): what its API, scheduler and nodes say, without creating anything.
    */
-  preflight?(target: TargetSpec, signal: AbortSignal): Promise<PreflightCheck[]>;
+  preflight?(target: TargetSpec, signal: AbortSignal, opts?: PreflightOptions): Promise<PreflightCheck[]>;
+}
+
+/** What `doctor` hands `Provider.preflight` beside the target. */
+export interface PreflightOptions {
+  /**
+   * An image in the run's registry, pushed there on the first call, answered by digest as
+   * the target's machines pull it: a provider whose nodes pull images (a cluster) tries
+   * pulling it there. Absent: the matrix names no registry.
+   */
+  registryImage?: () => Promise<string>;
 }
 
 /** One answer of `Provider.preflight`. */

@@ -1,7 +1,9 @@
 /**
  * `doctor`: checks the machines of targets before anyone spends money on them. Machines
  * that exist (this one, SSH hosts) are leased and probed; cloud targets are not
- * provisioned — their instance type's facts are checked against the requirements instead.
+ * provisioned — their instance type's facts are checked against the requirements instead;
+ * a provider's `preflight` says what its API knows (a cluster's also whether its nodes pull
+ * from the run's registry).
  */
 import type Docker from 'dockerode';
 import {
@@ -10,6 +12,7 @@ import {
   MachineBusyError,
   type Logger,
   type Machine,
+  type PreflightOptions,
   type Provider,
   type TargetSpec,
 } from '../core/index.js';
@@ -31,6 +34,11 @@ export interface DoctorDeps {
   controller: Docker;
   logger: Logger;
   signal: AbortSignal;
+  /**
+   * Pushes an image the controller has to the registry and answers it by digest as `pull`
+   * reaches it: targets whose nodes pull (a cluster's) try pulling it.
+   */
+  registryImage?: (registry: { push: string; pull: string }) => Promise<string>;
 }
 
 /** Present on dev and CI machines (scripts/services); shipped to a remote machine that lacks it. */
@@ -41,8 +49,8 @@ const RELEASE_TIMEOUT_MS = 60_000;
 
 export async function examine(targets: readonly DoctorTarget[], deps: DoctorDeps): Promise<DoctorReport[]> {
   const reports: DoctorReport[] = [];
-  for (const { spec, needed } of targets)
-    reports.push(...(await checkTarget(spec, deps.providers.get(spec.provider)!, needed, deps)));
+  for (const target of targets)
+    reports.push(...(await checkTarget(target, deps.providers.get(target.spec.provider)!, deps)));
   return reports;
 }
 
@@ -58,13 +66,17 @@ export function doctorFailure(reports: readonly DoctorReport[]): InfrastructureE
 }
 
 async function checkTarget(
-  spec: TargetSpec,
+  { spec, needed, registry }: DoctorTarget,
   provider: Provider,
-  needed: Needed[],
   deps: DoctorDeps,
 ): Promise<DoctorReport[]> {
   // Cloud machines cost money from the moment they exist: judge the type, provision nothing.
-  if (provider.capabilities.elastic) return [await judgeType(spec, provider, needed, deps.signal)];
+  if (provider.capabilities.elastic) {
+    const { registryImage } = deps;
+    const opts: PreflightOptions =
+      registry && registryImage ? { registryImage: () => registryImage(registry) } : {};
+    return [await judgeType(spec, provider, needed, opts, deps.signal)];
+  }
   const count = provider.capacity?.(spec).max ?? 1;
   const reports: DoctorReport[] = [];
   // Every machine is held until all are checked: a lease given back would be handed out again.
@@ -105,11 +117,12 @@ async function judgeType(
   spec: TargetSpec,
   provider: Provider,
   needed: Needed[],
+  opts: PreflightOptions,
   signal: AbortSignal,
 ): Promise<DoctorReport> {
   const machine = `${spec.provider} (not provisioned)`;
   try {
-    const preflight = (await provider.preflight?.(spec, signal)) ?? [];
+    const preflight = (await provider.preflight?.(spec, signal, opts)) ?? [];
     if (preflight.some((c) => c.status === 'fail')) return { target: spec.name, machine, checks: preflight };
     const facts = await provider.describe?.(spec, signal);
     return {

@@ -8,6 +8,8 @@ import type { Needed } from './checks.js';
 export interface DoctorTarget {
   spec: TargetSpec;
   needed: Needed[];
+  /** The run's registry: where this machine pushes, where the target's machines pull. */
+  registry?: { push: string; pull: string };
 }
 
 /** Without a matrix: this machine, requiring nothing. */
@@ -21,6 +23,7 @@ export function matrixTargets(targets: readonly TargetSpec[], plan: Plan): Docto
   return targets.map((spec) => ({
     spec,
     needed: distinctRequirements(plan.cells.filter((c) => c.target.name === spec.name)),
+    ...(plan.registry ? { registry: { push: plan.registry, pull: spec.registry ?? plan.registry } } : {}),
   }));
 }
 

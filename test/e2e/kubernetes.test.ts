@@ -2,8 +2,9 @@
  * Kubernetes through the CLI, as a user runs it, against the real one-node cluster of
  * `scripts/services up k8s`: one matrix over `local` and `kubernetes` targets whose pods
  * each get exactly one fake GPU, with the agent pod's metrics and the results in SQLite and
- * Elasticsearch, and what no node has skipped with the reason; then `gc` after the
- * controller was killed: its pods deleted, a look-alike pod left alone.
+ * Elasticsearch, and what no node has skipped with the reason; `doctor`, whose probe pod
+ * pulls from the matrix's registry; then `gc` after the controller was killed: its pods
+ * deleted, a look-alike pod left alone.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -174,6 +175,63 @@ store:
       }, 60_000);
       // Nothing of the run is left in the cluster.
       expect(await podsWithLabel(K8S_NAMESPACE, `benchyard.io/session=${session}`)).toEqual([]);
+    },
+  );
+
+  it(
+    "doctor: the cluster's checks, and whether its node pulls from the matrix's registry",
+    { timeout: 240_000 },
+    async () => {
+      const dir = mkdtempSync(path.join(work, 'doctor-'));
+      const matrix = (pull: string) => {
+        const file = path.join(dir, `matrix-${pull.replace(/\W/g, '')}.yaml`);
+        writeFileSync(
+          file,
+          `name: k8s-doctor
+images: { registry: '127.0.0.1:5000' }
+targets:
+${k8sTarget(`    registry: '${pull}'\n`)}
+benchmarks:
+  - benchmark: { name: one, image: benchyard/bench-tools:1, command: ['true'] }
+`,
+        );
+        return file;
+      };
+      const state = path.join(dir, 'state');
+      const good = await cli(['doctor', matrix('127.0.0.1:5000'), '--state', state, '--json'], {
+        cwd: dir,
+        env: env(),
+      });
+      expect(good.code, good.stderr + good.stdout).toBe(0);
+      const checks = (
+        JSON.parse(good.stdout) as { checks: { check: string; status: string; detail: string }[] }[]
+      )[0]!.checks;
+      expect(checks.map((c) => `${c.check}: ${c.status}`)).toEqual(
+        expect.arrayContaining([
+          'kubernetes context: ok',
+          'nodes: ok',
+          `RBAC in ${K8S_NAMESPACE}: ok`,
+          'registry 127.0.0.1:5000: ok',
+        ]),
+      );
+      expect(checks.find((c) => c.check.startsWith('registry'))!.detail).toMatch(
+        /^node benchyard-k8s-node pulled 127\.0\.0\.1:5000\/benchyard\/agent@sha256:[0-9a-f]{64} in /,
+      );
+      // The machines are told to pull from an address where no registry answers.
+      const bad = await cli(['doctor', matrix('127.0.0.1:5999'), '--state', state, '--json'], {
+        cwd: dir,
+        env: env(),
+      });
+      expect(bad.code, bad.stderr + bad.stdout).toBe(3);
+      const registry = (
+        JSON.parse(bad.stdout) as { checks: { check: string; status: string; detail: string }[] }[]
+      )[0]!.checks.find((c) => c.check.startsWith('registry'));
+      expect(registry).toMatchObject({ check: 'registry 127.0.0.1:5999', status: 'fail' });
+      expect(registry!.detail).toMatch(
+        /cannot pull 127\.0\.0\.1:5999\/benchyard\/agent@sha256:[0-9a-f]{64}: /,
+      );
+      expect(bad.stderr).toMatch(/registry 127\.0\.0\.1:5999/);
+      expect(await podsWithLabel(K8S_NAMESPACE, 'benchyard.io/role=probe')).toEqual([]);
     },
   );
 

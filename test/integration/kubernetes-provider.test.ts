@@ -224,6 +224,53 @@ describe('kubernetes provider (real cluster)', () => {
     await expect(run).rejects.toBeInstanceOf(InfrastructureError);
   }, 90_000);
 
+  it("doctor's checks: RBAC of the limited context, and whether the node pulls from the registry", async () => {
+    const c = controller('k8s-it-f');
+    const statuses = (checks: { check: string; status: string }[]) =>
+      Object.fromEntries(checks.map((x) => [x.check.replace(/ .*/, ''), x.status]));
+    const good = await c.provider.preflight(
+      target({ context: k8s.limitedContext }),
+      AbortSignal.timeout(150_000),
+      {
+        registryImage: async () => image,
+      },
+    );
+    expect(statuses(good)).toMatchObject({
+      kubernetes: 'ok',
+      nodes: 'ok',
+      RBAC: 'ok',
+      quota: 'ok',
+      registry: 'ok',
+    });
+    expect(good.find((x) => x.check.startsWith('registry'))!.detail).toMatch(
+      /node benchyard-k8s-node pulled/,
+    );
+    // The same image by digest at an address where no registry answers: the kubelet's words.
+    const bad = await c.provider.preflight(target(), AbortSignal.timeout(150_000), {
+      registryImage: async () => image.replace(REGISTRY, '127.0.0.1:5999'),
+    });
+    const registry = bad.find((x) => x.check.startsWith('registry'))!;
+    expect(registry).toMatchObject({ status: 'fail', check: 'registry 127.0.0.1:5999' });
+    expect(registry.detail).toMatch(/cannot pull .*(ErrImagePull|ImagePullBackOff).*(refused|5999)/);
+    // No registry in the matrix; a namespace the limited user may not use (nothing is created there).
+    expect(statuses(await c.provider.preflight(target(), AbortSignal.timeout(30_000), {}))).toMatchObject({
+      registry: 'fail',
+    });
+    const foreign = await c.provider.preflight(
+      target({ context: k8s.limitedContext, namespace: K8S_FOREIGN_NAMESPACE }),
+      AbortSignal.timeout(30_000),
+      { registryImage: async () => image },
+    );
+    expect(foreign.find((x) => x.check.startsWith('RBAC'))).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/not allowed: create pods/),
+    });
+    expect(foreign.some((x) => x.check.startsWith('registry'))).toBe(false);
+    // Each probe pod is gone and its ledger entry closed.
+    expect(await podsWithLabel(K8S_NAMESPACE, 'benchyard.io/role=probe')).toEqual([]);
+    expect(c.ledger.open()).toEqual([]);
+  }, 240_000);
+
   it('a benchmark pod deleted from outside fails its repetition as an infrastructure failure; a deleted holder loses the machine', async () => {
     const c = controller('k8s-it-c');
     const machine = await acquire(c);
