@@ -21,6 +21,9 @@ import {
   type V1ResourceQuota,
   type V1Status,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { InfrastructureError, InputError, errorMessage } from '../../src/core/index.js';
 
@@ -89,9 +92,22 @@ export interface KubeApi {
   ): Promise<{ allowed: boolean; reason?: string }>;
 }
 
+/** A pod's own service-account token: inside a cluster the client uses it. */
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 /** The kubeconfig (`KUBECONFIG` or ~/.kube/config, as kubectl reads it, or `file`) at `context`. */
-export function loadKubeConfig(context: string | undefined, file?: string): KubeConfig {
+export function loadKubeConfig(
+  context: string | undefined,
+  file?: string,
+  env: { KUBECONFIG?: string; HOME?: string } = process.env,
+): KubeConfig {
   const kc = new KubeConfig();
+  // With none of these the client would make up a context for http://localhost:8080.
+  const home = path.join(env.HOME ?? os.homedir(), '.kube', 'config');
+  if (!file && !env.KUBECONFIG && !existsSync(home) && !existsSync(IN_CLUSTER_TOKEN))
+    throw new InputError(
+      `no kubeconfig: KUBECONFIG is not set and ${home} does not exist (set 'kubeconfig:' on the target, KUBECONFIG, or run where kubectl works)`,
+    );
   try {
     if (file) kc.loadFromFile(file);
     else kc.loadFromDefault();
@@ -123,8 +139,14 @@ export function apiMessage(err: unknown): string {
     const body = err.body as unknown;
     const parsed = typeof body === 'string' ? safeJson(body) : body;
     const message = (parsed as { message?: string } | undefined)?.message;
-    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
+    const fallback =
+      err.code === 401 ? "Unauthorized (the API server refused the kubeconfig's credentials)" : '';
+    return `HTTP ${err.code}${message || fallback ? `: ${message || fallback}` : ''}`;
   }
+  // fetch says only `fetch failed`; why (refused, a bad certificate, no such host) is its cause.
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  if (err instanceof Error && cause instanceof Error && cause.message && !err.message.includes(cause.message))
+    return `${errorMessage(err)}: ${errorMessage(cause)}`;
   return errorMessage(err);
 }
 

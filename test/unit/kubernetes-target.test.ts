@@ -2,10 +2,16 @@
  * The `kubernetes` target's options: defaults, and what the API server would refuse (names,
  * label keys and values, quantities) refused at load time with the expected form named.
  */
+import { ApiException } from '@kubernetes/client-node';
 import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
+import { apiMessage, loadKubeConfig } from '../../providers/kubernetes/api.js';
 import { kubernetesTarget } from '../../src/config/targets/kubernetes.js';
+import { InputError } from '../../src/core/index.js';
 import { configProblems, loadMatrixText } from '../helpers/catalog.js';
 
 const matrix = (target: string) =>
@@ -116,5 +122,48 @@ describe('kubernetes target', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('loadKubeConfig', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'by-kubeconfig-'));
+  const file = path.join(dir, 'config');
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters: [{ name: c1, cluster: { server: 'https://10.0.0.1:6443' } }]
+users: [{ name: u1, user: { token: t } }]
+contexts: [{ name: lab, context: { cluster: c1, user: u1 } }]
+current-context: lab
+`,
+  );
+
+  it('reads a context of the file, as kubectl would', () => {
+    expect(loadKubeConfig('lab', file).getCurrentCluster()?.server).toBe('https://10.0.0.1:6443');
+  });
+
+  it('a context the kubeconfig lacks is bad input naming those it has', () => {
+    expect(() => loadKubeConfig('nope', file)).toThrow(InputError);
+    expect(() => loadKubeConfig('nope', file)).toThrow(/has no context 'nope' \(it has: lab\)/);
+  });
+
+  it('no kubeconfig at all is bad input, not a made-up cluster at localhost:8080', () => {
+    expect(() => loadKubeConfig('lab', undefined, { HOME: dir })).toThrow(InputError);
+    expect(() => loadKubeConfig(undefined, undefined, { HOME: dir })).toThrow(
+      /no kubeconfig: KUBECONFIG is not set and .*\.kube\/config does not exist/,
+    );
+  });
+});
+
+describe('apiMessage', () => {
+  it("says the API server's Status message, else why the request failed", () => {
+    const status = JSON.stringify({ kind: 'Status', message: 'pods "x" is forbidden: exceeded quota: q' });
+    expect(apiMessage(new ApiException(403, 'Forbidden', status, {}))).toBe(
+      'HTTP 403: pods "x" is forbidden: exceeded quota: q',
+    );
+    expect(apiMessage(new ApiException(401, 'Unauthorized', '', {}))).toMatch(/^HTTP 401: Unauthorized \(/);
+    const refused = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 10.0.0.1:6443') });
+    expect(apiMessage(refused)).toBe('fetch failed: connect ECONNREFUSED 10.0.0.1:6443');
   });
 });
