@@ -338,7 +338,7 @@ export function agentPod(o: {
           stdin: true,
           stdinOnce: true,
           tty: false,
-          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } },
           volumeMounts: [
             { name: 'proc', mountPath: '/host/proc', readOnly: true },
             { name: 'sys', mountPath: '/host/sys', readOnly: true },

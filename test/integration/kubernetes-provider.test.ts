@@ -271,6 +271,73 @@ describe('kubernetes provider (real cluster)', () => {
     expect(c.ledger.open()).toEqual([]);
   }, 240_000);
 
+  it("a namespace's ResourceQuota: a GPU quota caps what a machine offers, every pod passes its admission, a pod over it fails with its words", async () => {
+    const ns = `benchyard-quota-${Date.now().toString(36)}`;
+    await kubectl(['create', 'namespace', ns]);
+    try {
+      // A team's quota as it usually is: GPUs, and CPU and memory (so every container must say its own).
+      await kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ResourceQuota',
+          metadata: { name: 'team', namespace: ns },
+          spec: {
+            hard: {
+              'requests.nvidia.com/gpu': '1',
+              'requests.cpu': '2',
+              'limits.cpu': '4',
+              'requests.memory': '2Gi',
+              'limits.memory': '4Gi',
+            },
+          },
+        }),
+      });
+      await until(
+        async () =>
+          Object.keys(
+            (await kubectlJson<{ status?: { hard?: object } }>(['get', 'resourcequota', '-n', ns, 'team']))
+              .status?.hard ?? {},
+          ).length > 0,
+        30_000,
+      );
+      const c = controller('k8s-it-q');
+      const spec = target({ namespace: ns });
+      expect((await c.provider.describe(spec)).gpus).toEqual([expect.objectContaining({ count: 1 })]);
+      const checks = await c.provider.preflight(spec, AbortSignal.timeout(150_000), {
+        registryImage: async () => image,
+      });
+      expect(checks.find((x) => x.check === `quota in ${ns}`)).toMatchObject({
+        status: 'ok',
+        detail: expect.stringContaining('requests.nvidia.com/gpu 0/1'),
+      });
+      expect(checks.find((x) => x.check.startsWith('registry'))?.status).toBe('ok');
+      const machine = await acquire(c, spec);
+      const run = (gpus: number) =>
+        runContainer(
+          machine.engine,
+          {
+            name: 'x',
+            image,
+            argv: ['sh', '-c', 'ls /dev | grep -c fakegpu'],
+            labels: labels('k8s-it-q'),
+            network: 'bridge',
+            access: { gpu: { count: gpus }, devices: [], deviceCgroupRules: [], privileged: false },
+            collect: ['/etc/hostname'],
+            timeoutMs: 60_000,
+          },
+          { signal: AbortSignal.timeout(90_000) },
+          { logger: silentLogger },
+        );
+      const one = await run(1);
+      expect(one.exitCode).toBe(0);
+      expect(one.stdout.trim()).toBe('1');
+      await expect(run(2)).rejects.toThrow(/exceeded quota: team.*requested: requests\.nvidia\.com\/gpu=2/);
+      expect(c.ledger.open().length).toBe(1); // the machine's; nothing of the refused pod
+    } finally {
+      await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+    }
+  }, 240_000);
+
   it('a benchmark pod deleted from outside fails its repetition as an infrastructure failure; a deleted holder loses the machine', async () => {
     const c = controller('k8s-it-c');
     const machine = await acquire(c);

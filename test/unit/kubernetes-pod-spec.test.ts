@@ -21,6 +21,7 @@ import {
   GPU_RESOURCE,
   holderPod,
   KEEP_DIR,
+  probePod,
   type Placement,
 } from '../../providers/kubernetes/pod-spec.js';
 
@@ -317,5 +318,23 @@ describe('agentPod', () => {
         ?.matchFields?.[0]?.values,
     ).toEqual(['node-7']);
     expect(pod.spec?.automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe('every pod benchyard creates', () => {
+  it('gives each container CPU and memory requests and limits, as a namespace quota on them demands', () => {
+    const pods = [
+      holder(true),
+      bench(spec()),
+      bench(spec({ afterExit: ['/out/score.json'] }), { exclusive: false, nodeGpus: 0 }),
+      agentPod({ name: 'a', owner, placement, node: 'n', image: 'i', args: [], labels: {} }),
+      probePod({ name: 'p', owner, placement, nodes: ['n'], image: 'i', deadlineSeconds: 60 }),
+    ];
+    const containers = pods.flatMap((p) => p.spec!.containers.map((c) => [p.metadata!.name, c] as const));
+    expect(containers.length).toBeGreaterThan(pods.length); // the keeper is among them
+    for (const [pod, c] of containers)
+      for (const kind of ['requests', 'limits'] as const)
+        for (const resource of ['cpu', 'memory'])
+          expect(c.resources?.[kind]?.[resource], `${pod}/${c.name} ${kind}.${resource}`).toBeDefined();
   });
 });
