@@ -63,6 +63,12 @@ export async function sweepProviders(req: GcRequest, deps: GcDeps, signal: Abort
       continue;
     }
     const ours = new Map(mine.map((e) => [e.key, e]));
+    // One entry may hold several objects (a cluster's holder, agent and benchmark pods): it
+    // closes once every one of them found is destroyed, and stays open if any is not.
+    const fate = new Map<string, 'destroyed' | 'kept'>();
+    const settle = (entry: LedgerEntry | undefined, f: 'destroyed' | 'kept') => {
+      if (entry && fate.get(entry.key) !== 'kept') fate.set(entry.key, f);
+    };
     for (const ref of found) {
       if (ref.ledgerKey && keep.has(ref.ledgerKey)) continue;
       const entry = ref.ledgerKey ? ours.get(ref.ledgerKey) : undefined;
@@ -80,18 +86,15 @@ export async function sweepProviders(req: GcRequest, deps: GcDeps, signal: Abort
       }
       if (req.dryRun) {
         out.rows.push(at('would destroy'));
-        if (entry) ours.delete(entry.key);
+        settle(entry, 'kept');
         continue;
       }
       try {
         await provider.destroy?.(ref, within);
         out.rows.push(at('destroyed'));
-        if (entry) {
-          deps.ledger.close(entry.key);
-          ours.delete(entry.key);
-        }
+        settle(entry, 'destroyed');
       } catch (err) {
-        if (entry) ours.delete(entry.key);
+        settle(entry, 'kept');
         if (err instanceof OwnershipError) {
           out.rows.push(at(`kept: not benchyard's: ${errorMessage(err)}`));
           // An entry of this ledger whose object will not prove it is ours stays open: a failure.
@@ -101,6 +104,10 @@ export async function sweepProviders(req: GcRequest, deps: GcDeps, signal: Abort
         out.failures++;
         out.rows.push(at(`FAILED: ${errorMessage(err)}`));
       }
+    }
+    for (const [key, f] of fate) {
+      if (f === 'destroyed') deps.ledger.close(key);
+      ours.delete(key);
     }
     // Entries the provider no longer lists: closed once it confirms nothing of them exists
     // (a listing can miss an object whose tags a gateway changed).

@@ -254,31 +254,6 @@ benchmarks:
       );
       const state = path.join(dir, 'state');
       const lookalike = `lookalike-${randomBytes(3).toString('hex')}`;
-      await kubectl(['apply', '-f', '-'], {
-        input: JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: lookalike,
-            namespace: K8S_NAMESPACE,
-            labels: { 'app.kubernetes.io/managed-by': 'benchyard', 'benchyard.io/role': 'benchmark' },
-            annotations: {
-              'benchyard.io/owner': JSON.stringify({
-                key: 'feedfacecafe',
-                session: 'other',
-                owner: 'x',
-                expiresAt: '2000-01-01T00:00:00Z',
-              }),
-            },
-          },
-          spec: {
-            terminationGracePeriodSeconds: 0,
-            containers: [
-              { name: 'c', image: 'registry.k8s.io/pause:3.10.1', imagePullPolicy: 'IfNotPresent' },
-            ],
-          },
-        }),
-      });
       try {
         const session = `s-e2e-k8s-gc-${randomBytes(4).toString('hex')}`;
         const run = startCli(['run', file, '--state', state], dir, { ...env(), BENCHYARD_SESSION: session });
@@ -289,9 +264,44 @@ benchmarks:
               (p) => p.status.phase === 'Running',
             ),
           240_000,
+          'the benchmark pod running',
         );
+        // A pod with benchyard's labels and an owner annotation, made by someone else (kubectl).
+        // Made once the benchmark pod runs: the scheduler would keep an exclusive benchmark pod
+        // off a node where a pod labelled as a benchyard benchmark is.
+        await kubectl(['apply', '-f', '-'], {
+          input: JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name: lookalike,
+              namespace: K8S_NAMESPACE,
+              labels: { 'app.kubernetes.io/managed-by': 'benchyard', 'benchyard.io/role': 'benchmark' },
+              annotations: {
+                'benchyard.io/owner': JSON.stringify({
+                  key: 'feedfacecafe',
+                  session: 'other',
+                  owner: 'x',
+                  expiresAt: '2000-01-01T00:00:00Z',
+                }),
+              },
+            },
+            spec: {
+              terminationGracePeriodSeconds: 0,
+              containers: [
+                { name: 'c', image: 'registry.k8s.io/pause:3.10.1', imagePullPolicy: 'IfNotPresent' },
+              ],
+            },
+          }),
+        });
         run.child.kill('SIGKILL');
         await run.exited;
+        // What the dead controller left: its holder, agent and benchmark pods.
+        expect(
+          (await podsWithLabel(K8S_NAMESPACE, mine))
+            .map((p) => p.metadata.labels?.['benchyard.io/role'])
+            .sort(),
+        ).toEqual(['agent', 'benchmark', 'holder']);
         const gc = await cli(['gc', '--state', state], { cwd: dir, env: env() });
         expect(gc.code, gc.stderr + gc.stdout).toBe(0);
         expect(await podsWithLabel(K8S_NAMESPACE, mine)).toEqual([]);

@@ -51,9 +51,12 @@ export function startCli(args: string[], cwd: string, env: Record<string, string
   return { child, exited, out: () => ({ stdout, stderr }) };
 }
 
-/** Polls `probe` until it answers something other than `undefined`. */
+/**
+ * Polls `probe` until it answers something other than `undefined`, `null` or `false` (a
+ * boolean condition waits until it holds; `false` never ends the wait).
+ */
 export async function until<T>(
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined | null | false>,
   timeoutMs: number,
   what = 'a condition',
   everyMs = 100,
@@ -61,7 +64,7 @@ export async function until<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
-    if (v !== undefined) return v;
+    if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

@@ -338,30 +338,58 @@ describe('kubernetes provider (real cluster)', () => {
     }
   }, 240_000);
 
-  it('a benchmark pod deleted from outside fails its repetition as an infrastructure failure; a deleted holder loses the machine', async () => {
+  it('a benchmark pod evicted or deleted from outside fails its repetition as an infrastructure failure; a deleted holder loses the machine', async () => {
     const c = controller('k8s-it-c');
     const machine = await acquire(c);
-    const run = runContainer(
-      machine.engine,
-      {
-        name: 'x',
-        image,
-        argv: ['sleep', '60'],
-        labels: labels('k8s-it-c'),
-        network: 'bridge',
-        timeoutMs: 90_000,
-      },
-      { signal: AbortSignal.timeout(90_000) },
-      { logger: silentLogger },
-    );
-    run.catch(() => undefined); // awaited below, once the pod is deleted
-    await until(
-      async () =>
-        (await podsWithLabel(K8S_NAMESPACE, 'benchyard.io/role=benchmark')).some(
+    const sleeper = () => {
+      const run = runContainer(
+        machine.engine,
+        {
+          name: 'x',
+          image,
+          argv: ['sleep', '60'],
+          labels: labels('k8s-it-c'),
+          network: 'bridge',
+          timeoutMs: 90_000,
+        },
+        { signal: AbortSignal.timeout(90_000) },
+        { logger: silentLogger },
+      );
+      run.catch(() => undefined); // awaited below, once the pod is gone
+      return run;
+    };
+    const runningPod = async () => {
+      let name: string | undefined;
+      await until(async () => {
+        name = (await podsWithLabel(K8S_NAMESPACE, 'benchyard.io/role=benchmark')).find(
           (p) => p.status.phase === 'Running',
-        ),
+        )?.metadata.name;
+        return name !== undefined;
+      }, 30_000);
+      return name!;
+    };
+    // Evicted through the Eviction API, as `kubectl drain` and the node-pressure path do.
+    const evicted = sleeper();
+    const victim = await runningPod();
+    await kubectl(
+      ['create', '--raw', `/api/v1/namespaces/${K8S_NAMESPACE}/pods/${victim}/eviction`, '-f', '-'],
+      {
+        input: JSON.stringify({
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name: victim, namespace: K8S_NAMESPACE },
+        }),
+      },
+    );
+    await expect(evicted).rejects.toBeInstanceOf(InfrastructureError);
+    await expect(evicted).rejects.toThrow(/EvictionByEvictionAPI|deleted from outside benchyard/);
+    await until(
+      async () => (await podsWithLabel(K8S_NAMESPACE, 'benchyard.io/role=benchmark')).length === 0,
       30_000,
     );
+
+    const run = sleeper();
+    await runningPod();
     await kubectl([
       'delete',
       'pods',

@@ -162,6 +162,30 @@ describe('gc: open ledger entries and tagged resources', () => {
     expect(ledger.closed).toEqual([{ key: 'k1', status: 'released' }]);
   });
 
+  it('an entry holding several objects (a holder, agent and benchmark pods) closes once all are destroyed, and stays open if one is not', async () => {
+    const pods = (key: string) =>
+      ['holder', 'agent', 'bench'].map((id) => ref({ id: `${id}-${key}`, ledgerKey: key, session: 's-old' }));
+    const dead = { controllerHost: 'lab', controllerPid: 7 };
+    const ledger = memoryLedger([entry({ key: 'k1', details: dead }), entry({ key: 'k2', details: dead })]);
+    const aws = cloud([...pods('k1'), ...pods('k2')], {
+      destroy: async (r) => {
+        if (r.id === 'agent-k2') throw new OwnershipError('not ours');
+      },
+    });
+    const report = await run({}, deps(ledger, [aws]));
+    expect(Object.fromEntries(report.rows.map((r) => [r.id, r.action]))).toEqual({
+      'holder-k1': 'destroyed',
+      'agent-k1': 'destroyed',
+      'bench-k1': 'destroyed',
+      'holder-k2': 'destroyed',
+      'agent-k2': "kept: not benchyard's: not ours",
+      'bench-k2': 'destroyed',
+    });
+    expect(ledger.closed).toEqual([{ key: 'k1', status: 'released' }]);
+    expect(ledger.open().map((e) => e.key)).toEqual(['k2']);
+    expect(report.failures).toBe(1);
+  });
+
   it("an expired entry of a live controller, or this process's own, is not kept", async () => {
     const expired = entry({ key: 'k1', resourceId: 'i-1', expiresAt: EARLIER });
     const mine = entry({
