@@ -156,6 +156,7 @@ export interface TestPod {
   status: {
     phase?: string;
     reason?: string;
+    qosClass?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
   };
 }

@@ -156,6 +156,8 @@ describe('kubernetes provider (real cluster)', () => {
       'nvidia.com/gpu': '1',
     });
     expect(bench.resources.requests).toEqual(bench.resources.limits);
+    // The API server's own judgement, the keeper container included.
+    expect(pod.status.qosClass).toBe('Guaranteed');
     expect(spec.activeDeadlineSeconds).toBeGreaterThan(0);
     expect(JSON.stringify(spec.affinity.nodeAffinity)).toContain('benchyard-k8s-node');
     expect(JSON.stringify(spec.affinity.podAntiAffinity)).toContain('"benchyard.io/role":"benchmark"');
