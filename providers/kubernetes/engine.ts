@@ -25,6 +25,7 @@ import {
   labelValue,
   ownerLabelsOf,
   podName,
+  provesOwnership,
   type PodOwner,
 } from './identity.js';
 import { podEvents } from './pod-events.js';
@@ -111,7 +112,11 @@ export class KubernetesEngine implements Engine {
     const want = labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
     const mine = pods.filter((p) => {
       const own = containerLabelsOf(p);
-      return p.metadata?.labels?.[K8S_LABELS.role] !== 'holder' && want.every(([k, v]) => own[k] === v);
+      return (
+        p.metadata?.labels?.[K8S_LABELS.role] !== 'holder' &&
+        provesOwnership(p, { key: this.o.owner.key }) &&
+        want.every(([k, v]) => own[k] === v)
+      );
     });
     await Promise.all(mine.map((p) => this.o.api.deletePod(this.o.namespace, p.metadata!.name!, 0)));
     return mine.length;

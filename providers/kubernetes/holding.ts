@@ -12,7 +12,7 @@ import {
 } from '../../src/core/index.js';
 import type { KubernetesTargetOptions } from '../../src/config/targets/kubernetes.js';
 import type { KubeApi, V1Node, V1Pod } from './api.js';
-import { K8S_LABELS, labelValue, MANAGED_BY, ownerOf } from './identity.js';
+import { K8S_LABELS, labelValue, MANAGED_BY, provesOwnership } from './identity.js';
 import { defaultSize, nodeGpus, nodeLeft, nodeUsable, quantity, selectorOf } from './nodes.js';
 import { GPU_RESOURCE } from './pod-spec.js';
 import { podFailure, waitingOf } from './pod-status.js';
@@ -139,8 +139,9 @@ export async function podSize(
 }
 
 /**
- * Deletes every pod of the ledger entry `key` (benchmarks, agent, holder) — those whose owner
- * annotation names it — and resolves once the API server no longer has any.
+ * Deletes every pod of the ledger entry `key` (benchmarks, agent, holder) — those that prove
+ * they are its own (owner annotation naming it, created by benchyard's field manager) — and
+ * resolves once the API server no longer has any.
  */
 export async function deleteEntryPods(
   api: KubeApi,
@@ -151,7 +152,7 @@ export async function deleteEntryPods(
   const selector = `${K8S_LABELS.managedBy}=${MANAGED_BY},${K8S_LABELS.key}=${labelValue(key)}`;
   const deadline = ctx.clock.now() + GONE_TIMEOUT_MS;
   for (let look = 0; ; look++) {
-    const pods = (await api.listPods(namespace, selector)).filter((p) => ownerOf(p)?.key === key);
+    const pods = (await api.listPods(namespace, selector)).filter((p) => provesOwnership(p, { key }));
     if (pods.length === 0) return;
     if (ctx.clock.now() > deadline)
       throw new InfrastructureError(

@@ -102,7 +102,7 @@ describe('probePod', () => {
 });
 
 /** A cluster whose probe pod goes through `states` (one per read), then stays at the last. */
-function cluster(states: (V1Pod | undefined)[], ledger: MemoryLedger, refuse?: Error) {
+function cluster(states: (V1Pod | undefined)[], ledger: MemoryLedger, refuse?: Error, copycat = false) {
   const pods = new Map<string, V1Pod>();
   const log: string[] = [];
   let reads = 0;
@@ -113,8 +113,23 @@ function cluster(states: (V1Pod | undefined)[], ledger: MemoryLedger, refuse?: E
       // The entry is written before the create, naming the key the pod carries.
       log.push(`create with ${ledger.open().length} open entry (key ${ownerOf(pod)?.key})`);
       if (refuse) throw refuse;
-      pods.set(pod.metadata!.name!, pod);
-      return pod;
+      // The API server records the creating field manager (the real port creates with `benchyard`).
+      const created = {
+        ...pod,
+        metadata: { ...pod.metadata, managedFields: [{ manager: 'benchyard', operation: 'Update' }] },
+      };
+      pods.set(pod.metadata!.name!, created);
+      // Someone copies it at once, labels and owner annotation, with kubectl.
+      if (copycat)
+        pods.set('lookalike', {
+          ...pod,
+          metadata: {
+            ...pod.metadata,
+            name: 'lookalike',
+            managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update' }],
+          },
+        });
+      return created;
     },
     readPod: async (_ns: string, name: string) => {
       const state = states[Math.min(reads++, states.length - 1)];
@@ -130,10 +145,10 @@ function cluster(states: (V1Pod | undefined)[], ledger: MemoryLedger, refuse?: E
   return { cluster: c, pods, log };
 }
 
-async function probe(states: (V1Pod | undefined)[], refuse?: Error) {
+async function probe(states: (V1Pod | undefined)[], refuse?: Error, copycat = false) {
   const clock = new ManualClock();
   const ledger = new MemoryLedger(() => 0, 'doctor-1');
-  const fake = cluster(states, ledger, refuse);
+  const fake = cluster(states, ledger, refuse, copycat);
   const o = kubernetesTarget.parse({ context: 'ctx', namespace: 'bench' });
   let done = false;
   const result = probeRegistry(o, NODES, IMAGE, {
@@ -160,6 +175,14 @@ describe('probeRegistry', () => {
     expect(log[0]).toMatch(/^create with 1 open entry \(key .+\)$/);
     expect(log[1]).toMatch(/^delete by-probe-/);
     expect(pods.size).toBe(0);
+    expect(ledger.open()).toEqual([]);
+  });
+
+  it('its clean-up deletes only what it created: a copy with its labels and annotation is left alone', async () => {
+    const { check, ledger, pods, log } = await probe([fixture('running')], undefined, true);
+    expect(check.status).toBe('ok');
+    expect([...pods.keys()]).toEqual(['lookalike']);
+    expect(log.filter((l) => l.startsWith('delete'))).toEqual([expect.stringMatching(/^delete by-probe-/)]);
     expect(ledger.open()).toEqual([]);
   });
 
