@@ -18,7 +18,7 @@ import type { V1Node } from './api.js';
 import type { Clusters } from './clusters.js';
 import { nodeGpus, nodeUsable, quantity, quotaGpusLeft, selectorOf } from './nodes.js';
 import { GPU_RESOURCE } from './pod-spec.js';
-import { probeRegistry } from './registry-probe.js';
+import { probeRegistry, type ProbeDeps } from './registry-probe.js';
 
 /** What benchyard does in the namespace, as SelfSubjectAccessReviews ask it. */
 const NEEDED: readonly [verb: string, resource: string, sub?: string][] = [
@@ -41,10 +41,13 @@ export async function kubernetesPreflight(
 ): Promise<PreflightCheck[]> {
   const o = target.options as KubernetesTargetOptions;
   const checks: PreflightCheck[] = [];
+  let cluster;
   let api;
   let pullers: V1Node[] = [];
   try {
-    api = clusters.get(o).api;
+    // A bad kubeconfig or context is this check's FAIL, not an exception.
+    cluster = clusters.get(o);
+    api = cluster.api;
     const nodes = await api.listNodes(selectorOf(o.nodeSelector));
     checks.push({ check: 'kubernetes context', status: 'ok', detail: `${api.context} at ${api.server}` });
     signal.throwIfAborted();
@@ -115,9 +118,7 @@ export async function kubernetesPreflight(
     checks.push({ check: `quota in ${o.namespace}`, status: 'warn', detail: errorMessage(err) });
   }
   if (opts && !checks.some((c) => c.status === 'fail'))
-    checks.push(
-      await registryCheck(o, pullers, opts, { cluster: clusters.get(o), ctx, target: target.name, signal }),
-    );
+    checks.push(await registryCheck(o, pullers, opts, { cluster, ctx, target: target.name, signal }));
   return checks;
 }
 
@@ -126,7 +127,7 @@ async function registryCheck(
   o: KubernetesTargetOptions,
   nodes: readonly V1Node[],
   opts: PreflightOptions,
-  deps: Parameters<typeof probeRegistry>[3],
+  deps: ProbeDeps,
 ): Promise<PreflightCheck> {
   if (!opts.registryImage)
     return {

@@ -22,6 +22,8 @@ import { containerStatus, podFailure, waitingOf } from './pod-status.js';
 
 /** How long the probe may take to be placed and pull (a large image on a slow link takes longer: then it says so). */
 export const PROBE_TIMEOUT_MS = 120_000;
+/** The probe pod's (and its ledger entry's) life at most, should doctor not delete it. */
+const PROBE_LIFETIME_MS = 2 * PROBE_TIMEOUT_MS;
 
 /** Waiting reasons that say the pull itself failed. */
 const PULL_FAILED = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
@@ -63,7 +65,7 @@ export async function probeRegistry(
       zone: o.namespace,
       details: { ...cluster.details, namespace: o.namespace, role: 'probe' },
     },
-    new Date(ctx.clock.now() + 2 * PROBE_TIMEOUT_MS),
+    new Date(ctx.clock.now() + PROBE_LIFETIME_MS),
   );
   const owner: PodOwner = {
     key: entry.key,
@@ -84,7 +86,7 @@ export async function probeRegistry(
             placement: placementOf(o),
             nodes: names,
             image,
-            deadlineSeconds: Math.ceil((2 * PROBE_TIMEOUT_MS) / 1000),
+            deadlineSeconds: PROBE_LIFETIME_MS / 1000,
           }),
         ),
       { created: () => ({ resourceId: name }), notCreated: refusedCreate },

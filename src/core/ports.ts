@@ -143,7 +143,8 @@ export interface Provider {
   absent?(ref: ResourceRef, signal: AbortSignal): Promise<boolean>;
   /**
    * `doctor`'s checks of a target whose machines are not acquired to be checked (a cloud's,
-   * a cluster's): what its API, scheduler and nodes say, without creating anything.
+   * a cluster's): what its API, scheduler and nodes say, creating nothing that costs money
+   * (a cluster's registry probe is a tiny pod, recorded first and deleted before it answers).
    */
   preflight?(target: TargetSpec, signal: AbortSignal, opts?: PreflightOptions): Promise<PreflightCheck[]>;
 }

@@ -198,15 +198,17 @@ benchmarks:
         return file;
       };
       const state = path.join(dir, 'state');
-      const good = await cli(['doctor', matrix('127.0.0.1:5000'), '--state', state, '--json'], {
-        cwd: dir,
-        env: env(),
-      });
+      /** `benchyard doctor --json` with the nodes pulling at `pull`: its exit code and the target's checks. */
+      const doctor = async (pull: string) => {
+        const r = await cli(['doctor', matrix(pull), '--state', state, '--json'], { cwd: dir, env: env() });
+        const reports = JSON.parse(r.stdout) as {
+          checks: { check: string; status: string; detail: string }[];
+        }[];
+        return { ...r, checks: reports[0]!.checks };
+      };
+      const good = await doctor('127.0.0.1:5000');
       expect(good.code, good.stderr + good.stdout).toBe(0);
-      const checks = (
-        JSON.parse(good.stdout) as { checks: { check: string; status: string; detail: string }[] }[]
-      )[0]!.checks;
-      expect(checks.map((c) => `${c.check}: ${c.status}`)).toEqual(
+      expect(good.checks.map((c) => `${c.check}: ${c.status}`)).toEqual(
         expect.arrayContaining([
           'kubernetes context: ok',
           'nodes: ok',
@@ -214,18 +216,13 @@ benchmarks:
           'registry 127.0.0.1:5000: ok',
         ]),
       );
-      expect(checks.find((c) => c.check.startsWith('registry'))!.detail).toMatch(
+      expect(good.checks.find((c) => c.check.startsWith('registry'))!.detail).toMatch(
         /^node benchyard-k8s-node pulled 127\.0\.0\.1:5000\/benchyard\/agent@sha256:[0-9a-f]{64} in /,
       );
       // The machines are told to pull from an address where no registry answers.
-      const bad = await cli(['doctor', matrix('127.0.0.1:5999'), '--state', state, '--json'], {
-        cwd: dir,
-        env: env(),
-      });
+      const bad = await doctor('127.0.0.1:5999');
       expect(bad.code, bad.stderr + bad.stdout).toBe(3);
-      const registry = (
-        JSON.parse(bad.stdout) as { checks: { check: string; status: string; detail: string }[] }[]
-      )[0]!.checks.find((c) => c.check.startsWith('registry'));
+      const registry = bad.checks.find((c) => c.check.startsWith('registry'));
       expect(registry).toMatchObject({ check: 'registry 127.0.0.1:5999', status: 'fail' });
       expect(registry!.detail).toMatch(
         /cannot pull 127\.0\.0\.1:5999\/benchyard\/agent@sha256:[0-9a-f]{64}: /,
